@@ -1,0 +1,366 @@
+//! `mailsetup.toml`: loading, defaults and complete validation of the
+//! server's configuration and domain table. Errors name the file, line and
+//! reason. Does not resolve requests (see `resolve`) or open sockets.
+
+use std::net::SocketAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+
+use crate::profile::{HostName, Profiles, load_profiles};
+
+/// The configuration used when `--config` is not given: the listeners of
+/// the README, a self-signed certificate, and a demo domain table.
+pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
+const EMBEDDED_DEFAULT_NAME: &str = "(embedded default configuration)";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {source}", path = path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// `line` and `column` are 1-based; absent when the problem is the file
+    /// as a whole.
+    #[error("{}: {reason}", location(path, *line, *column))]
+    Invalid {
+        path: PathBuf,
+        line: Option<usize>,
+        column: Option<usize>,
+        reason: String,
+    },
+}
+
+fn location(path: &Path, line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(line), Some(column)) => format!("{}:{line}:{column}", path.display()),
+        _ => path.display().to_string(),
+    }
+}
+
+impl ConfigError {
+    pub fn io(path: &Path, source: std::io::Error) -> Self {
+        ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// A configuration or profile file with its text, so errors found after
+/// parsing can still point at a line.
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+impl SourceFile {
+    pub fn new(path: &Path, text: String) -> Self {
+        SourceFile {
+            path: path.to_owned(),
+            text,
+        }
+    }
+
+    pub fn read(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, e))?;
+        Ok(SourceFile::new(path, text))
+    }
+
+    /// Deserializes the whole file; a syntax or type error keeps toml's
+    /// location and message (without its multi-line snippet).
+    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        toml::from_str(&self.text).map_err(|e| {
+            let reason = e.message().trim().to_owned();
+            self.error_at(e.span(), reason)
+        })
+    }
+
+    pub fn error_at(&self, span: Option<Range<usize>>, reason: String) -> ConfigError {
+        let (line, column) = match span {
+            Some(span) => {
+                let before = &self.text[..span.start.min(self.text.len())];
+                let line = before.matches('\n').count() + 1;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                (Some(line), Some(column))
+            }
+            None => (None, None),
+        };
+        ConfigError::Invalid {
+            path: self.path.clone(),
+            line,
+            column,
+            reason,
+        }
+    }
+}
+
+/// The file as written. Every section is optional; defaults are safe.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    /// Extra or overriding profiles, one `<id>.toml` each.
+    profiles_dir: Option<PathBuf>,
+    #[serde(default)]
+    server: ServerSection,
+    tls: Option<TlsSection>,
+    #[serde(default)]
+    limits: Limits,
+    #[serde(default)]
+    log: LogSection,
+    #[serde(default)]
+    domain: Vec<DomainSection>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerSection {
+    #[serde(default)]
+    http: Vec<SocketAddr>,
+    #[serde(default)]
+    https: Vec<SocketAddr>,
+}
+
+impl Default for ServerSection {
+    fn default() -> Self {
+        ServerSection {
+            http: vec![SocketAddr::from(([127, 0, 0, 1], 8080))],
+            https: vec![SocketAddr::from(([127, 0, 0, 1], 8443))],
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsSection {
+    certificate: PathBuf,
+    private_key: PathBuf,
+}
+
+/// Resource limits. Defaults suit a public server on a small machine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Time a client has to send a complete request head (and, on HTTPS, to
+    /// finish the TLS handshake). Cuts slow-header clients.
+    pub header_read_timeout_secs: u64,
+    /// Time an idle keep-alive connection is kept open.
+    pub idle_timeout_secs: u64,
+    /// Connections served at once; more wait in the kernel's accept queue.
+    pub max_connections: usize,
+    /// Largest request body read (autodiscover requests are under 1 KiB).
+    pub max_body_bytes: usize,
+    /// Time in-flight requests get to finish after SIGTERM/SIGINT.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            header_read_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            max_connections: 4096,
+            max_body_bytes: 16 * 1024,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+impl Limits {
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_secs(self.idle_timeout_secs)
+    }
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_secs(self.shutdown_grace_secs)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogSection {
+    /// Write email addresses into request logs (off: only domains).
+    #[serde(default)]
+    addresses: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DomainSection {
+    name: Spanned<HostName>,
+    profile: Spanned<String>,
+    display_name: Option<String>,
+    organization: Option<String>,
+}
+
+/// Where the HTTPS certificate comes from.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    /// PEM files: the chain (leaf first) and its private key.
+    Files {
+        certificate: PathBuf,
+        private_key: PathBuf,
+    },
+    /// A self-signed certificate generated at start-up, for trying things.
+    SelfSigned,
+}
+
+/// One entry of the domain table.
+#[derive(Debug, Clone)]
+pub struct DomainEntry {
+    pub name: crate::email::DomainName,
+    pub profile: String,
+    /// Shown in clients' account lists and on the landing page.
+    pub display_name: Option<String>,
+    /// For Apple profiles' `PayloadOrganization`.
+    pub organization: Option<String>,
+}
+
+/// The validated configuration: everything the server needs, nothing left
+/// to check at request time.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it came from, or a description of the embedded default.
+    pub origin: PathBuf,
+    pub http_listeners: Vec<SocketAddr>,
+    pub https_listeners: Vec<SocketAddr>,
+    pub tls: TlsSource,
+    pub limits: Limits,
+    pub log_addresses: bool,
+    pub profiles: Profiles,
+    pub domains: Vec<DomainEntry>,
+}
+
+impl Config {
+    /// Loads `path`, or the embedded default when `None`.
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        match path {
+            Some(path) => Config::from_source(&SourceFile::read(path)?),
+            None => Config::from_source(&SourceFile::new(
+                Path::new(EMBEDDED_DEFAULT_NAME),
+                EMBEDDED_DEFAULT.to_owned(),
+            )),
+        }
+    }
+
+    pub fn from_source(source: &SourceFile) -> Result<Config, ConfigError> {
+        let file: ConfigFile = source.deserialize()?;
+        // Relative paths are relative to the configuration file, so a
+        // directory of files can be moved as a whole.
+        let base = source.path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+
+        let profiles = load_profiles(file.profiles_dir.map(resolve).as_deref())?;
+        let limits = file.limits;
+        if limits.max_connections == 0 {
+            return Err(source.error_at(None, "limits.max_connections must be at least 1".into()));
+        }
+        if limits.header_read_timeout_secs == 0 || limits.idle_timeout_secs == 0 {
+            return Err(source.error_at(None, "limits: timeouts must be at least 1 second".into()));
+        }
+        if file.server.http.is_empty() && file.server.https.is_empty() {
+            return Err(source.error_at(None, "[server] has no http or https listener".into()));
+        }
+
+        let mut domains: Vec<DomainEntry> = Vec::with_capacity(file.domain.len());
+        for entry in file.domain {
+            let name = entry.name.get_ref().0.clone();
+            if domains.iter().any(|d| d.name == name) {
+                return Err(source.error_at(
+                    Some(entry.name.span()),
+                    format!("domain {name} is listed twice"),
+                ));
+            }
+            if !profiles.contains_key(entry.profile.get_ref()) {
+                let known: Vec<&str> = profiles.keys().map(String::as_str).collect();
+                return Err(source.error_at(
+                    Some(entry.profile.span()),
+                    format!(
+                        "unknown profile {:?} for domain {name}; known profiles: {}",
+                        entry.profile.get_ref(),
+                        known.join(", ")
+                    ),
+                ));
+            }
+            domains.push(DomainEntry {
+                name,
+                profile: entry.profile.into_inner(),
+                display_name: entry.display_name,
+                organization: entry.organization,
+            });
+        }
+
+        let tls = match file.tls {
+            Some(tls) => TlsSource::Files {
+                certificate: resolve(tls.certificate),
+                private_key: resolve(tls.private_key),
+            },
+            None => TlsSource::SelfSigned,
+        };
+        Ok(Config {
+            origin: source.path.clone(),
+            http_listeners: file.server.http,
+            https_listeners: file.server.https,
+            tls,
+            limits,
+            log_addresses: file.log.addresses,
+            profiles,
+            domains,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        Config::from_source(&SourceFile::new(Path::new("m.toml"), text.into()))
+    }
+
+    #[test]
+    fn embedded_default_loads() {
+        let config = Config::load(None).unwrap();
+        assert_eq!(config.http_listeners, ["127.0.0.1:8080".parse().unwrap()]);
+        assert_eq!(config.https_listeners, ["127.0.0.1:8443".parse().unwrap()]);
+        assert!(matches!(config.tls, TlsSource::SelfSigned));
+        assert_eq!(config.domains[0].name.as_str(), "contoso.example");
+        assert_eq!(config.domains[0].profile, "microsoft365");
+    }
+
+    #[test]
+    fn unknown_profile_names_line_and_known_profiles() {
+        let err = load("[[domain]]\nname = \"a.com\"\nprofile = \"gmail\"\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "m.toml:3:11: unknown profile \"gmail\" for domain a.com; known profiles: microsoft365, outlook"
+        );
+    }
+
+    #[test]
+    fn duplicate_domain_is_refused() {
+        let text = "[[domain]]\nname = \"a.com\"\nprofile = \"outlook\"\n\
+                    [[domain]]\nname = \"A.com\"\nprofile = \"outlook\"\n";
+        assert_eq!(
+            load(text).unwrap_err().to_string(),
+            "m.toml:5:8: domain a.com is listed twice"
+        );
+    }
+
+    #[test]
+    fn bad_domain_name_is_refused_with_reason() {
+        let err = load("[[domain]]\nname = \"a_b.com\"\nprofile = \"outlook\"\n").unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("m.toml:2:8: \"a_b.com\" is not a host name"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,18 @@
+//! `Document`: what a renderer produces, bytes plus their media type.
+//! Renderers return it; only the router turns it into an HTTP response.
+
+/// A rendered document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// The `Content-Type` the bytes must be served with.
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+/// Media types used by the renderers, in one place so tests and the router
+/// agree on them.
+pub mod media_type {
+    /// Thunderbird accepts `text/xml` or `application/xml` only.
+    pub const XML: &str = "application/xml; charset=utf-8";
+    pub const TEXT: &str = "text/plain; charset=utf-8";
+}

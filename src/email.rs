@@ -1,0 +1,342 @@
+//! `EmailAddress` and `DomainName`: parsed once from client input, valid and
+//! normalised afterwards. Owns the syntax rules; knows nothing of profiles.
+//!
+//! Once a value of these types exists it is safe to embed in XML (after the
+//! usual escaping), a plist, an HTTP header value or a file name: no control
+//! characters, spaces, quotes, angle brackets, backslashes or path separators
+//! other than what the type documents.
+
+use std::fmt;
+
+/// RFC 5321 §4.5.3.1.3: a path is at most 256 octets including the angle
+/// brackets, so an address is at most 254.
+pub const MAX_ADDRESS_LEN: usize = 254;
+/// RFC 5321 §4.5.3.1.1.
+pub const MAX_LOCAL_PART_LEN: usize = 64;
+/// RFC 1035 §2.3.4 (without the final dot).
+pub const MAX_DOMAIN_LEN: usize = 253;
+/// RFC 1035 §2.3.4.
+pub const MAX_LABEL_LEN: usize = 63;
+
+/// Why a string is not an acceptable address or domain. Every message says
+/// what is wrong in words a user can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AddressError {
+    #[error("the email address is empty")]
+    Empty,
+    #[error("the email address is longer than {MAX_ADDRESS_LEN} characters")]
+    TooLong,
+    #[error("the email address has no @")]
+    MissingAt,
+    #[error("the email address has more than one @")]
+    MultipleAt,
+    #[error("the part before the @ is empty")]
+    EmptyLocalPart,
+    #[error("the part before the @ is longer than {MAX_LOCAL_PART_LEN} characters")]
+    LocalPartTooLong,
+    #[error("the part before the @ starts or ends with a dot, or has two dots in a row")]
+    LocalPartDots,
+    #[error("the email address contains a control character")]
+    ControlCharacter,
+    #[error("the email address contains a space")]
+    Space,
+    #[error("the email address contains {0:?}, which is not allowed in an address")]
+    ForbiddenCharacter(char),
+    #[error("the domain is empty")]
+    EmptyDomain,
+    #[error("the domain is longer than {MAX_DOMAIN_LEN} characters")]
+    DomainTooLong,
+    #[error("the domain needs at least two labels, like example.com")]
+    SingleLabel,
+    #[error("the domain has an empty label (two dots in a row, or a leading dot)")]
+    EmptyLabel,
+    #[error("a label of the domain is longer than {MAX_LABEL_LEN} characters")]
+    LabelTooLong,
+    #[error("a label of the domain starts or ends with a hyphen")]
+    LabelHyphen,
+    #[error("the domain contains {0:?}; only letters, digits and hyphens are allowed")]
+    DomainCharacter(char),
+    #[error("the domain is an IP address; a mail domain name is needed")]
+    IpLiteral,
+    #[error("the domain is not a valid internationalised domain name")]
+    InvalidIdn,
+}
+
+/// A DNS domain name in its ASCII (A-label), lower-case form, without a
+/// trailing dot. Internationalised names are converted with UTS #46.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DomainName(String);
+
+impl DomainName {
+    /// Parses a domain name as a user or client may write it: any case,
+    /// Unicode or punycode, with one optional trailing dot (the FQDN form).
+    pub fn parse(input: &str) -> Result<Self, AddressError> {
+        let input = input.trim();
+        let input = input.strip_suffix('.').unwrap_or(input);
+        if input.is_empty() {
+            return Err(AddressError::EmptyDomain);
+        }
+        // Check characters first so the error names the character instead
+        // of reporting a generic IDNA failure.
+        for c in input.chars() {
+            if c.is_control() {
+                return Err(AddressError::ControlCharacter);
+            }
+            if c.is_whitespace() {
+                return Err(AddressError::Space);
+            }
+            if c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+                return Err(AddressError::DomainCharacter(c));
+            }
+        }
+        if input.split('.').any(str::is_empty) {
+            return Err(AddressError::EmptyLabel);
+        }
+        if input.parse::<std::net::Ipv4Addr>().is_ok() {
+            return Err(AddressError::IpLiteral);
+        }
+        let ascii = if input.is_ascii() {
+            input.to_ascii_lowercase()
+        } else {
+            idna::domain_to_ascii_strict(input).map_err(|_| AddressError::InvalidIdn)?
+        };
+        Self::check_ascii(&ascii)?;
+        Ok(DomainName(ascii))
+    }
+
+    fn check_ascii(ascii: &str) -> Result<(), AddressError> {
+        if ascii.len() > MAX_DOMAIN_LEN {
+            return Err(AddressError::DomainTooLong);
+        }
+        let mut labels = 0;
+        for label in ascii.split('.') {
+            labels += 1;
+            if label.is_empty() {
+                return Err(AddressError::EmptyLabel);
+            }
+            if label.len() > MAX_LABEL_LEN {
+                return Err(AddressError::LabelTooLong);
+            }
+            if label.starts_with('-') || label.ends_with('-') {
+                return Err(AddressError::LabelHyphen);
+            }
+            if let Some(c) = label
+                .chars()
+                .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+            {
+                return Err(AddressError::DomainCharacter(c));
+            }
+            // A punycode label must decode; `xn--` garbage is refused here
+            // rather than reaching DNS or a client.
+            if label.starts_with("xn--") && idna::domain_to_unicode(label).1.is_err() {
+                return Err(AddressError::InvalidIdn);
+            }
+        }
+        if labels < 2 {
+            return Err(AddressError::SingleLabel);
+        }
+        // The last label of a real domain is never all digits (RFC 3696 §2);
+        // this also catches IPv4-looking input that IDNA mapped.
+        if ascii
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(AddressError::IpLiteral);
+        }
+        Ok(())
+    }
+
+    /// The ASCII form, as used on the wire and in DNS.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The Unicode form, for people. Falls back to the ASCII form.
+    pub fn to_unicode(&self) -> String {
+        let (unicode, result) = idna::domain_to_unicode(&self.0);
+        if result.is_ok() {
+            unicode
+        } else {
+            self.0.clone()
+        }
+    }
+
+    /// The name with its first label removed, if what is left is still a
+    /// domain of two labels or more: `autoconfig.contoso.com` → `contoso.com`.
+    pub fn parent(&self) -> Option<DomainName> {
+        let (_, rest) = self.0.split_once('.')?;
+        rest.contains('.').then(|| DomainName(rest.to_owned()))
+    }
+}
+
+impl fmt::Display for DomainName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A mailbox address `local@domain`. The local part keeps its case (it is
+/// the mail server's to interpret); the domain is a `DomainName`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EmailAddress {
+    /// `local@domain` with the normalised domain: what documents carry.
+    full: String,
+    /// Byte offset of the `@` in `full`.
+    at: usize,
+    domain: DomainName,
+}
+
+/// Characters RFC 5322 allows in an unquoted local part besides letters and
+/// digits (`atext`). Quoted local parts are refused: no client needs them
+/// for Microsoft mailboxes and they would carry quotes into documents.
+const LOCAL_PART_SYMBOLS: &str = "!#$%&'*+-/=?^_`{|}~.";
+
+impl EmailAddress {
+    pub fn parse(input: &str) -> Result<Self, AddressError> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err(AddressError::Empty);
+        }
+        if input.chars().count() > MAX_ADDRESS_LEN {
+            return Err(AddressError::TooLong);
+        }
+        if input.chars().any(char::is_control) {
+            return Err(AddressError::ControlCharacter);
+        }
+        if input.chars().any(char::is_whitespace) {
+            return Err(AddressError::Space);
+        }
+        let mut parts = input.split('@');
+        let local = parts.next().unwrap_or_default();
+        let domain = parts.next().ok_or(AddressError::MissingAt)?;
+        if parts.next().is_some() {
+            return Err(AddressError::MultipleAt);
+        }
+        Self::check_local_part(local)?;
+        let domain = DomainName::parse(domain)?;
+        let full = format!("{local}@{domain}");
+        if full.len() > MAX_ADDRESS_LEN {
+            return Err(AddressError::TooLong);
+        }
+        Ok(EmailAddress {
+            at: local.len(),
+            full,
+            domain,
+        })
+    }
+
+    fn check_local_part(local: &str) -> Result<(), AddressError> {
+        if local.is_empty() {
+            return Err(AddressError::EmptyLocalPart);
+        }
+        if local.len() > MAX_LOCAL_PART_LEN {
+            return Err(AddressError::LocalPartTooLong);
+        }
+        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+            return Err(AddressError::LocalPartDots);
+        }
+        // Non-ASCII letters are allowed (RFC 6531, internationalised
+        // addresses); ASCII is limited to atext.
+        match local.chars().find(|&c| {
+            c.is_ascii() && !c.is_ascii_alphanumeric() && !LOCAL_PART_SYMBOLS.contains(c)
+        }) {
+            Some(c) => Err(AddressError::ForbiddenCharacter(c)),
+            None => Ok(()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.full
+    }
+
+    pub fn local_part(&self) -> &str {
+        &self.full[..self.at]
+    }
+
+    pub fn domain(&self) -> &DomainName {
+        &self.domain
+    }
+}
+
+impl fmt::Display for EmailAddress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.full)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn domain_is_lower_cased_and_idna_normalised() {
+        let a = EmailAddress::parse("  Alice@B\u{FC}CHER.Example ").unwrap();
+        assert_eq!(a.as_str(), "Alice@xn--bcher-kva.example");
+        assert_eq!(a.local_part(), "Alice");
+        assert_eq!(a.domain().to_unicode(), "b\u{FC}cher.example");
+    }
+
+    #[test]
+    fn trailing_dot_is_the_same_domain() {
+        assert_eq!(
+            DomainName::parse("contoso.com.").unwrap().as_str(),
+            "contoso.com"
+        );
+    }
+
+    #[test]
+    fn each_bad_address_gets_its_reason() {
+        let cases: &[(&str, AddressError)] = &[
+            ("", AddressError::Empty),
+            ("alice", AddressError::MissingAt),
+            ("a@b@c.com", AddressError::MultipleAt),
+            ("@contoso.com", AddressError::EmptyLocalPart),
+            ("alice@", AddressError::EmptyDomain),
+            ("al ice@contoso.com", AddressError::Space),
+            ("al\u{7}ice@contoso.com", AddressError::ControlCharacter),
+            (
+                "\"alice\"@contoso.com",
+                AddressError::ForbiddenCharacter('"'),
+            ),
+            ("<alice@contoso.com>", AddressError::ForbiddenCharacter('<')),
+            (".alice@contoso.com", AddressError::LocalPartDots),
+            ("alice@contoso", AddressError::SingleLabel),
+            ("alice@contoso..com", AddressError::EmptyLabel),
+            ("alice@-contoso.com", AddressError::LabelHyphen),
+            ("alice@conto_so.com", AddressError::DomainCharacter('_')),
+            ("alice@127.0.0.1", AddressError::IpLiteral),
+            ("alice@xn--zz.com", AddressError::InvalidIdn),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                EmailAddress::parse(input).as_ref(),
+                Err(expected),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn length_limits_are_enforced() {
+        let long_local = format!("{}@contoso.com", "a".repeat(65));
+        assert_eq!(
+            EmailAddress::parse(&long_local),
+            Err(AddressError::LocalPartTooLong)
+        );
+        let long_label = format!("a@{}.com", "b".repeat(64));
+        assert_eq!(
+            EmailAddress::parse(&long_label),
+            Err(AddressError::LabelTooLong)
+        );
+        let long = format!("a@{}.com", vec!["c".repeat(60); 5].join("."));
+        assert_eq!(EmailAddress::parse(&long), Err(AddressError::TooLong));
+    }
+
+    #[test]
+    fn parent_strips_one_label_but_keeps_two() {
+        let host = DomainName::parse("autoconfig.contoso.com").unwrap();
+        assert_eq!(host.parent().unwrap().as_str(), "contoso.com");
+        assert_eq!(DomainName::parse("contoso.com").unwrap().parent(), None);
+    }
+}

@@ -1,0 +1,16 @@
+//! mailsetup: answers the documents mail clients fetch to set up Outlook.com
+//! and Microsoft 365 accounts with OAuth2, for any number of domains.
+//!
+//! Data flows one way: request → typed input (`email`) → domain resolution
+//! (`resolve`) → a renderer (`thunderbird`, ...) → response (`router`,
+//! `server`). Configuration (`config`, `profile`) is validated once.
+
+pub mod config;
+pub mod document;
+pub mod email;
+pub mod profile;
+pub mod resolve;
+pub mod router;
+pub mod server;
+pub mod thunderbird;
+pub mod tls;

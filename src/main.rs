@@ -1,0 +1,184 @@
+//! The `mailsetup` command line: serve, render, check.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use mailsetup::config::Config;
+use mailsetup::email::EmailAddress;
+use mailsetup::resolve::{Account, Directory};
+use mailsetup::thunderbird::render_thunderbird_config;
+
+/// Answers mail clients' auto-configuration requests so that Outlook.com and
+/// Microsoft 365 mailboxes are added with OAuth2, by their native type.
+///
+/// Without --config every command uses the embedded default: HTTP on
+/// 127.0.0.1:8080, HTTPS on 127.0.0.1:8443 with a self-signed certificate,
+/// the built-in profiles (outlook, microsoft365) and a demo domain
+/// contoso.example (Microsoft 365).
+#[derive(Parser)]
+#[command(name = "mailsetup", version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server until SIGINT or SIGTERM.
+    ///
+    /// Prints each listening URL, the certificate's SHA-256 fingerprint and a
+    /// final line `mailsetup ready`, then logs one line per request to stderr.
+    Serve {
+        /// Configuration file (see mailsetup.example.toml).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Most detailed log level written: error, warn, info, debug, trace.
+        #[arg(long, default_value = "info")]
+        log_level: tracing::Level,
+    },
+    /// Write a document exactly as the server would answer it, to stdout.
+    Render {
+        #[command(subcommand)]
+        document: RenderDocument,
+    },
+    /// Validate the configuration and profiles and print the domain table.
+    ///
+    /// Exits with status 1 and `file:line:column: reason` on the first error.
+    Check {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RenderDocument {
+    /// Thunderbird's config-v1.1.xml for an address.
+    Thunderbird {
+        /// The email address, e.g. alice@contoso.example.
+        email: String,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve { config, log_level } => serve(config, log_level),
+        Command::Render { document } => render(document),
+        Command::Check { config } => check(config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("mailsetup: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: Option<PathBuf>) -> anyhow::Result<Config> {
+    Ok(Config::load(path.as_deref())?)
+}
+
+fn serve(config: Option<PathBuf>, log_level: tracing::Level) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_max_level(log_level)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let config = load(config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let running = mailsetup::server::start(config).await?;
+        let mut out = std::io::stdout().lock();
+        for addr in &running.http_addrs {
+            writeln!(out, "listening on http://{addr}")?;
+        }
+        for addr in &running.https_addrs {
+            writeln!(out, "listening on https://{addr}")?;
+        }
+        if let Some(tls) = &running.tls {
+            let kind = if tls.self_signed { "self-signed certificate" } else { "certificate" };
+            writeln!(out, "{kind} SHA-256 fingerprint: {}", tls.fingerprint_sha256)?;
+            if let Some(addr) = running.https_addrs.first() {
+                let insecure = if tls.self_signed { "-k " } else { "" };
+                writeln!(
+                    out,
+                    "try: curl {insecure}'https://{addr}/mail/config-v1.1.xml?emailaddress=alice@contoso.example'"
+                )?;
+            }
+        } else if let Some(addr) = running.http_addrs.first() {
+            writeln!(
+                out,
+                "try: curl 'http://{addr}/mail/config-v1.1.xml?emailaddress=alice@contoso.example'"
+            )?;
+        }
+        writeln!(out, "mailsetup ready")?;
+        out.flush()?;
+        drop(out);
+        wait_for_signal().await?;
+        tracing::info!("shutting down: finishing in-flight requests");
+        running.shutdown().await;
+        Ok(())
+    })
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+    Ok(())
+}
+
+fn render(document: RenderDocument) -> anyhow::Result<()> {
+    match document {
+        RenderDocument::Thunderbird { email, config } => {
+            let config = load(config)?;
+            let address = EmailAddress::parse(&email).with_context(|| format!("{email:?}"))?;
+            let directory = Directory::new(&config);
+            let site = directory.resolve(address.domain())?;
+            let document = render_thunderbird_config(Account {
+                site,
+                address: Some(&address),
+            });
+            std::io::stdout().write_all(&document.body)?;
+            Ok(())
+        }
+    }
+}
+
+fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let config = load(config)?;
+    let directory = Directory::new(&config);
+    println!("configuration OK: {}", config.origin.display());
+    println!(
+        "profiles: {}",
+        config
+            .profiles
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("{:<40} {:<14} source", "domain", "profile");
+    for (domain, site) in directory.table() {
+        let source = match site.source {
+            mailsetup::resolve::SiteSource::Table => "domain table",
+            mailsetup::resolve::SiteSource::Profile => "profile",
+        };
+        println!("{:<40} {:<14} {source}", domain.as_str(), site.profile.id);
+    }
+    Ok(())
+}

@@ -1,0 +1,169 @@
+//! Domain → profile resolution: the domain table first, then the domains a
+//! profile owns (Microsoft's consumer domains). Owns the lookup tables built
+//! from a `Config`; knows nothing of HTTP or documents.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::config::Config;
+use crate::email::{DomainName, EmailAddress};
+use crate::profile::Profile;
+
+/// Everything a renderer needs to know about one mail domain.
+#[derive(Debug)]
+pub struct Site {
+    pub domain: DomainName,
+    pub profile: Arc<Profile>,
+    /// The domain table's display name, else the profile's name.
+    pub display_name: String,
+    pub organization: Option<String>,
+    /// How the domain was found; decides which `<domain>` entries a
+    /// Thunderbird document lists.
+    pub source: SiteSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteSource {
+    /// An entry of the admin's domain table.
+    Table,
+    /// A domain listed by the profile itself (e.g. hotmail.fr for outlook).
+    Profile,
+}
+
+impl Site {
+    /// The domains a client may treat this configuration as valid for. For
+    /// a table domain only itself: a multi-tenant server must not tell one
+    /// customer which other domains it serves.
+    pub fn config_domains(&self) -> Vec<&DomainName> {
+        match self.source {
+            SiteSource::Table => vec![&self.domain],
+            SiteSource::Profile => self.profile.domains().collect(),
+        }
+    }
+}
+
+/// An account to render a document for: a site, and the address when the
+/// client sent one (ISPDB-style lookups and Host-only requests do not).
+#[derive(Debug, Clone, Copy)]
+pub struct Account<'a> {
+    pub site: &'a Site,
+    pub address: Option<&'a EmailAddress>,
+}
+
+impl Account<'_> {
+    pub fn profile(&self) -> &Profile {
+        &self.site.profile
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("the domain {0} is not served here: it is not in this server's domain table")]
+    UnknownDomain(DomainName),
+}
+
+/// Lookup tables built once from a validated configuration.
+#[derive(Debug)]
+pub struct Directory {
+    sites: HashMap<DomainName, Arc<Site>>,
+}
+
+impl Directory {
+    pub fn new(config: &Config) -> Directory {
+        let mut sites = HashMap::new();
+        for profile in config.profiles.values() {
+            for domain in profile.domains() {
+                sites.insert(
+                    domain.clone(),
+                    Arc::new(Site {
+                        domain: domain.clone(),
+                        profile: profile.clone(),
+                        display_name: profile.name.clone(),
+                        organization: None,
+                        source: SiteSource::Profile,
+                    }),
+                );
+            }
+        }
+        // The table overrides profile domains: inserted last.
+        for entry in &config.domains {
+            // Config validation guarantees the profile exists.
+            let Some(profile) = config.profiles.get(&entry.profile) else {
+                continue;
+            };
+            sites.insert(
+                entry.name.clone(),
+                Arc::new(Site {
+                    domain: entry.name.clone(),
+                    profile: profile.clone(),
+                    display_name: entry
+                        .display_name
+                        .clone()
+                        .unwrap_or_else(|| profile.name.clone()),
+                    organization: entry.organization.clone(),
+                    source: SiteSource::Table,
+                }),
+            );
+        }
+        Directory { sites }
+    }
+
+    pub fn resolve(&self, domain: &DomainName) -> Result<&Arc<Site>, ResolveError> {
+        self.sites
+            .get(domain)
+            .ok_or_else(|| ResolveError::UnknownDomain(domain.clone()))
+    }
+
+    /// Every domain and its profile id, sorted, for `mailsetup check`.
+    pub fn table(&self) -> Vec<(&DomainName, &Site)> {
+        let mut rows: Vec<_> = self.sites.iter().map(|(d, s)| (d, s.as_ref())).collect();
+        rows.sort_by(|a, b| a.0.cmp(b.0));
+        rows
+    }
+}
+
+/// The mail domain a host name stands for: `autoconfig.<d>` and
+/// `autodiscover.<d>` stand for `<d>`; any other name stands for itself (the
+/// `.well-known` and `https://<d>/autodiscover/...` forms).
+pub fn mail_domain_of_host(host: &DomainName) -> DomainName {
+    let first_label = host.as_str().split('.').next().unwrap_or_default();
+    match (first_label, host.parent()) {
+        ("autoconfig" | "autodiscover", Some(parent)) => parent,
+        _ => host.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_overrides_profile_domains() {
+        let mut config = Config::load(None).unwrap();
+        let mut entry = config.domains[0].clone();
+        entry.name = DomainName::parse("hotmail.fr").unwrap();
+        config.domains.push(entry);
+        let directory = Directory::new(&config);
+        let site = directory
+            .resolve(&DomainName::parse("hotmail.fr").unwrap())
+            .unwrap();
+        assert_eq!(site.profile.id, "microsoft365");
+        let site = directory
+            .resolve(&DomainName::parse("live.fr").unwrap())
+            .unwrap();
+        assert_eq!(site.profile.id, "outlook");
+    }
+
+    #[test]
+    fn autoconfig_and_autodiscover_hosts_stand_for_their_domain() {
+        for (host, domain) in [
+            ("autoconfig.contoso.com", "contoso.com"),
+            ("autodiscover.contoso.com", "contoso.com"),
+            ("contoso.com", "contoso.com"),
+            ("mail.contoso.com", "mail.contoso.com"),
+        ] {
+            let host = DomainName::parse(host).unwrap();
+            assert_eq!(mail_domain_of_host(&host).as_str(), domain);
+        }
+    }
+}
