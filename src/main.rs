@@ -1,5 +1,6 @@
 //! The `mailsetup` command line: serve, render, check.
 
+use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use mailsetup::config::Config;
 use mailsetup::email::EmailAddress;
-use mailsetup::resolve::{Account, Directory};
+use mailsetup::resolve::{Account, Directory, SiteSource};
 use mailsetup::thunderbird::render_thunderbird_config;
 
 /// Answers mail clients' auto-configuration requests so that Outlook.com and
@@ -153,32 +154,44 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
                 site,
                 address: Some(&address),
             });
-            std::io::stdout().write_all(&document.body)?;
-            Ok(())
+            write_stdout(&document.body)
         }
     }
 }
 
 fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
     let config = load(config)?;
+    // Certificates are part of the configuration: a missing or mismatched
+    // file must fail here, not at the next restart.
+    if !config.https_listeners.is_empty() {
+        mailsetup::tls::load(&config.tls)?;
+    }
     let directory = Directory::new(&config);
-    println!("configuration OK: {}", config.origin.display());
-    println!(
-        "profiles: {}",
-        config
-            .profiles
-            .keys()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    println!("{:<40} {:<14} source", "domain", "profile");
+    let mut out = String::new();
+    let _ = writeln!(out, "configuration OK: {}", config.origin.display());
+    let profiles: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
+    let _ = writeln!(out, "profiles: {}", profiles.join(", "));
+    let _ = writeln!(out, "{:<40} {:<14} source", "domain", "profile");
     for (domain, site) in directory.table() {
         let source = match site.source {
-            mailsetup::resolve::SiteSource::Table => "domain table",
-            mailsetup::resolve::SiteSource::Profile => "profile",
+            SiteSource::Table => "domain table",
+            SiteSource::Profile => "profile",
         };
-        println!("{:<40} {:<14} {source}", domain.as_str(), site.profile.id);
+        let _ = writeln!(
+            out,
+            "{:<40} {:<14} {source}",
+            domain.as_str(),
+            site.profile.id
+        );
     }
-    Ok(())
+    write_stdout(out.as_bytes())
+}
+
+/// Writes to stdout; a closed pipe (`mailsetup check | head`) is not an error.
+fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    match stdout.write_all(bytes).and_then(|()| stdout.flush()) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        result => Ok(result?),
+    }
 }

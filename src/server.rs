@@ -305,19 +305,35 @@ async fn handle(
     let started = Instant::now();
     let (parts, body) = request.into_parts();
     let max = shared.limits.max_body_bytes;
-    let response = match Limited::new(body, max).collect().await {
-        Ok(collected) => route(
+    // A body that trickles in is cut like a slow header. (When a request
+    // has both Content-Length and Transfer-Encoding, hyper drops the length,
+    // reads it chunked and closes the connection afterwards, RFC 9112 §6.3,
+    // so no second request can be smuggled behind it.)
+    let body = Limited::new(body, max).collect();
+    let response = match tokio::time::timeout(shared.limits.header_read_timeout(), body).await {
+        Ok(Ok(collected)) => route(
             &shared.app,
             &Request::from_parts(parts.clone(), collected.to_bytes()),
         ),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => plain_error(
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => plain_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("the request body is larger than {max} bytes"),
         ),
-        Err(_) => plain_error(
+        Ok(Err(_)) => plain_error(
             StatusCode::BAD_REQUEST,
             "the request body could not be read",
         ),
+        Err(_) => {
+            let mut response = plain_error(
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body was not received in time",
+            );
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+            response
+        }
     };
     log_request(shared, &parts, &response, secure, started);
     response

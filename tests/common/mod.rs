@@ -1,0 +1,434 @@
+//! Shared test harness: a test CA, a real server on ephemeral loopback
+//! ports, an HTTP/HTTPS client that can set any Host/SNI, and a small XML
+//! tree parsed with quick-xml (independent of the askama templates).
+#![allow(dead_code)] // each test binary uses a different part
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, Method, Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::net::TcpStream;
+
+/// Names every test certificate is valid for.
+pub const TEST_NAMES: &[&str] = &[
+    "localhost",
+    "127.0.0.1",
+    "autoconfig.contoso.test",
+    "autodiscover.contoso.test",
+    "contoso.test",
+    "autoconfig.xn--bcher-kva.test",
+];
+
+/// A certificate authority made for one test, and a leaf it signed.
+pub struct TestCa {
+    pub dir: tempfile::TempDir,
+    pub ca_pem: String,
+    pub ca_der: CertificateDer<'static>,
+    pub cert_path: PathBuf,
+    pub key_path: PathBuf,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+        let dir = tempfile::tempdir().unwrap();
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "mailsetup test CA");
+        let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+        let issuer = rcgen::Issuer::new(ca_params, ca_key);
+
+        let leaf_key = KeyPair::generate().unwrap();
+        let names: Vec<String> = TEST_NAMES.iter().map(|s| s.to_string()).collect();
+        let leaf = CertificateParams::new(names)
+            .unwrap()
+            .signed_by(&leaf_key, &issuer)
+            .unwrap();
+
+        let cert_path = dir.path().join("cert.pem");
+        let key_path = dir.path().join("key.pem");
+        std::fs::write(&cert_path, leaf.pem() + &ca_cert.pem()).unwrap();
+        std::fs::write(&key_path, leaf_key.serialize_pem()).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca_cert.pem()).unwrap();
+        TestCa {
+            ca_pem: ca_cert.pem(),
+            ca_der: ca_cert.der().clone(),
+            dir,
+            cert_path,
+            key_path,
+        }
+    }
+
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    pub fn client_config(&self) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca_der.clone()).unwrap();
+        let mut config = rustls::ClientConfig::builder()
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Arc::new(config)
+    }
+}
+
+/// The domain table every test server has, plus whatever a test appends.
+pub const TEST_DOMAINS: &str = r#"
+[[domain]]
+name = "contoso.test"
+profile = "microsoft365"
+display_name = "Contoso"
+organization = "Contoso Ltd."
+
+[[domain]]
+name = "bücher.test"
+profile = "microsoft365"
+display_name = "Bücher & Co"
+
+[[domain]]
+name = "fabrikam.test"
+profile = "outlook"
+"#;
+
+/// Writes a configuration for ephemeral loopback ports and the CA's leaf.
+pub fn write_config(ca: &TestCa, extra: &str) -> PathBuf {
+    let text = format!(
+        r#"
+[server]
+http = ["127.0.0.1:0"]
+https = ["127.0.0.1:0"]
+
+[tls]
+certificate = "{}"
+private_key = "{}"
+
+[limits]
+shutdown_grace_secs = 2
+{extra}
+{TEST_DOMAINS}
+"#,
+        ca.cert_path.display(),
+        ca.key_path.display()
+    );
+    let path = ca.dir.path().join("mailsetup.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// A server running in this test process on ephemeral ports.
+pub struct TestServer {
+    pub ca: TestCa,
+    pub config_path: PathBuf,
+    pub http: SocketAddr,
+    pub https: SocketAddr,
+    running: Option<mailsetup::server::Running>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        TestServer::start_with("").await
+    }
+
+    /// `extra` is TOML placed before the domain table (e.g. `[limits]` keys
+    /// are not allowed there; use top-level keys or whole sections).
+    pub async fn start_with(extra: &str) -> TestServer {
+        let ca = TestCa::new();
+        let config_path = write_config(&ca, extra);
+        let config = mailsetup::config::Config::load(Some(&config_path)).unwrap();
+        let running = mailsetup::server::start(config).await.unwrap();
+        TestServer {
+            http: running.http_addrs[0],
+            https: running.https_addrs[0],
+            ca,
+            config_path,
+            running: Some(running),
+        }
+    }
+
+    pub async fn shutdown(mut self) {
+        if let Some(running) = self.running.take() {
+            running.shutdown().await;
+        }
+    }
+
+    /// GET over plain HTTP with the given Host header.
+    pub async fn get(&self, host: &str, path: &str) -> Reply {
+        self.send(Scheme::Http, Method::GET, host, path, Bytes::new())
+            .await
+    }
+
+    /// GET over HTTPS; the SNI name is the Host (without port) when it is a
+    /// name the test certificate covers, else `localhost`.
+    pub async fn get_tls(&self, host: &str, path: &str) -> Reply {
+        self.send(Scheme::Https, Method::GET, host, path, Bytes::new())
+            .await
+    }
+
+    pub async fn send(
+        &self,
+        scheme: Scheme,
+        method: Method,
+        host: &str,
+        path: &str,
+        body: Bytes,
+    ) -> Reply {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(http::header::HOST, host)
+            .body(Full::new(body))
+            .unwrap();
+        self.send_request(scheme, request).await
+    }
+
+    pub async fn send_request(&self, scheme: Scheme, request: Request<Full<Bytes>>) -> Reply {
+        match scheme {
+            Scheme::Http => {
+                let stream = TcpStream::connect(self.http).await.unwrap();
+                send_http1(TokioIo::new(stream), request).await
+            }
+            Scheme::Https | Scheme::Http2Tls => {
+                let host = request
+                    .headers()
+                    .get(http::header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost");
+                let name = host.split(':').next().unwrap_or(host);
+                let sni = if TEST_NAMES.contains(&name) {
+                    name
+                } else {
+                    "localhost"
+                };
+                let stream = self.connect_tls(sni).await;
+                let negotiated_h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+                if matches!(scheme, Scheme::Http2Tls) {
+                    assert!(negotiated_h2, "server did not offer h2 over ALPN");
+                    send_http2(TokioIo::new(stream), request).await
+                } else if negotiated_h2 {
+                    send_http2(TokioIo::new(stream), request).await
+                } else {
+                    send_http1(TokioIo::new(stream), request).await
+                }
+            }
+        }
+    }
+
+    pub async fn connect_tls(&self, sni: &str) -> tokio_rustls::client::TlsStream<TcpStream> {
+        let connector = tokio_rustls::TlsConnector::from(self.ca.client_config());
+        let stream = TcpStream::connect(self.https).await.unwrap();
+        connector
+            .connect(ServerName::try_from(sni.to_owned()).unwrap(), stream)
+            .await
+            .unwrap()
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Scheme {
+    Http,
+    /// HTTPS, HTTP/2 when ALPN picks it.
+    Https,
+    /// HTTPS, asserting that ALPN picked HTTP/2.
+    Http2Tls,
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub version: http::Version,
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.body.to_vec()).expect("body is UTF-8")
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
+    }
+
+    pub fn xml(&self) -> Element {
+        Element::parse(&self.body)
+    }
+}
+
+async fn send_http1<I>(io: I, request: Request<Full<Bytes>>) -> Reply
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(io).await.unwrap();
+    tokio::spawn(connection);
+    read_reply(sender.send_request(request).await.unwrap()).await
+}
+
+async fn send_http2<I>(io: I, mut request: Request<Full<Bytes>>) -> Reply
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    // HTTP/2 carries the host in :authority, which comes from an absolute URI.
+    if let Some(host) = request.headers_mut().remove(http::header::HOST) {
+        let uri = format!("https://{}{}", host.to_str().unwrap(), request.uri());
+        *request.uri_mut() = uri.parse().unwrap();
+    }
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    read_reply(sender.send_request(request).await.unwrap()).await
+}
+
+async fn read_reply(response: http::Response<hyper::body::Incoming>) -> Reply {
+    let (parts, body) = response.into_parts();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        version: parts.version,
+        body: body.collect().await.unwrap().to_bytes(),
+    }
+}
+
+/// Percent-encodes a query value the way Thunderbird's encodeURIComponent does.
+pub fn encode(value: &str) -> String {
+    const SET: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'.')
+        .remove(b'!')
+        .remove(b'~')
+        .remove(b'*')
+        .remove(b'\'')
+        .remove(b'(')
+        .remove(b')');
+    percent_encoding::utf8_percent_encode(value, SET).to_string()
+}
+
+/// A parsed XML element: name without namespace prefix, attributes, text,
+/// and children. Built with quick-xml, independent of our templates.
+#[derive(Debug, Clone, Default)]
+pub struct Element {
+    pub name: String,
+    pub attributes: Vec<(String, String)>,
+    pub text: String,
+    pub children: Vec<Element>,
+}
+
+impl Element {
+    pub fn parse(xml: &[u8]) -> Element {
+        use quick_xml::events::Event;
+        let mut reader = quick_xml::Reader::from_reader(xml);
+        let mut stack: Vec<Element> = vec![Element::default()];
+        let mut buf = Vec::new();
+        loop {
+            match reader.read_event_into(&mut buf).expect("well-formed XML") {
+                Event::Start(start) => stack.push(Element::from_start(&start)),
+                Event::Empty(start) => {
+                    let element = Element::from_start(&start);
+                    stack.last_mut().unwrap().children.push(element);
+                }
+                Event::End(_) => {
+                    let mut element = stack.pop().unwrap();
+                    element.text = element.text.trim().to_owned();
+                    stack.last_mut().unwrap().children.push(element);
+                }
+                Event::Text(text) => {
+                    let text = text.xml_content(quick_xml::XmlVersion::Implicit1_0);
+                    stack.last_mut().unwrap().text.push_str(&text);
+                }
+                Event::GeneralRef(reference) => {
+                    let name = reference.into_inner();
+                    let text = quick_xml::escape::unescape(&format!("&{name};"))
+                        .unwrap()
+                        .into_owned();
+                    stack.last_mut().unwrap().text.push_str(&text);
+                }
+                Event::Eof => break,
+                _ => {}
+            }
+            buf.clear();
+        }
+        assert_eq!(stack.len(), 1, "unclosed elements");
+        let mut root = stack.pop().unwrap();
+        assert_eq!(root.children.len(), 1, "exactly one root element");
+        root.children.pop().unwrap()
+    }
+
+    fn from_start(start: &quick_xml::events::BytesStart<'_>) -> Element {
+        let name = start.local_name().as_ref().to_owned();
+        let attributes = start
+            .attributes()
+            .map(|a| {
+                let a = a.unwrap();
+                let key = a.key.local_name().as_ref().to_owned();
+                (
+                    key,
+                    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .unwrap()
+                        .into_owned(),
+                )
+            })
+            .collect();
+        Element {
+            name,
+            attributes,
+            ..Element::default()
+        }
+    }
+
+    pub fn attr(&self, name: &str) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Children with this name.
+    pub fn all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.name == name)
+    }
+
+    /// The only child with this name; panics when absent or repeated.
+    pub fn one<'a>(&'a self, name: &'a str) -> &'a Element {
+        let mut found = self.all(name);
+        let first = found
+            .next()
+            .unwrap_or_else(|| panic!("<{}> has no <{name}>", self.name));
+        assert!(
+            found.next().is_none(),
+            "<{}> has several <{name}>",
+            self.name
+        );
+        first
+    }
+
+    /// Text of the element at a `/`-separated path of single children.
+    pub fn text_at<'a>(&'a self, path: &'a str) -> &'a str {
+        path.split('/')
+            .fold(self, |e, name| e.one(name))
+            .text
+            .as_str()
+    }
+
+    pub fn texts<'a>(&'a self, name: &'a str) -> Vec<&'a str> {
+        self.all(name).map(|e| e.text.as_str()).collect()
+    }
+}
+
+/// Writes `contents` to `dir/name` and returns the path.
+pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, contents).unwrap();
+    path
+}
