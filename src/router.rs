@@ -15,7 +15,9 @@ use percent_encoding::percent_decode_str;
 use crate::config::Config;
 use crate::document::{Document, media_type};
 use crate::email::{AddressError, DomainName, EmailAddress};
-use crate::resolve::{Account, Directory, ResolveError, mail_domain_of_host};
+use std::sync::Arc;
+
+use crate::resolve::{Account, Directory, ResolveError, Site, mail_domain_of_host};
 use crate::thunderbird::render_thunderbird_config;
 
 /// What the router serves from: the validated configuration and the lookup
@@ -29,6 +31,12 @@ impl App {
     pub fn new(config: Config) -> App {
         let directory = Directory::new(&config);
         App { config, directory }
+    }
+
+    /// The site for a mail domain. Asynchronous because resolution may
+    /// need the network (MX-based detection); table lookups do not wait.
+    pub async fn resolve(&self, domain: &DomainName) -> Result<Arc<Site>, ResolveError> {
+        self.directory.resolve(domain).cloned()
     }
 }
 
@@ -87,9 +95,9 @@ impl RouteError {
 const GET_HEAD: &str = "GET, HEAD";
 
 /// Answers one request. Never panics on client input; every error is a 4xx.
-pub fn route(app: &App, request: &Request<Bytes>) -> Response<Full<Bytes>> {
+pub async fn route(app: &App, request: &Request<Bytes>) -> Response<Full<Bytes>> {
     let mut log = RequestLog::default();
-    let result = dispatch(app, request, &mut log);
+    let result = dispatch(app, request, &mut log).await;
     let mut response = match result {
         Ok(document) => document_response(document),
         Err(error) => error_response(&error),
@@ -98,7 +106,7 @@ pub fn route(app: &App, request: &Request<Bytes>) -> Response<Full<Bytes>> {
     response
 }
 
-fn dispatch(
+async fn dispatch(
     app: &App,
     request: &Request<Bytes>,
     log: &mut RequestLog,
@@ -117,9 +125,9 @@ fn dispatch(
             };
             log.domain = Some(domain.clone());
             log.address = address.clone();
-            let site = app.directory.resolve(&domain)?;
+            let site = app.resolve(&domain).await?;
             Ok(render_thunderbird_config(Account {
-                site,
+                site: &site,
                 address: address.as_ref(),
             }))
         }
@@ -141,9 +149,9 @@ fn dispatch(
                     .map_err(|_| RouteError::QueryEncoding)?;
                 let domain = DomainName::parse(&domain).map_err(RouteError::Domain)?;
                 log.domain = Some(domain.clone());
-                let site = app.directory.resolve(&domain)?;
+                let site = app.resolve(&domain).await?;
                 return Ok(render_thunderbird_config(Account {
-                    site,
+                    site: &site,
                     address: None,
                 }));
             }

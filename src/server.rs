@@ -311,10 +311,10 @@ async fn handle(
     // so no second request can be smuggled behind it.)
     let body = Limited::new(body, max).collect();
     let response = match tokio::time::timeout(shared.limits.header_read_timeout(), body).await {
-        Ok(Ok(collected)) => route(
-            &shared.app,
-            &Request::from_parts(parts.clone(), collected.to_bytes()),
-        ),
+        Ok(Ok(collected)) => {
+            let request = Request::from_parts(parts.clone(), collected.to_bytes());
+            route(&shared.app, &request).await
+        }
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => plain_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("the request body is larger than {max} bytes"),
