@@ -22,6 +22,7 @@ pub const TEST_NAMES: &[&str] = &[
     "autodiscover.contoso.test",
     "contoso.test",
     "autoconfig.xn--bcher-kva.test",
+    "settings.test",
 ];
 
 /// A certificate authority made for one test, and a leaf it signed.
@@ -445,4 +446,79 @@ pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
     path
+}
+
+/// A Python virtual environment under `target/` with the given PyPI
+/// packages, created on first use. `None` (after printing why) when Python
+/// or the packages cannot be had; with `CI=true` that is a failure instead.
+pub fn python_venv(name: &str, packages: &[&str]) -> Option<PathBuf> {
+    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(name);
+    let python = venv.join("bin/python3");
+    let marker = venv.join(format!(".installed-{}", packages.join("+")));
+    if marker.exists() {
+        return Some(python);
+    }
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    let run = |command: &mut std::process::Command| -> Result<(), String> {
+        let output = command.output().map_err(|e| e.to_string())?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(String::from_utf8_lossy(&output.stderr).into_owned())
+        }
+    };
+    let result = run(std::process::Command::new("python3")
+        .args(["-m", "venv"])
+        .arg(&venv))
+    .and_then(|()| {
+        run(std::process::Command::new(&python)
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ])
+            .args(packages))
+    });
+    match result {
+        Ok(()) => {
+            std::fs::write(&marker, "").unwrap();
+            Some(python)
+        }
+        Err(reason) if ci => {
+            panic!("CI=true but the Python venv {name} cannot be set up: {reason}")
+        }
+        Err(reason) => {
+            eprintln!("skipped: cannot set up the Python venv {name} ({packages:?}): {reason}");
+            None
+        }
+    }
+}
+
+/// Runs a command with a time bound; on timeout kills it and panics.
+pub fn output_within(
+    command: &mut std::process::Command,
+    limit: std::time::Duration,
+) -> std::process::Output {
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            let output = child.wait_with_output().unwrap();
+            panic!(
+                "{command:?} did not finish within {limit:?}; stderr:\n{}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
 }
