@@ -398,6 +398,7 @@ pub fn load_profiles(dir: Option<&Path>) -> Result<Profiles, ConfigError> {
         }
     }
     paths.sort();
+    let mut sources = BTreeMap::new();
     for path in paths {
         let source = SourceFile::read(&path)?;
         let id = path
@@ -406,9 +407,41 @@ pub fn load_profiles(dir: Option<&Path>) -> Result<Profiles, ConfigError> {
             .unwrap_or_default()
             .to_owned();
         let profile = Profile::parse(&id, &source)?;
-        profiles.insert(id, profile.into());
+        profiles.insert(id.clone(), profile.into());
+        sources.insert(id, source);
     }
+    check_domains_claimed_once(&profiles, &sources)?;
     Ok(profiles)
+}
+
+/// A domain listed by two profiles would go to whichever was loaded last:
+/// refuse it, naming both (a copied `outlook.toml` keeps its domain list).
+fn check_domains_claimed_once(
+    profiles: &Profiles,
+    sources: &BTreeMap<String, SourceFile>,
+) -> Result<(), ConfigError> {
+    let mut owner: BTreeMap<&DomainName, &str> = BTreeMap::new();
+    for (id, profile) in profiles {
+        for domain in &profile.domains {
+            let name = &domain.get_ref().0;
+            if let Some(first) = owner.insert(name, id) {
+                let reason = format!(
+                    "domain {name} is already listed by profile {first:?}; \
+                     a domain can belong to one profile only"
+                );
+                return Err(match sources.get(id) {
+                    Some(source) => source.error_at(Some(domain.span()), reason),
+                    None => ConfigError::Invalid {
+                        path: format!("profiles/{id}.toml").into(),
+                        line: None,
+                        column: None,
+                        reason,
+                    },
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

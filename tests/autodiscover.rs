@@ -26,8 +26,7 @@ async fn server() -> TestServer {
     let dir = tempfile::tempdir().unwrap().keep();
     let profiles = dir.join("profiles");
     std::fs::create_dir(&profiles).unwrap();
-    let profile = include_str!("../profiles/outlook.toml")
-        .replace("policy = \"redirect\"", "policy = \"settings\"");
+    let profile = common::settings_profile();
     write_file(&profiles, "imapsettings.toml", &profile);
     TestServer::start_with_config(
         &format!("profiles_dir = \"{}\"", profiles.display()),

@@ -38,8 +38,7 @@ async fn exchangelib_reads(server: &TestServer, addresses: &[&str]) -> Option<Va
 
 async fn server() -> TestServer {
     let dir = tempfile::tempdir().unwrap().keep();
-    let profile = include_str!("../profiles/outlook.toml")
-        .replace("policy = \"redirect\"", "policy = \"settings\"");
+    let profile = common::settings_profile();
     write_file(&dir, "imapsettings.toml", &profile);
     TestServer::start_with_config(
         &format!("profiles_dir = \"{}\"", dir.display()),

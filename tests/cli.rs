@@ -270,6 +270,28 @@ fn check_rejects_a_broken_profile_in_profiles_dir() {
 }
 
 #[test]
+fn check_rejects_a_domain_claimed_by_two_profiles() {
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = dir.path().join("profiles");
+    std::fs::create_dir(&profiles).unwrap();
+    // A copy of outlook.toml under another name keeps its domain list.
+    write_file(
+        &profiles,
+        "personal.toml",
+        include_str!("../profiles/outlook.toml"),
+    );
+    let config = write_file(dir.path(), "m.toml", "profiles_dir = \"profiles\"\n");
+    let output = run(&["check", "--config", config.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("is already listed by profile"), "{stderr}");
+    assert!(
+        stderr.contains("a domain can belong to one profile only"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn check_rejects_missing_or_mismatched_certificate_files() {
     let ca = TestCa::new();
     let other = TestCa::new();

@@ -522,3 +522,15 @@ pub fn output_within(
     }
     child.wait_with_output().unwrap()
 }
+
+/// The built-in `outlook` profile with the `settings` autodiscover policy
+/// and without its consumer domains (a domain belongs to one profile only).
+pub fn settings_profile() -> String {
+    let text = include_str!("../../profiles/outlook.toml")
+        .replace("policy = \"redirect\"", "policy = \"settings\"");
+    let start = text
+        .find("domains = [")
+        .expect("outlook.toml lists domains");
+    let end = start + text[start..].find(']').unwrap() + 1;
+    format!("{}domains = []{}", &text[..start], &text[end..])
+}
