@@ -22,6 +22,11 @@ pub const TEST_NAMES: &[&str] = &[
     "autodiscover.contoso.test",
     "contoso.test",
     "autoconfig.xn--bcher-kva.test",
+    // A personal Outlook.com domain (the `outlook` profile lists it), for
+    // clients that fetch from autoconfig.<d>, <d> and autodiscover.<d>.
+    "autoconfig.hotmail.fr",
+    "hotmail.fr",
+    "autodiscover.hotmail.fr",
 ];
 
 /// A certificate authority made for one test, and a leaf it signed.
