@@ -15,4 +15,8 @@ pub mod media_type {
     /// Thunderbird accepts `text/xml` or `application/xml` only.
     pub const XML: &str = "application/xml; charset=utf-8";
     pub const TEXT: &str = "text/plain; charset=utf-8";
+    /// What Exchange answers autodiscover with; Outlook and Thunderbird
+    /// accept it.
+    pub const TEXT_XML: &str = "text/xml; charset=utf-8";
+    pub const JSON: &str = "application/json; charset=utf-8";
 }

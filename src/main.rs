@@ -8,9 +8,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use mailsetup::autodiscover::{
+    JSON_PROTOCOLS, JsonProtocol, ResponseSchema, render_autodiscover_json,
+    render_autodiscover_response,
+};
 use mailsetup::config::Config;
 use mailsetup::email::EmailAddress;
-use mailsetup::resolve::{Account, Directory, SiteSource};
+use mailsetup::resolve::{Account, Directory, Site, SiteSource};
 use mailsetup::thunderbird::render_thunderbird_config;
 
 /// Answers mail clients' auto-configuration requests so that Outlook.com and
@@ -64,6 +68,25 @@ enum RenderDocument {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// The autodiscover answer for an address: POX (outlook or mobilesync
+    /// schema), or with --json the Autodiscover v2 answer for a protocol.
+    Autodiscover {
+        email: String,
+        /// The response schema the client asked for.
+        #[arg(long, value_enum, default_value = "outlook", conflicts_with = "json")]
+        schema: SchemaArg,
+        /// Render the v2 JSON answer for this protocol (AutodiscoverV1, ActiveSync).
+        #[arg(long, value_name = "PROTOCOL")]
+        json: Option<String>,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SchemaArg {
+    Outlook,
+    Mobilesync,
 }
 
 fn main() -> ExitCode {
@@ -147,16 +170,55 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
     match document {
         RenderDocument::Thunderbird { email, config } => {
             let config = load(config)?;
-            let address = EmailAddress::parse(&email).with_context(|| format!("{email:?}"))?;
             let directory = Directory::new(&config);
-            let site = directory.resolve(address.domain())?;
+            let (address, site) = resolve_address(&directory, &email)?;
             let document = render_thunderbird_config(Account {
                 site,
                 address: Some(&address),
             });
             write_stdout(&document.body)
         }
+        RenderDocument::Autodiscover {
+            email,
+            schema,
+            json,
+            config,
+        } => {
+            let config = load(config)?;
+            let directory = Directory::new(&config);
+            let (address, site) = resolve_address(&directory, &email)?;
+            let account = Account {
+                site,
+                address: Some(&address),
+            };
+            let document = match json {
+                Some(name) => {
+                    let protocol = JsonProtocol::parse(&name).with_context(|| {
+                        format!("unknown protocol {name:?}; supported: {JSON_PROTOCOLS}")
+                    })?;
+                    render_autodiscover_json(account, protocol, &name)
+                }
+                None => {
+                    let schema = match schema {
+                        SchemaArg::Outlook => ResponseSchema::Outlook,
+                        SchemaArg::Mobilesync => ResponseSchema::MobileSync,
+                    };
+                    render_autodiscover_response(account, schema)
+                }
+            };
+            write_stdout(&document.body)
+        }
     }
+}
+
+/// Parses an address from the command line and finds its site.
+fn resolve_address<'a>(
+    directory: &'a Directory,
+    email: &str,
+) -> anyhow::Result<(EmailAddress, &'a Site)> {
+    let address = EmailAddress::parse(email).with_context(|| format!("{email:?}"))?;
+    let site = directory.resolve(address.domain())?;
+    Ok((address, site))
 }
 
 fn check(config: Option<PathBuf>) -> anyhow::Result<()> {

@@ -336,7 +336,26 @@ async fn handle(
         }
     };
     log_request(shared, &parts, &response, secure, started);
-    response
+    if parts.method == http::Method::HEAD {
+        without_body(response)
+    } else {
+        response
+    }
+}
+
+/// The answer to HEAD: the GET answer's headers, its length, no body.
+/// (hyper drops the body of HEAD answers on HTTP/1.1 but not on HTTP/2,
+/// where sending one is a protocol error.)
+fn without_body(response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
+    use hyper::body::Body;
+    let (mut parts, body) = response.into_parts();
+    if let Some(length) = body.size_hint().exact() {
+        parts.headers.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from(length),
+        );
+    }
+    Response::from_parts(parts, Full::new(Bytes::new()))
 }
 
 fn log_request(

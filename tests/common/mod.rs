@@ -107,8 +107,17 @@ profile = "outlook"
 
 /// Writes a configuration for ephemeral loopback ports and the CA's leaf.
 pub fn write_config(ca: &TestCa, extra: &str) -> PathBuf {
+    write_config_with(ca, "", extra)
+}
+
+/// Like `write_config`, with `top` placed before every section (for
+/// top-level keys such as `profiles_dir`) and `extra` inside `[limits]`
+/// (or starting sections of its own).
+pub fn write_config_with(ca: &TestCa, top: &str, extra: &str) -> PathBuf {
     let text = format!(
         r#"
+{top}
+
 [server]
 http = ["127.0.0.1:0"]
 https = ["127.0.0.1:0"]
@@ -147,8 +156,13 @@ impl TestServer {
     /// `extra` is TOML placed before the domain table (e.g. `[limits]` keys
     /// are not allowed there; use top-level keys or whole sections).
     pub async fn start_with(extra: &str) -> TestServer {
+        TestServer::start_with_config("", extra).await
+    }
+
+    /// `top` goes before every section (top-level keys); see `write_config_with`.
+    pub async fn start_with_config(top: &str, extra: &str) -> TestServer {
         let ca = TestCa::new();
-        let config_path = write_config(&ca, extra);
+        let config_path = write_config_with(&ca, top, extra);
         let config = mailsetup::config::Config::load(Some(&config_path)).unwrap();
         let running = mailsetup::server::start(config).await.unwrap();
         TestServer {
