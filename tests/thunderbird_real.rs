@@ -39,6 +39,11 @@ const DRIVER_TIMEOUT_SECS: u64 = THUNDERBIRD_TIMEOUT_SECS + 30;
 
 const M365_ADDRESS: &str = "alice@contoso.test";
 const PERSONAL_ADDRESS: &str = "bob@hotmail.fr";
+/// A Microsoft 365 domain and a domain on Outlook.com's profile whose
+/// profiles answer autodiscover with the `settings` policy (IMAP/POP/SMTP);
+/// both built-in profiles redirect.
+const SETTINGS_ADDRESS: &str = "carol@northwind.test";
+const PERSONAL_SETTINGS_ADDRESS: &str = "dave@adatum.test";
 
 /// `(name, driver mode, address)`, run in this order in one session. The
 /// HTTPS-unavailable cases come first so that no pooled HTTPS connection
@@ -49,12 +54,22 @@ const CASES: &[(&str, &str, &str)] = &[
     ("m365-https", "isp-https", M365_ADDRESS),
     ("personal-https", "isp-https", PERSONAL_ADDRESS),
     ("m365-wizard", "wizard", M365_ADDRESS),
+    ("m365-exchange-redirect", "exchange", M365_ADDRESS),
+    ("personal-exchange-redirect", "exchange", PERSONAL_ADDRESS),
+    ("settings-exchange", "exchange", SETTINGS_ADDRESS),
+    (
+        "personal-settings-exchange",
+        "exchange",
+        PERSONAL_SETTINGS_ADDRESS,
+    ),
+    ("settings-wizard", "wizard", SETTINGS_ADDRESS),
 ];
 
 /// Microsoft's OAuth2 issuer, as Thunderbird's provider list names it.
 const MICROSOFT_ISSUER: &str = "login.microsoftonline.com";
-/// `Ci.nsMsgAuthMethod.OAuth2`.
+/// `Ci.nsMsgAuthMethod.OAuth2` and `.passwordCleartext`.
 const AUTH_OAUTH2: i64 = 10;
+const AUTH_PASSWORD_CLEARTEXT: i64 = 3;
 /// `Ci.nsMsgSocketType.SSL` and `.alwaysSTARTTLS`.
 const SOCKET_SSL: i64 = 3;
 const SOCKET_STARTTLS: i64 = 2;
@@ -66,6 +81,9 @@ struct Session {
     /// The server's loopback listeners the answers must have come from.
     https_port: u16,
     http_port: u16,
+    /// The driver's stderr (Thunderbird's log when a case found nothing),
+    /// for the message of a failing assertion.
+    driver_stderr: String,
 }
 
 enum Outcome {
@@ -120,7 +138,7 @@ fn on_path(program: &str) -> Option<PathBuf> {
 /// adds its own start-up logic); `THUNDERBIRD` overrides both.
 fn find_thunderbird() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("THUNDERBIRD") {
-        return Some(PathBuf::from(path));
+        return Some(PathBuf::from(path)).filter(|path| path.is_file());
     }
     let debian = Path::new("/usr/lib/thunderbird/thunderbird");
     if debian.is_file() {
@@ -210,7 +228,31 @@ fn run_session() -> Result<Outcome, String> {
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
     runtime.block_on(async {
-        let server = TestServer::start().await;
+        // northwind.test and adatum.test: the built-in profiles' hosts, but
+        // autodiscover answers with the settings instead of redirecting.
+        let profiles = tempfile::tempdir().map_err(|e| e.to_string())?;
+        for (id, built_in) in [
+            (
+                "microsoft365-settings",
+                include_str!("../profiles/microsoft365.toml"),
+            ),
+            ("outlook-settings", include_str!("../profiles/outlook.toml")),
+        ] {
+            let profile = built_in.replace("policy = \"redirect\"", "policy = \"settings\"");
+            assert!(profile.contains("policy = \"settings\""));
+            // The copy must not claim Outlook.com's consumer domains too
+            // (hotmail.fr stays on the built-in, redirecting profile).
+            let start = profile.find("\ndomains = [").expect("a domains list") + 1;
+            let end = start + profile[start..].find(']').expect("end of the domains list") + 1;
+            let profile = format!("{}domains = []{}", &profile[..start], &profile[end..]);
+            common::write_file(profiles.path(), &format!("{id}.toml"), &profile);
+        }
+        let server = TestServer::start_with_config(
+            &format!("profiles_dir = \"{}\"", profiles.path().display()),
+            "[[domain]]\nname = \"northwind.test\"\nprofile = \"microsoft365-settings\"\n\n\
+             [[domain]]\nname = \"adatum.test\"\nprofile = \"outlook-settings\"\n",
+        )
+        .await;
         let ca = server.ca.ca_path();
         let (https_port, http_port) = (server.https.port(), server.http.port());
         let driver = tokio::task::spawn_blocking(move || {
@@ -219,16 +261,18 @@ fn run_session() -> Result<Outcome, String> {
         .await
         .map_err(|e| format!("driver thread: {e}"));
         server.shutdown().await;
-        let cases = driver??;
+        let (cases, driver_stderr) = driver??;
         Ok(Outcome::Ran(Session {
             cases,
             https_port,
             http_port,
+            driver_stderr,
         }))
     })
 }
 
-/// Runs the driver with every case; returns the per-case JSON. Its stdout
+/// Runs the driver with every case; returns the per-case JSON and the
+/// driver's stderr. Its stdout
 /// and stderr go to files so neither pipe can fill up and stall it.
 fn run_driver(
     python: &Path,
@@ -236,7 +280,7 @@ fn run_driver(
     ca: &Path,
     https_port: u16,
     http_port: u16,
-) -> Result<Vec<Value>, String> {
+) -> Result<(Vec<Value>, String), String> {
     let workdir = tempfile::Builder::new()
         .prefix("thunderbird-real-")
         .tempdir()
@@ -303,12 +347,8 @@ fn run_driver(
         report["timings"],
         report["memory"],
     );
-    if status.code() == Some(1) {
-        // Kept for the assertion messages: Thunderbird's own reasons.
-        eprintln!("{stderr}");
-    }
     let cases = report["cases"].as_array().cloned().unwrap_or_default();
-    Ok(cases)
+    Ok((cases, stderr))
 }
 
 /// After the driver was killed: kill the Thunderbird it started (its own
@@ -363,16 +403,23 @@ fn concluded<'a>(session: &'a Session, name: &str) -> &'a Value {
     case
 }
 
-/// Thunderbird found a config and chose OAuth2 with Microsoft's issuer on
-/// both servers, with the address as username.
-fn assert_oauth2_account(
+/// Thunderbird found a config with these IMAP and SMTP servers, `auth`
+/// (an `nsMsgAuthMethod` name and value) on both, the address as username,
+/// and Microsoft's OAuth2 issuer paired with both hosts.
+fn assert_account(
+    session: &Session,
     case: &Value,
     address: &str,
     imap: (&str, i64, i64),
     smtp: (&str, i64, i64),
+    auth: (&str, i64),
 ) {
     let name = &case["name"];
-    assert_eq!(case["ok"], true, "{name}: no config: {:#}", case["error"]);
+    assert_eq!(
+        case["ok"], true,
+        "{name}: Thunderbird found no config: {:#}\n{}",
+        case["error"], session.driver_stderr
+    );
     for (server, kind, (hostname, port, socket_type)) in [
         (&case["incoming"], "imap", imap),
         (&case["outgoing"], "smtp", smtp),
@@ -381,8 +428,8 @@ fn assert_oauth2_account(
         assert_eq!(server["hostname"], hostname, "{name}: {server}");
         assert_eq!(server["port"], port, "{name}: {server}");
         assert_eq!(server["socketTypeValue"], socket_type, "{name}: {server}");
-        assert_eq!(server["auth"], "OAuth2", "{name}: {server}");
-        assert_eq!(server["authValue"], AUTH_OAUTH2, "{name}: {server}");
+        assert_eq!(server["auth"], auth.0, "{name}: {server}");
+        assert_eq!(server["authValue"], auth.1, "{name}: {server}");
         assert_eq!(server["username"], address, "{name}: {server}");
     }
     for side in ["incoming", "outgoing"] {
@@ -391,6 +438,17 @@ fn assert_oauth2_account(
             "{name}: OAuth2 provider Thunderbird pairs with the {side} host"
         );
     }
+}
+
+/// An OAuth2 account: what the config-v1.1 answer must give.
+fn assert_oauth2_account(
+    session: &Session,
+    case: &Value,
+    address: &str,
+    imap: (&str, i64, i64),
+    smtp: (&str, i64, i64),
+) {
+    assert_account(session, case, address, imap, smtp, ("OAuth2", AUTH_OAUTH2));
 }
 
 /// The winning document came from our server on the given listener (the
@@ -438,7 +496,7 @@ const OUTLOOK_SMTP: (&str, i64, i64) = ("smtp-mail.outlook.com", 587, SOCKET_STA
 fn microsoft365_domain_over_https_becomes_an_oauth2_account() {
     let Some(session) = session() else { return };
     let case = concluded(session, "m365-https");
-    assert_oauth2_account(case, M365_ADDRESS, M365_IMAP, M365_SMTP);
+    assert_oauth2_account(session, case, M365_ADDRESS, M365_IMAP, M365_SMTP);
     assert_eq!(case["subSource"], "xml-from-isp-https");
     assert_eq!(
         case["sourceURL"],
@@ -451,7 +509,7 @@ fn microsoft365_domain_over_https_becomes_an_oauth2_account() {
 fn personal_hotmail_fr_over_https_becomes_an_oauth2_account() {
     let Some(session) = session() else { return };
     let case = concluded(session, "personal-https");
-    assert_oauth2_account(case, PERSONAL_ADDRESS, OUTLOOK_IMAP, OUTLOOK_SMTP);
+    assert_oauth2_account(session, case, PERSONAL_ADDRESS, OUTLOOK_IMAP, OUTLOOK_SMTP);
     assert_eq!(case["subSource"], "xml-from-isp-https");
     assert_eq!(
         case["sourceURL"],
@@ -464,7 +522,7 @@ fn personal_hotmail_fr_over_https_becomes_an_oauth2_account() {
 fn microsoft365_domain_over_http_when_https_is_unavailable_becomes_an_oauth2_account() {
     let Some(session) = session() else { return };
     let case = concluded(session, "m365-http-only");
-    assert_oauth2_account(case, M365_ADDRESS, M365_IMAP, M365_SMTP);
+    assert_oauth2_account(session, case, M365_ADDRESS, M365_IMAP, M365_SMTP);
     assert_eq!(case["subSource"], "xml-from-isp-http");
     assert_no_https_answer(case);
     assert_served_by(case, "http", session.http_port);
@@ -474,7 +532,7 @@ fn microsoft365_domain_over_http_when_https_is_unavailable_becomes_an_oauth2_acc
 fn personal_hotmail_fr_over_http_when_https_is_unavailable_becomes_an_oauth2_account() {
     let Some(session) = session() else { return };
     let case = concluded(session, "personal-http-only");
-    assert_oauth2_account(case, PERSONAL_ADDRESS, OUTLOOK_IMAP, OUTLOOK_SMTP);
+    assert_oauth2_account(session, case, PERSONAL_ADDRESS, OUTLOOK_IMAP, OUTLOOK_SMTP);
     assert_eq!(case["subSource"], "xml-from-isp-http");
     assert_no_https_answer(case);
     assert_served_by(case, "http", session.http_port);
@@ -486,7 +544,118 @@ fn personal_hotmail_fr_over_http_when_https_is_unavailable_becomes_an_oauth2_acc
 fn account_wizard_picks_our_oauth2_config_for_a_microsoft365_domain() {
     let Some(session) = session() else { return };
     let case = concluded(session, "m365-wizard");
-    assert_oauth2_account(case, M365_ADDRESS, M365_IMAP, M365_SMTP);
+    assert_oauth2_account(session, case, M365_ADDRESS, M365_IMAP, M365_SMTP);
     assert_eq!(case["subSource"], "xml-from-isp-https");
     assert_served_by(case, "https", session.https_port);
+}
+
+/// Both built-in profiles answer Outlook's POX request with a redirectUrl to
+/// Microsoft. Thunderbird reads the answer (from our server, over HTTPS)
+/// but does not follow a RedirectUrl: its Exchange step finds no config and
+/// the wizard relies on the config-v1.1 answer (tests above).
+fn assert_exchange_redirect_not_followed(session: &Session, name: &str, address: &str) {
+    let case = concluded(session, name);
+    let domain = address.split_once('@').unwrap().1;
+    assert_eq!(case["ok"], false, "{name}: {case:#}");
+    assert_eq!(
+        case["error"]["message"], "No valid configs found in AutoDiscover XML",
+        "{name}"
+    );
+    let requests = case["requests"].as_array().expect("request log");
+    let pox = format!("https://autodiscover.{domain}/autodiscover/autodiscover.xml");
+    let answered = requests
+        .iter()
+        .find(|r| r["url"] == pox.as_str())
+        .unwrap_or_else(|| panic!("{name}: no POST to {pox}: {requests:#?}"));
+    assert_eq!(answered["method"], "POST", "{name}: {answered}");
+    assert_eq!(answered["status"], 200, "{name}: {answered}");
+    assert_eq!(
+        answered["remote"],
+        format!("127.0.0.1:{}", session.https_port),
+        "{name}: {answered}"
+    );
+    assert!(
+        answered["contentType"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("text/xml")),
+        "{name}: {answered}"
+    );
+    // Every host resolves to loopback here, so a followed redirect would
+    // show up in the log as a request to Microsoft's autodiscover host.
+    assert!(
+        !requests.iter().any(|r| r["url"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("outlook.com")),
+        "{name}: Thunderbird followed the redirect: {requests:#?}"
+    );
+}
+
+#[test]
+fn exchange_autodiscover_redirect_for_microsoft365_is_read_but_not_followed_by_thunderbird() {
+    let Some(session) = session() else { return };
+    assert_exchange_redirect_not_followed(session, "m365-exchange-redirect", M365_ADDRESS);
+}
+
+#[test]
+fn exchange_autodiscover_redirect_for_hotmail_fr_is_read_but_not_followed_by_thunderbird() {
+    let Some(session) = session() else { return };
+    assert_exchange_redirect_not_followed(session, "personal-exchange-redirect", PERSONAL_ADDRESS);
+}
+
+/// With the `settings` policy, Thunderbird's Exchange step turns our POX
+/// answer into IMAP and SMTP on Microsoft's hosts. Its POX reader always
+/// picks a password there (it has no OAuth2 notion for POX protocols), even
+/// though its provider list pairs those hosts with Microsoft's issuer: this
+/// is why the config-v1.1 answer is what gives Thunderbird OAuth2.
+#[test]
+fn exchange_autodiscover_settings_give_thunderbird_microsoft_imap_and_smtp_with_a_password() {
+    let Some(session) = session() else { return };
+    let case = concluded(session, "settings-exchange");
+    assert_account(
+        session,
+        case,
+        SETTINGS_ADDRESS,
+        M365_IMAP,
+        M365_SMTP,
+        ("passwordCleartext", AUTH_PASSWORD_CLEARTEXT),
+    );
+    assert_eq!(case["source"], "exchange");
+    assert_eq!(case["subSource"], "exchange-from-url1");
+    assert_eq!(
+        case["sourceURL"],
+        "https://autodiscover.northwind.test/autodiscover/autodiscover.xml"
+    );
+}
+
+#[test]
+fn exchange_autodiscover_settings_give_thunderbird_outlook_com_imap_and_smtp_with_a_password() {
+    let Some(session) = session() else { return };
+    let case = concluded(session, "personal-settings-exchange");
+    assert_account(
+        session,
+        case,
+        PERSONAL_SETTINGS_ADDRESS,
+        OUTLOOK_IMAP,
+        OUTLOOK_SMTP,
+        ("passwordCleartext", AUTH_PASSWORD_CLEARTEXT),
+    );
+    assert_eq!(case["source"], "exchange");
+    assert_eq!(case["subSource"], "exchange-from-url1");
+}
+
+/// Even where autodiscover would give a password account, the wizard ranks
+/// our config-v1.1 answer first and ends with OAuth2.
+#[test]
+fn account_wizard_picks_our_oauth2_config_over_autodiscover_settings() {
+    let Some(session) = session() else { return };
+    let case = concluded(session, "settings-wizard");
+    assert_oauth2_account(session, case, SETTINGS_ADDRESS, M365_IMAP, M365_SMTP);
+    assert_eq!(case["subSource"], "xml-from-isp-https");
+    assert_served_by(case, "https", session.https_port);
+    let autodiscover_answered = case["requests"].as_array().into_iter().flatten().any(|r| {
+        r["url"] == "https://autodiscover.northwind.test/autodiscover/autodiscover.xml"
+            && r["status"] == 200
+    });
+    assert!(autodiscover_answered, "{case:#}");
 }
