@@ -23,6 +23,19 @@ pub const TEST_NAMES: &[&str] = &[
     "contoso.test",
     "autoconfig.xn--bcher-kva.test",
     "settings.test",
+    // A personal Outlook.com domain (the `outlook` profile lists it), for
+    // clients that fetch from autoconfig.<d>, <d> and autodiscover.<d>.
+    "autoconfig.hotmail.fr",
+    "hotmail.fr",
+    "autodiscover.hotmail.fr",
+    // Domains whose profiles (Microsoft 365's and Outlook.com's) answer
+    // autodiscover with the `settings` policy (tests/thunderbird_real.rs).
+    "autoconfig.northwind.test",
+    "autodiscover.northwind.test",
+    "northwind.test",
+    "autoconfig.adatum.test",
+    "autodiscover.adatum.test",
+    "adatum.test",
 ];
 
 /// A certificate authority made for one test, and a leaf it signed.

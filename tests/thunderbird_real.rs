@@ -1,0 +1,661 @@
+//! Real Thunderbird turns our answers into OAuth2 accounts. Its own
+//! account-setup modules (inside omni.ja: the config fetcher, the XML
+//! reader, the Exchange autodiscover fetcher, the OAuth2 provider list) are
+//! driven through Marionette by `tests/thunderbird/tb_autoconfig.py` against
+//! the real server on loopback; the tests assert on what Thunderbird
+//! concluded, not on our own reading of our documents.
+//!
+//! Needs `thunderbird` and `certutil` (Debian: thunderbird, libnss3-tools)
+//! and `python3 -m venv`; marionette-driver is pip-installed into
+//! `target/thunderbird-venv` on first use. A missing tool skips these tests
+//! with a reason, except when `CI=true`, where it fails them.
+//!
+//! Thunderbird takes seconds to start, so one session runs every case (the
+//! first test to need it starts it) and each test asserts on its own case.
+
+mod common;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use serde_json::{Value, json};
+
+/// The marionette-driver release the driver is written against.
+const MARIONETTE_DRIVER: &str = "marionette-driver==3.7.1";
+
+/// Bound for the whole Thunderbird session; the driver kills Thunderbird
+/// after it and reports failure with Thunderbird's log. A normal run takes
+/// a few seconds.
+const THUNDERBIRD_TIMEOUT_SECS: u64 = 60;
+/// Bound for one discovery inside the session (Thunderbird aborts it).
+const CASE_TIMEOUT_SECS: u64 = 20;
+/// Backstop when the driver itself hangs: this test kills the driver and
+/// Thunderbird's process group after this long.
+const DRIVER_TIMEOUT_SECS: u64 = THUNDERBIRD_TIMEOUT_SECS + 30;
+
+const M365_ADDRESS: &str = "alice@contoso.test";
+const PERSONAL_ADDRESS: &str = "bob@hotmail.fr";
+/// A Microsoft 365 domain and a domain on Outlook.com's profile whose
+/// profiles answer autodiscover with the `settings` policy (IMAP/POP/SMTP);
+/// both built-in profiles redirect.
+const SETTINGS_ADDRESS: &str = "carol@northwind.test";
+const PERSONAL_SETTINGS_ADDRESS: &str = "dave@adatum.test";
+
+/// `(name, driver mode, address)`, run in this order in one session. The
+/// HTTPS-unavailable cases come first so that no pooled HTTPS connection
+/// from an earlier case exists when port 443 is pointed at a closed port.
+const CASES: &[(&str, &str, &str)] = &[
+    ("m365-http-only", "isp-http-only", M365_ADDRESS),
+    ("personal-http-only", "isp-http-only", PERSONAL_ADDRESS),
+    ("m365-https", "isp-https", M365_ADDRESS),
+    ("personal-https", "isp-https", PERSONAL_ADDRESS),
+    ("m365-wizard", "wizard", M365_ADDRESS),
+    ("m365-exchange-redirect", "exchange", M365_ADDRESS),
+    ("personal-exchange-redirect", "exchange", PERSONAL_ADDRESS),
+    ("settings-exchange", "exchange", SETTINGS_ADDRESS),
+    (
+        "personal-settings-exchange",
+        "exchange",
+        PERSONAL_SETTINGS_ADDRESS,
+    ),
+    ("settings-wizard", "wizard", SETTINGS_ADDRESS),
+];
+
+/// Microsoft's OAuth2 issuer, as Thunderbird's provider list names it.
+const MICROSOFT_ISSUER: &str = "login.microsoftonline.com";
+/// `Ci.nsMsgAuthMethod.OAuth2` and `.passwordCleartext`.
+const AUTH_OAUTH2: i64 = 10;
+const AUTH_PASSWORD_CLEARTEXT: i64 = 3;
+/// `Ci.nsMsgSocketType.SSL` and `.alwaysSTARTTLS`.
+const SOCKET_SSL: i64 = 3;
+const SOCKET_STARTTLS: i64 = 2;
+
+/// What one Thunderbird session concluded.
+struct Session {
+    /// One JSON object per case, as the driver printed it.
+    cases: Vec<Value>,
+    /// The server's loopback listeners the answers must have come from.
+    https_port: u16,
+    http_port: u16,
+    /// The driver's stderr (Thunderbird's log when a case found nothing),
+    /// for the message of a failing assertion.
+    driver_stderr: String,
+}
+
+enum Outcome {
+    Ran(Session),
+    /// A tool is missing and this is not CI: the reason to print.
+    Skipped(String),
+}
+
+static SESSION: OnceLock<Result<Outcome, String>> = OnceLock::new();
+
+/// The shared session, started by the first caller; `None` means skipped
+/// (the reason is printed). A failed session fails every test with its
+/// reason and Thunderbird's log.
+fn session() -> Option<&'static Session> {
+    let outcome = SESSION.get_or_init(|| {
+        std::panic::catch_unwind(run_session).unwrap_or_else(|panic| {
+            let message = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Err(format!("the Thunderbird session panicked: {message}"))
+        })
+    });
+    match outcome {
+        Ok(Outcome::Ran(session)) => Some(session),
+        Ok(Outcome::Skipped(reason)) => {
+            eprintln!("skipped: {reason}");
+            None
+        }
+        Err(error) => panic!("{error}"),
+    }
+}
+
+/// A missing tool: skipped locally, an error when `CI=true`.
+fn missing(reason: String) -> Result<Outcome, String> {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        Err(format!("CI=true but {reason}"))
+    } else {
+        Ok(Outcome::Skipped(reason))
+    }
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Debian's real binary rather than the /usr/bin wrapper script (which
+/// adds its own start-up logic); `THUNDERBIRD` overrides both.
+fn find_thunderbird() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("THUNDERBIRD") {
+        return Some(PathBuf::from(path)).filter(|path| path.is_file());
+    }
+    let debian = Path::new("/usr/lib/thunderbird/thunderbird");
+    if debian.is_file() {
+        return Some(debian.to_owned());
+    }
+    on_path("thunderbird")
+}
+
+/// `target/thunderbird-venv` with marionette-driver, made on first use.
+fn marionette_venv() -> Result<PathBuf, String> {
+    let target = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("CARGO_TARGET_TMPDIR is inside the target directory");
+    let venv = target.join("thunderbird-venv");
+    let python = venv.join("bin/python");
+    let wanted = MARIONETTE_DRIVER.split_once("==").unwrap().1;
+    let installed = || {
+        Command::new(&python)
+            .args(["-c", "import sys, importlib.metadata as m, marionette_driver; print(m.version('marionette-driver'))"])
+            .stderr(Stdio::null())
+            .output()
+            .is_ok_and(|out| out.status.success() && String::from_utf8_lossy(&out.stdout).trim() == wanted)
+    };
+    if installed() {
+        return Ok(python);
+    }
+    eprintln!("creating {} with {MARIONETTE_DRIVER}", venv.display());
+    let run = |command: &mut Command, what: &str| -> Result<(), String> {
+        let out = command
+            .output()
+            .map_err(|e| format!("{what} could not run: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{what} failed ({}):\n{}{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    run(
+        Command::new("python3")
+            .args(["-m", "venv", "--clear"])
+            .arg(&venv),
+        "`python3 -m venv` (Debian: apt-get install python3-venv)",
+    )?;
+    run(
+        Command::new(&python).args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            MARIONETTE_DRIVER,
+        ]),
+        &format!("pip install {MARIONETTE_DRIVER}"),
+    )?;
+    if installed() {
+        Ok(python)
+    } else {
+        Err(format!(
+            "{MARIONETTE_DRIVER} is not importable after pip install"
+        ))
+    }
+}
+
+fn run_session() -> Result<Outcome, String> {
+    let Some(thunderbird) = find_thunderbird() else {
+        return missing("thunderbird not found (Debian: apt-get install thunderbird)".into());
+    };
+    if on_path("certutil").is_none() {
+        return missing("certutil not found (Debian: apt-get install libnss3-tools)".into());
+    }
+    if on_path("python3").is_none() {
+        return missing("python3 not found (Debian: apt-get install python3-venv)".into());
+    }
+    let python = match marionette_venv() {
+        Ok(python) => python,
+        Err(reason) => return missing(reason),
+    };
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| format!("tokio runtime: {e}"))?;
+    runtime.block_on(async {
+        // northwind.test and adatum.test: the built-in profiles' hosts, but
+        // autodiscover answers with the settings instead of redirecting.
+        let profiles = tempfile::tempdir().map_err(|e| e.to_string())?;
+        for (id, built_in) in [
+            (
+                "microsoft365-settings",
+                include_str!("../profiles/microsoft365.toml"),
+            ),
+            ("outlook-settings", include_str!("../profiles/outlook.toml")),
+        ] {
+            let profile = built_in.replace("policy = \"redirect\"", "policy = \"settings\"");
+            assert!(profile.contains("policy = \"settings\""));
+            // The copy must not claim Outlook.com's consumer domains too
+            // (hotmail.fr stays on the built-in, redirecting profile).
+            let start = profile.find("\ndomains = [").expect("a domains list") + 1;
+            let end = start + profile[start..].find(']').expect("end of the domains list") + 1;
+            let profile = format!("{}domains = []{}", &profile[..start], &profile[end..]);
+            common::write_file(profiles.path(), &format!("{id}.toml"), &profile);
+        }
+        let server = TestServer::start_with_config(
+            &format!("profiles_dir = \"{}\"", profiles.path().display()),
+            "[[domain]]\nname = \"northwind.test\"\nprofile = \"microsoft365-settings\"\n\n\
+             [[domain]]\nname = \"adatum.test\"\nprofile = \"outlook-settings\"\n",
+        )
+        .await;
+        let ca = server.ca.ca_path();
+        let (https_port, http_port) = (server.https.port(), server.http.port());
+        let driver = tokio::task::spawn_blocking(move || {
+            run_driver(&python, &thunderbird, &ca, https_port, http_port)
+        })
+        .await
+        .map_err(|e| format!("driver thread: {e}"));
+        server.shutdown().await;
+        let (cases, driver_stderr) = driver??;
+        Ok(Outcome::Ran(Session {
+            cases,
+            https_port,
+            http_port,
+            driver_stderr,
+        }))
+    })
+}
+
+/// Runs the driver with every case; returns the per-case JSON and the
+/// driver's stderr. Its stdout
+/// and stderr go to files so neither pipe can fill up and stall it.
+fn run_driver(
+    python: &Path,
+    thunderbird: &Path,
+    ca: &Path,
+    https_port: u16,
+    http_port: u16,
+) -> Result<(Vec<Value>, String), String> {
+    let workdir = tempfile::Builder::new()
+        .prefix("thunderbird-real-")
+        .tempdir()
+        .map_err(|e| format!("temporary directory: {e}"))?;
+    let stdout_path = workdir.path().join("driver.stdout");
+    let stderr_path = workdir.path().join("driver.stderr");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/thunderbird/tb_autoconfig.py");
+    let mut command = Command::new(python);
+    command
+        .arg(&script)
+        .arg("--thunderbird")
+        .arg(thunderbird)
+        .arg("--ca")
+        .arg(ca)
+        .args(["--https-port", &https_port.to_string()])
+        .args(["--http-port", &http_port.to_string()])
+        .args(["--timeout", &THUNDERBIRD_TIMEOUT_SECS.to_string()])
+        .args(["--case-timeout", &CASE_TIMEOUT_SECS.to_string()])
+        .arg("--workdir")
+        .arg(workdir.path());
+    for (name, mode, address) in CASES {
+        command.args(["--case", name, mode, address]);
+    }
+    let started = Instant::now();
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(File::create(&stdout_path).map_err(|e| e.to_string())?)
+        .stderr(File::create(&stderr_path).map_err(|e| e.to_string())?)
+        .spawn()
+        .map_err(|e| format!("could not start {}: {e}", script.display()))?;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() < Duration::from_secs(DRIVER_TIMEOUT_SECS) => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                let log = kill_thunderbird_and_read_log(workdir.path());
+                return Err(format!(
+                    "the driver did not finish within {DRIVER_TIMEOUT_SECS} s; killed it and \
+                     Thunderbird\n---- thunderbird log ----\n{log}"
+                ));
+            }
+        }
+    };
+    let stdout = std::fs::read_to_string(&stdout_path).unwrap_or_default();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    // 0: every case found a config from its channel; 1: some did not (the
+    // assertions say which and why); anything else: the harness failed.
+    if !matches!(status.code(), Some(0 | 1)) {
+        return Err(format!(
+            "the Thunderbird driver failed ({status}):\n{stdout}\n{stderr}"
+        ));
+    }
+    let report: Value = serde_json::from_str(&stdout)
+        .map_err(|e| format!("driver output is not JSON ({e}):\n{stdout}\n{stderr}"))?;
+    eprintln!(
+        "Thunderbird {} ran {} cases in {:.1} s wall (driver timings {}, memory {})",
+        report["cases"][0]["thunderbird"],
+        CASES.len(),
+        started.elapsed().as_secs_f64(),
+        report["timings"],
+        report["memory"],
+    );
+    let cases = report["cases"].as_array().cloned().unwrap_or_default();
+    Ok((cases, stderr))
+}
+
+/// After the driver was killed: kill the Thunderbird it started (its own
+/// process group) and return the end of its log.
+fn kill_thunderbird_and_read_log(workdir: &Path) -> String {
+    let mut log = String::new();
+    for entry in std::fs::read_dir(workdir).into_iter().flatten().flatten() {
+        let run = entry.path();
+        if let Ok(pid) = std::fs::read_to_string(run.join("thunderbird.pid")) {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{}", pid.trim())])
+                .status();
+        }
+        if let Ok(text) = std::fs::read_to_string(run.join("thunderbird.log")) {
+            let lines: Vec<&str> = text.lines().collect();
+            log = lines[lines.len().saturating_sub(300)..].join("\n");
+        }
+    }
+    log
+}
+
+/// The case's JSON, printed in short (what Thunderbird concluded).
+fn concluded<'a>(session: &'a Session, name: &str) -> &'a Value {
+    let case = session
+        .cases
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("the driver reported no case {name}"));
+    let server = |s: &Value| {
+        json!({
+            "type": s["type"], "hostname": s["hostname"], "port": s["port"],
+            "socketType": s["socketType"], "auth": s["auth"], "username": s["username"],
+        })
+    };
+    let summary = json!({
+        "case": name,
+        "email": case["email"],
+        "ok": case["ok"],
+        "source": case["source"],
+        "subSource": case["subSource"],
+        "sourceURL": case["sourceURL"],
+        "incoming": server(&case["incoming"]),
+        "outgoing": server(&case["outgoing"]),
+        "oauth2Issuer": {
+            "incoming": case["oauth2"]["incoming"]["issuer"],
+            "outgoing": case["oauth2"]["outgoing"]["issuer"],
+        },
+        "error": case["error"]["message"],
+        "fetchMs": case["fetchMs"],
+    });
+    println!("Thunderbird concluded: {summary}");
+    case
+}
+
+/// Thunderbird found a config with these IMAP and SMTP servers, `auth`
+/// (an `nsMsgAuthMethod` name and value) on both, the address as username,
+/// and Microsoft's OAuth2 issuer paired with both hosts.
+fn assert_account(
+    session: &Session,
+    case: &Value,
+    address: &str,
+    imap: (&str, i64, i64),
+    smtp: (&str, i64, i64),
+    auth: (&str, i64),
+) {
+    let name = &case["name"];
+    assert_eq!(
+        case["ok"], true,
+        "{name}: Thunderbird found no config: {:#}\n{}",
+        case["error"], session.driver_stderr
+    );
+    for (server, kind, (hostname, port, socket_type)) in [
+        (&case["incoming"], "imap", imap),
+        (&case["outgoing"], "smtp", smtp),
+    ] {
+        assert_eq!(server["type"], kind, "{name}: {server}");
+        assert_eq!(server["hostname"], hostname, "{name}: {server}");
+        assert_eq!(server["port"], port, "{name}: {server}");
+        assert_eq!(server["socketTypeValue"], socket_type, "{name}: {server}");
+        assert_eq!(server["auth"], auth.0, "{name}: {server}");
+        assert_eq!(server["authValue"], auth.1, "{name}: {server}");
+        assert_eq!(server["username"], address, "{name}: {server}");
+    }
+    for side in ["incoming", "outgoing"] {
+        assert_eq!(
+            case["oauth2"][side]["issuer"], MICROSOFT_ISSUER,
+            "{name}: OAuth2 provider Thunderbird pairs with the {side} host"
+        );
+    }
+}
+
+/// An OAuth2 account: what the config-v1.1 answer must give.
+fn assert_oauth2_account(
+    session: &Session,
+    case: &Value,
+    address: &str,
+    imap: (&str, i64, i64),
+    smtp: (&str, i64, i64),
+) {
+    assert_account(session, case, address, imap, smtp, ("OAuth2", AUTH_OAUTH2));
+}
+
+/// The winning document came from our server on the given listener (the
+/// request log of Thunderbird's own network stack), over `scheme`.
+fn assert_served_by(case: &Value, scheme: &str, port: u16) {
+    let name = &case["name"];
+    let url = case["sourceURL"].as_str().unwrap_or_default();
+    assert!(
+        url.starts_with(&format!("{scheme}://")),
+        "{name}: won by {url:?}"
+    );
+    let request = case["requests"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["url"] == url)
+        .unwrap_or_else(|| panic!("{name}: {url} is not in Thunderbird's request log"));
+    assert_eq!(request["status"], 200, "{name}: {request}");
+    assert_eq!(
+        request["remote"],
+        format!("127.0.0.1:{port}"),
+        "{name}: {request}"
+    );
+}
+
+/// No https:// request got any answer: HTTPS really was unavailable.
+fn assert_no_https_answer(case: &Value) {
+    for request in case["requests"].as_array().into_iter().flatten() {
+        if request["url"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("https:")
+        {
+            assert!(request["status"].is_null(), "{}: {request}", case["name"]);
+        }
+    }
+}
+
+const M365_IMAP: (&str, i64, i64) = ("outlook.office365.com", 993, SOCKET_SSL);
+const M365_SMTP: (&str, i64, i64) = ("smtp.office365.com", 587, SOCKET_STARTTLS);
+const OUTLOOK_IMAP: (&str, i64, i64) = ("imap-mail.outlook.com", 993, SOCKET_SSL);
+const OUTLOOK_SMTP: (&str, i64, i64) = ("smtp-mail.outlook.com", 587, SOCKET_STARTTLS);
+
+#[test]
+fn microsoft365_domain_over_https_becomes_an_oauth2_account() {
+    let Some(session) = session() else { return };
+    let case = concluded(session, "m365-https");
+    assert_oauth2_account(session, case, M365_ADDRESS, M365_IMAP, M365_SMTP);
+    assert_eq!(case["subSource"], "xml-from-isp-https");
+    assert_eq!(
+        case["sourceURL"],
+        "https://autoconfig.contoso.test/mail/config-v1.1.xml?emailaddress=alice%40contoso.test"
+    );
+    assert_served_by(case, "https", session.https_port);
+}
+
+#[test]
+fn personal_hotmail_fr_over_https_becomes_an_oauth2_account() {
+    let Some(session) = session() else { return };
+    let case = concluded(session, "personal-https");
+    assert_oauth2_account(session, case, PERSONAL_ADDRESS, OUTLOOK_IMAP, OUTLOOK_SMTP);
+    assert_eq!(case["subSource"], "xml-from-isp-https");
+    assert_eq!(
+        case["sourceURL"],
+        "https://autoconfig.hotmail.fr/mail/config-v1.1.xml?emailaddress=bob%40hotmail.fr"
+    );
+    assert_served_by(case, "https", session.https_port);
+}
+
+#[test]
+fn microsoft365_domain_over_http_when_https_is_unavailable_becomes_an_oauth2_account() {
+    let Some(session) = session() else { return };
+    let case = concluded(session, "m365-http-only");
+    assert_oauth2_account(session, case, M365_ADDRESS, M365_IMAP, M365_SMTP);
+    assert_eq!(case["subSource"], "xml-from-isp-http");
+    assert_no_https_answer(case);
+    assert_served_by(case, "http", session.http_port);
+}
+
+#[test]
+fn personal_hotmail_fr_over_http_when_https_is_unavailable_becomes_an_oauth2_account() {
+    let Some(session) = session() else { return };
+    let case = concluded(session, "personal-http-only");
+    assert_oauth2_account(session, case, PERSONAL_ADDRESS, OUTLOOK_IMAP, OUTLOOK_SMTP);
+    assert_eq!(case["subSource"], "xml-from-isp-http");
+    assert_no_https_answer(case);
+    assert_served_by(case, "http", session.http_port);
+}
+
+/// The Account Hub runs every discovery at once (ISP, ISPDB, MX, Exchange
+/// autodiscover) and ranks them; our config-v1.1 answer must be its pick.
+#[test]
+fn account_wizard_picks_our_oauth2_config_for_a_microsoft365_domain() {
+    let Some(session) = session() else { return };
+    let case = concluded(session, "m365-wizard");
+    assert_oauth2_account(session, case, M365_ADDRESS, M365_IMAP, M365_SMTP);
+    assert_eq!(case["subSource"], "xml-from-isp-https");
+    assert_served_by(case, "https", session.https_port);
+}
+
+/// Both built-in profiles answer Outlook's POX request with a redirectUrl to
+/// Microsoft. Thunderbird reads the answer (from our server, over HTTPS)
+/// but does not follow a RedirectUrl: its Exchange step finds no config and
+/// the wizard relies on the config-v1.1 answer (tests above).
+fn assert_exchange_redirect_not_followed(session: &Session, name: &str, address: &str) {
+    let case = concluded(session, name);
+    let domain = address.split_once('@').unwrap().1;
+    assert_eq!(case["ok"], false, "{name}: {case:#}");
+    assert_eq!(
+        case["error"]["message"], "No valid configs found in AutoDiscover XML",
+        "{name}"
+    );
+    let requests = case["requests"].as_array().expect("request log");
+    let pox = format!("https://autodiscover.{domain}/autodiscover/autodiscover.xml");
+    let answered = requests
+        .iter()
+        .find(|r| r["url"] == pox.as_str())
+        .unwrap_or_else(|| panic!("{name}: no POST to {pox}: {requests:#?}"));
+    assert_eq!(answered["method"], "POST", "{name}: {answered}");
+    assert_eq!(answered["status"], 200, "{name}: {answered}");
+    assert_eq!(
+        answered["remote"],
+        format!("127.0.0.1:{}", session.https_port),
+        "{name}: {answered}"
+    );
+    assert!(
+        answered["contentType"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("text/xml")),
+        "{name}: {answered}"
+    );
+    // Every host resolves to loopback here, so a followed redirect would
+    // show up in the log as a request to Microsoft's autodiscover host.
+    assert!(
+        !requests.iter().any(|r| r["url"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("outlook.com")),
+        "{name}: Thunderbird followed the redirect: {requests:#?}"
+    );
+}
+
+#[test]
+fn exchange_autodiscover_redirect_for_microsoft365_is_read_but_not_followed_by_thunderbird() {
+    let Some(session) = session() else { return };
+    assert_exchange_redirect_not_followed(session, "m365-exchange-redirect", M365_ADDRESS);
+}
+
+#[test]
+fn exchange_autodiscover_redirect_for_hotmail_fr_is_read_but_not_followed_by_thunderbird() {
+    let Some(session) = session() else { return };
+    assert_exchange_redirect_not_followed(session, "personal-exchange-redirect", PERSONAL_ADDRESS);
+}
+
+/// With the `settings` policy, Thunderbird's Exchange step turns our POX
+/// answer into IMAP and SMTP on Microsoft's hosts. Its POX reader always
+/// picks a password there (it has no OAuth2 notion for POX protocols), even
+/// though its provider list pairs those hosts with Microsoft's issuer: this
+/// is why the config-v1.1 answer is what gives Thunderbird OAuth2.
+#[test]
+fn exchange_autodiscover_settings_give_thunderbird_microsoft_imap_and_smtp_with_a_password() {
+    let Some(session) = session() else { return };
+    let case = concluded(session, "settings-exchange");
+    assert_account(
+        session,
+        case,
+        SETTINGS_ADDRESS,
+        M365_IMAP,
+        M365_SMTP,
+        ("passwordCleartext", AUTH_PASSWORD_CLEARTEXT),
+    );
+    assert_eq!(case["source"], "exchange");
+    assert_eq!(case["subSource"], "exchange-from-url1");
+    assert_eq!(
+        case["sourceURL"],
+        "https://autodiscover.northwind.test/autodiscover/autodiscover.xml"
+    );
+}
+
+#[test]
+fn exchange_autodiscover_settings_give_thunderbird_outlook_com_imap_and_smtp_with_a_password() {
+    let Some(session) = session() else { return };
+    let case = concluded(session, "personal-settings-exchange");
+    assert_account(
+        session,
+        case,
+        PERSONAL_SETTINGS_ADDRESS,
+        OUTLOOK_IMAP,
+        OUTLOOK_SMTP,
+        ("passwordCleartext", AUTH_PASSWORD_CLEARTEXT),
+    );
+    assert_eq!(case["source"], "exchange");
+    assert_eq!(case["subSource"], "exchange-from-url1");
+}
+
+/// Even where autodiscover would give a password account, the wizard ranks
+/// our config-v1.1 answer first and ends with OAuth2.
+#[test]
+fn account_wizard_picks_our_oauth2_config_over_autodiscover_settings() {
+    let Some(session) = session() else { return };
+    let case = concluded(session, "settings-wizard");
+    assert_oauth2_account(session, case, SETTINGS_ADDRESS, M365_IMAP, M365_SMTP);
+    assert_eq!(case["subSource"], "xml-from-isp-https");
+    assert_served_by(case, "https", session.https_port);
+    let autodiscover_answered = case["requests"].as_array().into_iter().flatten().any(|r| {
+        r["url"] == "https://autodiscover.northwind.test/autodiscover/autodiscover.xml"
+            && r["status"] == 200
+    });
+    assert!(autodiscover_answered, "{case:#}");
+}
