@@ -115,6 +115,42 @@ struct ConfigFile {
     log: LogSection,
     #[serde(default)]
     domain: Vec<DomainSection>,
+    acme: Option<AcmeSection>,
+}
+
+/// `[acme]`: automatic certificates for `autoconfig.<d>` and
+/// `autodiscover.<d>` (see `acme`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AcmeSection {
+    #[serde(default)]
+    enabled: bool,
+    directory_url: Option<Spanned<String>>,
+    contact: Option<Spanned<String>>,
+    state_dir: Option<PathBuf>,
+    directory_ca: Option<PathBuf>,
+    renew_after_secs: Option<Spanned<u64>>,
+}
+
+/// Let's Encrypt's production directory, the default.
+pub const LETS_ENCRYPT_PRODUCTION: &str = "https://acme-v02.api.letsencrypt.org/directory";
+/// Let's Encrypt's staging directory (untrusted certificates, high limits).
+pub const LETS_ENCRYPT_STAGING: &str = "https://acme-staging-v02.api.letsencrypt.org/directory";
+
+/// A validated, enabled `[acme]` section.
+#[derive(Debug, Clone)]
+pub struct AcmeConfig {
+    pub directory_url: String,
+    /// An email address for the CA's expiry and policy notices.
+    pub contact: Option<String>,
+    /// Account and certificates live here (see `acme` for the layout).
+    pub state_dir: PathBuf,
+    /// A PEM root to trust for the ACME directory's own HTTPS (test CAs
+    /// such as Pebble); the system roots otherwise.
+    pub directory_ca: Option<PathBuf>,
+    /// Renew this long after issuance instead of at 2/3 of the lifetime
+    /// (for trying renewal out).
+    pub renew_after_secs: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -236,6 +272,8 @@ pub struct Config {
     pub log_addresses: bool,
     pub profiles: Profiles,
     pub domains: Vec<DomainEntry>,
+    /// Present when `[acme] enabled = true`.
+    pub acme: Option<AcmeConfig>,
 }
 
 impl Config {
@@ -304,7 +342,12 @@ impl Config {
             },
             None => TlsSource::SelfSigned,
         };
+        let acme = match file.acme {
+            Some(section) if section.enabled => Some(acme_config(source, section, &resolve)?),
+            _ => None,
+        };
         Ok(Config {
+            acme,
             origin: source.path.clone(),
             http_listeners: file.server.http,
             https_listeners: file.server.https,
@@ -315,6 +358,67 @@ impl Config {
             domains,
         })
     }
+}
+
+fn acme_config(
+    source: &SourceFile,
+    section: AcmeSection,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<AcmeConfig, ConfigError> {
+    let directory_url = match section.directory_url {
+        Some(url) => {
+            if !url.get_ref().starts_with("https://") {
+                return Err(source.error_at(
+                    Some(url.span()),
+                    format!(
+                        "acme.directory_url must be an https:// URL, e.g. {LETS_ENCRYPT_STAGING}"
+                    ),
+                ));
+            }
+            url.into_inner()
+        }
+        None => LETS_ENCRYPT_PRODUCTION.to_owned(),
+    };
+    let contact = match section.contact {
+        Some(contact) => {
+            let parsed = crate::email::EmailAddress::parse(contact.get_ref())
+                .map_err(|e| source.error_at(Some(contact.span()), format!("acme.contact: {e}")))?;
+            Some(parsed.as_str().to_owned())
+        }
+        None => None,
+    };
+    let state_dir = section.state_dir.map(resolve).ok_or_else(|| {
+        source.error_at(
+            None,
+            "[acme] is enabled but has no state_dir (where the account and certificates are kept)"
+                .into(),
+        )
+    })?;
+    let directory_ca = section.directory_ca.map(resolve);
+    if let Some(ca) = &directory_ca {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        if let Err(e) = CertificateDer::from_pem_file(ca) {
+            return Err(source.error_at(None, format!("acme.directory_ca {}: {e}", ca.display())));
+        }
+    }
+    let renew_after_secs = match section.renew_after_secs {
+        Some(secs) if *secs.get_ref() == 0 => {
+            return Err(source.error_at(
+                Some(secs.span()),
+                "acme.renew_after_secs must be at least 1".into(),
+            ));
+        }
+        Some(secs) => Some(secs.into_inner()),
+        None => None,
+    };
+    Ok(AcmeConfig {
+        directory_url,
+        contact,
+        state_dir,
+        directory_ca,
+        renew_after_secs,
+    })
 }
 
 #[cfg(test)]
@@ -351,6 +455,31 @@ mod tests {
         assert_eq!(
             load(text).unwrap_err().to_string(),
             "m.toml:5:8: domain a.com is listed twice"
+        );
+    }
+
+    #[test]
+    fn acme_defaults_to_lets_encrypt_production() {
+        let config = load("[acme]\nenabled = true\nstate_dir = \"/var/lib/m\"\n").unwrap();
+        let acme = config.acme.unwrap();
+        assert_eq!(acme.directory_url, LETS_ENCRYPT_PRODUCTION);
+        assert_eq!(acme.state_dir, Path::new("/var/lib/m"));
+        assert!(load("[acme]\nstate_dir = \"x\"\n").unwrap().acme.is_none());
+    }
+
+    #[test]
+    fn acme_without_state_dir_is_refused() {
+        let err = load("[acme]\nenabled = true\n").unwrap_err();
+        assert!(err.to_string().contains("has no state_dir"), "{err}");
+    }
+
+    #[test]
+    fn acme_plain_http_directory_is_refused() {
+        let text = "[acme]\nenabled = true\nstate_dir = \"s\"\ndirectory_url = \"http://x/dir\"\n";
+        let err = load(text).unwrap_err().to_string();
+        assert!(
+            err.starts_with("m.toml:4:17: acme.directory_url must be an https:// URL"),
+            "{err}"
         );
     }
 

@@ -5,6 +5,7 @@
 //! (`resolve`) → a renderer (`thunderbird`, ...) → response (`router`,
 //! `server`). Configuration (`config`, `profile`) is validated once.
 
+pub mod acme;
 pub mod autodiscover;
 pub mod config;
 pub mod document;

@@ -12,6 +12,7 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use percent_encoding::percent_decode_str;
 
+use crate::acme::ChallengeStore;
 use crate::autodiscover::{
     ErrorCode, JSON_PROTOCOLS, JsonProtocol, parse_autodiscover_request, render_autodiscover_error,
     render_autodiscover_json, render_autodiscover_json_error, render_autodiscover_response,
@@ -29,12 +30,18 @@ use crate::thunderbird::render_thunderbird_config;
 pub struct App {
     pub config: Config,
     pub directory: Directory,
+    /// ACME http-01 answers being offered (empty without `[acme]`).
+    pub challenges: Arc<ChallengeStore>,
 }
 
 impl App {
     pub fn new(config: Config) -> App {
         let directory = Directory::new(&config);
-        App { config, directory }
+        App {
+            config,
+            directory,
+            challenges: Arc::default(),
+        }
     }
 
     /// The site for a mail domain. Asynchronous because resolution may
@@ -157,6 +164,16 @@ async fn dispatch(
             // Autodiscover paths: clients differ in case (`/Autodiscover/Autodiscover.xml`).
             if let Some(result) = autodiscover_routes(app, request, log).await {
                 return result;
+            }
+            // ACME http-01 (RFC 8555 §8.3): the key authorization as is.
+            if let Some(token) = path.strip_prefix("/.well-known/acme-challenge/") {
+                log.endpoint = "acme-challenge";
+                require_get(request)?;
+                let key_authorization = app.challenges.get(token).ok_or(RouteError::NotFound)?;
+                return Ok(Document {
+                    content_type: media_type::TEXT,
+                    body: key_authorization.into_bytes(),
+                });
             }
             // ISPDB style: /v1.1/<domain>, no address.
             if let Some(domain) = path.strip_prefix("/v1.1/") {

@@ -46,6 +46,8 @@ pub struct Running {
     pub https_addrs: Vec<SocketAddr>,
     /// Present when an HTTPS listener exists.
     pub tls: Option<TlsSummary>,
+    /// Present when `[acme]` is enabled (and an HTTPS listener exists).
+    pub acme: Option<Arc<crate::acme::AcmeStatus>>,
     /// Set to `true` to stop accepting and close connections gracefully.
     shutdown: watch::Sender<bool>,
     listeners: JoinSet<()>,
@@ -86,6 +88,12 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         https.push(bind(*addr).await?);
     }
 
+    let acme_config = config.acme.clone();
+    let acme_domains: Vec<String> = config
+        .domains
+        .iter()
+        .map(|d| d.name.as_str().to_owned())
+        .collect();
     let shared = Arc::new(Shared {
         builder: connection_builder(&limits),
         app: App::new(config),
@@ -93,6 +101,22 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     });
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let (shutdown, shutdown_rx) = watch::channel(false);
+    let acme = match (acme_config, &tls_setup) {
+        (Some(acme_config), Some(tls_setup)) => Some(crate::acme::start(
+            acme_config,
+            acme_domains,
+            shared.app.challenges.clone(),
+            tls_setup.resolver.clone(),
+            shutdown_rx.clone(),
+        )),
+        (Some(_), None) => {
+            tracing::warn!(
+                "[acme] is enabled but there is no HTTPS listener to serve its certificates"
+            );
+            None
+        }
+        (None, _) => None,
+    };
     let mut listeners = JoinSet::new();
     let mut running = Running {
         http_addrs: Vec::new(),
@@ -101,6 +125,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             fingerprint_sha256: t.fingerprint_sha256.clone(),
             self_signed: t.self_signed,
         }),
+        acme,
         shutdown,
         listeners: JoinSet::new(),
         connections: connections.clone(),

@@ -5,7 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::collections::HashMap;
+use std::sync::RwLock;
+
 use rustls::ServerConfig;
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -28,9 +33,49 @@ pub enum TlsError {
     SelfSigned(String),
 }
 
+/// Picks the certificate for the SNI name: an ACME-issued one for its
+/// names, else the configured (or self-signed) default.
+#[derive(Debug)]
+pub struct CertResolver {
+    default: Arc<CertifiedKey>,
+    /// By lower-case SNI name; replaced whole per install so a handshake
+    /// sees either the old or the new certificate.
+    acme: RwLock<HashMap<String, Arc<CertifiedKey>>>,
+}
+
+impl CertResolver {
+    pub fn new(default: Arc<CertifiedKey>) -> CertResolver {
+        CertResolver {
+            default,
+            acme: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Makes `key` answer for `names`. Connections already open keep the
+    /// certificate they were handshaken with.
+    pub fn install_acme(&self, names: &[String], key: Arc<CertifiedKey>) {
+        let mut acme = self.acme.write().unwrap_or_else(|e| e.into_inner());
+        for name in names {
+            acme.insert(name.to_ascii_lowercase(), key.clone());
+        }
+    }
+}
+
+impl ResolvesServerCert for CertResolver {
+    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let acme = self.acme.read().unwrap_or_else(|e| e.into_inner());
+        client_hello
+            .server_name()
+            .and_then(|name| acme.get(&name.to_ascii_lowercase()).cloned())
+            .or_else(|| Some(self.default.clone()))
+    }
+}
+
 /// The HTTPS server configuration and what to tell the operator about it.
 pub struct TlsSetup {
     pub config: Arc<ServerConfig>,
+    /// The resolver inside `config`, for installing ACME certificates.
+    pub resolver: Arc<CertResolver>,
     /// SHA-256 of the leaf certificate (DER), as colon-separated hex.
     pub fingerprint_sha256: String,
     pub self_signed: bool,
@@ -70,23 +115,28 @@ pub fn load(source: &TlsSource) -> Result<TlsSetup, TlsError> {
         }
     };
     let fingerprint_sha256 = fingerprint(&chain[0]);
+    let mismatch = |e: rustls::Error| match source {
+        TlsSource::Files {
+            certificate,
+            private_key,
+        } => TlsError::Mismatch {
+            certificate: certificate.clone(),
+            private_key: private_key.clone(),
+            reason: e.to_string(),
+        },
+        TlsSource::SelfSigned => TlsError::SelfSigned(e.to_string()),
+    };
+    let signing_key = rustls::crypto::ring::sign::any_supported_type(&key).map_err(mismatch)?;
+    let certified = CertifiedKey::new(chain, signing_key);
+    certified.keys_match().map_err(mismatch)?;
+    let resolver = Arc::new(CertResolver::new(Arc::new(certified)));
     let mut config = ServerConfig::builder()
         .with_no_client_auth()
-        .with_single_cert(chain, key)
-        .map_err(|e| match source {
-            TlsSource::Files {
-                certificate,
-                private_key,
-            } => TlsError::Mismatch {
-                certificate: certificate.clone(),
-                private_key: private_key.clone(),
-                reason: e.to_string(),
-            },
-            TlsSource::SelfSigned => TlsError::SelfSigned(e.to_string()),
-        })?;
+        .with_cert_resolver(resolver.clone());
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
     Ok(TlsSetup {
         config: Arc::new(config),
+        resolver,
         fingerprint_sha256,
         self_signed,
     })

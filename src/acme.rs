@@ -1,0 +1,574 @@
+//! ACME (RFC 8555): obtains and renews the certificates for `autoconfig.<d>`
+//! and `autodiscover.<d>` of every configured domain with the http-01
+//! challenge, keeps account and certificates in the state directory, and
+//! installs them into the TLS resolver. Runs in background tasks; never on
+//! the request path (the router only reads the `ChallengeStore`).
+//!
+//! State directory layout:
+//! - `account-<hash of directory URL>.json`: the account's credentials (0600)
+//! - `certificates/<domain>/fullchain.pem`: leaf first, then the chain
+//! - `certificates/<domain>/key.pem`: the certificate's key (0600)
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use instant_acme::{
+    Account, AccountCredentials, AuthorizationStatus, ChallengeType, Identifier, NewAccount,
+    NewOrder, OrderStatus, RetryPolicy,
+};
+use rustls::sign::CertifiedKey;
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::sync::{Mutex, watch};
+
+use crate::config::AcmeConfig;
+use crate::tls::CertResolver;
+
+/// The http-01 key authorizations being offered right now, by token. The
+/// router answers `GET /.well-known/acme-challenge/<token>` from it.
+#[derive(Debug, Default)]
+pub struct ChallengeStore {
+    tokens: RwLock<HashMap<String, String>>,
+}
+
+impl ChallengeStore {
+    pub fn insert(&self, token: String, key_authorization: String) {
+        self.tokens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token, key_authorization);
+    }
+
+    pub fn remove(&self, token: &str) {
+        self.tokens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(token);
+    }
+
+    pub fn get(&self, token: &str) -> Option<String> {
+        self.tokens
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned()
+    }
+}
+
+/// What `/metrics` shows about ACME: failed attempts and the certificates
+/// in service.
+#[derive(Debug, Default)]
+pub struct AcmeStatus {
+    /// Failed issuance attempts since start (each is retried with back-off).
+    failures: AtomicU64,
+    /// Successful issuances since start.
+    issued: AtomicU64,
+    /// The certificate in service per domain.
+    certificates: RwLock<BTreeMap<String, CertificateInfo>>,
+}
+
+/// One certificate in service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateInfo {
+    /// The names it covers (`autoconfig.<d>`, `autodiscover.<d>`).
+    pub names: Vec<String>,
+    /// Unix seconds.
+    pub not_before: i64,
+    /// Unix seconds.
+    pub not_after: i64,
+}
+
+impl AcmeStatus {
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::Relaxed)
+    }
+
+    pub fn issued(&self) -> u64 {
+        self.issued.load(Ordering::Relaxed)
+    }
+
+    /// The certificates in service, by domain.
+    pub fn certificates(&self) -> Vec<CertificateInfo> {
+        self.certificates
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    fn record(&self, domain: &str, info: CertificateInfo) {
+        self.certificates
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(domain.to_owned(), info);
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AcmeError {
+    #[error("{path}: {source}", path = path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("ACME server: {0}")]
+    Protocol(#[from] instant_acme::Error),
+    #[error("{0}")]
+    Order(String),
+    #[error("{path}: {reason}", path = path.display())]
+    Stored { path: PathBuf, reason: String },
+    #[error("cannot make the certificate request: {0}")]
+    Csr(#[from] rcgen::Error),
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> AcmeError + '_ {
+    move |source| AcmeError::Io {
+        path: path.to_owned(),
+        source,
+    }
+}
+
+/// The names one certificate covers for mail domain `domain`.
+pub fn certificate_names(domain: &str) -> Vec<String> {
+    vec![
+        format!("autoconfig.{domain}"),
+        format!("autodiscover.{domain}"),
+    ]
+}
+
+/// Shared by the per-domain tasks.
+struct Manager {
+    config: AcmeConfig,
+    challenges: Arc<ChallengeStore>,
+    resolver: Arc<CertResolver>,
+    status: Arc<AcmeStatus>,
+    /// Loaded or created on first use, then shared.
+    account: Mutex<Option<Account>>,
+}
+
+/// Loads the stored certificates (installing those still valid at once),
+/// then starts one task per domain that issues and renews. Returns at once;
+/// the tasks end when `shutdown` turns true.
+pub fn start(
+    config: AcmeConfig,
+    domains: Vec<String>,
+    challenges: Arc<ChallengeStore>,
+    resolver: Arc<CertResolver>,
+    shutdown: watch::Receiver<bool>,
+) -> Arc<AcmeStatus> {
+    let status = Arc::new(AcmeStatus::default());
+    let manager = Arc::new(Manager {
+        config,
+        challenges,
+        resolver,
+        status: status.clone(),
+        account: Mutex::new(None),
+    });
+    for domain in domains {
+        let stored = match manager.load_stored(&domain) {
+            Ok(stored) => stored,
+            Err(error) => {
+                tracing::warn!(%domain, %error, "stored ACME certificate not usable; ordering a new one");
+                None
+            }
+        };
+        let renew_at = match &stored {
+            Some(info) => manager.renew_at(info),
+            None => SystemTime::now(),
+        };
+        tokio::spawn(manager.clone().run(domain, renew_at, shutdown.clone()));
+    }
+    status
+}
+
+/// First retry after a failure; doubled per failure up to `MAX_BACKOFF`.
+const FIRST_BACKOFF: Duration = Duration::from_secs(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+
+impl Manager {
+    async fn run(
+        self: Arc<Self>,
+        domain: String,
+        mut renew_at: SystemTime,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut failures: u32 = 0;
+        loop {
+            let wait = renew_at
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO);
+            tokio::select! {
+                _ = tokio::time::sleep(wait) => {}
+                _ = shutdown.changed() => return,
+            }
+            let attempt = tokio::select! {
+                result = self.issue(&domain) => result,
+                _ = shutdown.changed() => return,
+            };
+            match attempt {
+                Ok(info) => {
+                    failures = 0;
+                    self.status.issued.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(%domain, not_after = info.not_after, "ACME certificate installed");
+                    renew_at = self.renew_at(&info);
+                }
+                Err(error) => {
+                    failures = failures.saturating_add(1);
+                    self.status.failures.fetch_add(1, Ordering::Relaxed);
+                    let backoff = jittered(backoff(failures));
+                    tracing::warn!(%domain, %error, retry_in_secs = backoff.as_secs(), "ACME issuance failed; the old certificate stays in service");
+                    renew_at = SystemTime::now() + backoff;
+                }
+            }
+        }
+    }
+
+    /// When to renew: at 2/3 of the certificate's lifetime (Let's Encrypt's
+    /// own advice), or after `renew_after_secs` when configured.
+    fn renew_at(&self, info: &CertificateInfo) -> SystemTime {
+        let issued = UNIX_EPOCH + Duration::from_secs(info.not_before.max(0) as u64);
+        match self.config.renew_after_secs {
+            Some(secs) => issued + Duration::from_secs(secs),
+            None => renewal_time(info),
+        }
+    }
+
+    /// Reads `certificates/<domain>/`, installs it when it covers the names
+    /// and has not expired.
+    fn load_stored(&self, domain: &str) -> Result<Option<CertificateInfo>, AcmeError> {
+        let dir = self.certificate_dir(domain);
+        let chain_path = dir.join("fullchain.pem");
+        let key_path = dir.join("key.pem");
+        if !chain_path.exists() {
+            return Ok(None);
+        }
+        let stored = |reason: String| AcmeError::Stored {
+            path: chain_path.clone(),
+            reason,
+        };
+        let chain_pem = std::fs::read(&chain_path).map_err(io_error(&chain_path))?;
+        let key_pem = std::fs::read(&key_path).map_err(io_error(&key_path))?;
+        let (certified, info) = certified_key(&chain_pem, &key_pem).map_err(stored)?;
+        let names = certificate_names(domain);
+        if names.iter().any(|n| !info.names.contains(n)) {
+            return Err(stored(format!("does not cover {}", names.join(", "))));
+        }
+        if info.not_after <= unix_now() {
+            return Err(stored("has expired".into()));
+        }
+        self.resolver.install_acme(&names, Arc::new(certified));
+        self.status.record(domain, info.clone());
+        tracing::info!(%domain, not_after = info.not_after, "stored ACME certificate loaded");
+        Ok(Some(info))
+    }
+
+    fn certificate_dir(&self, domain: &str) -> PathBuf {
+        self.config.state_dir.join("certificates").join(domain)
+    }
+
+    /// One order: http-01 for every name, finalize with a fresh key, store,
+    /// install.
+    async fn issue(&self, domain: &str) -> Result<CertificateInfo, AcmeError> {
+        let account = self.account().await?;
+        let names = certificate_names(domain);
+        let mut published = Vec::new();
+        let result = self.order(&account, &names, &mut published).await;
+        for token in &published {
+            self.challenges.remove(token);
+        }
+        let (chain_pem, key_pem) = result?;
+
+        let (certified, info) = certified_key(chain_pem.as_bytes(), key_pem.as_bytes())
+            .map_err(|reason| AcmeError::Order(format!("the issued certificate: {reason}")))?;
+        let dir = self.certificate_dir(domain);
+        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        // The key first: a crash between the two renames leaves a pair
+        // that does not match, which the next start detects and reorders.
+        write_atomic(&dir.join("key.pem"), key_pem.as_bytes(), true)?;
+        write_atomic(&dir.join("fullchain.pem"), chain_pem.as_bytes(), false)?;
+        self.resolver.install_acme(&names, Arc::new(certified));
+        self.status.record(domain, info.clone());
+        Ok(info)
+    }
+
+    async fn order(
+        &self,
+        account: &Account,
+        names: &[String],
+        published: &mut Vec<String>,
+    ) -> Result<(String, String), AcmeError> {
+        let identifiers = names
+            .iter()
+            .map(|n| Identifier::Dns(n.clone()))
+            .collect::<Vec<_>>();
+        let mut order = account.new_order(&NewOrder::new(&identifiers)).await?;
+        let mut authorizations = order.authorizations();
+        while let Some(authorization) = authorizations.next().await {
+            let mut authorization = authorization?;
+            match authorization.status {
+                AuthorizationStatus::Pending => {}
+                AuthorizationStatus::Valid => continue,
+                other => {
+                    return Err(AcmeError::Order(format!(
+                        "authorization is {other:?}, cannot answer it"
+                    )));
+                }
+            }
+            let mut challenge = authorization
+                .challenge(ChallengeType::Http01)
+                .ok_or_else(|| AcmeError::Order("the server offers no http-01 challenge".into()))?;
+            let token = challenge.token.clone();
+            self.challenges.insert(
+                token.clone(),
+                challenge.key_authorization().as_str().to_owned(),
+            );
+            published.push(token);
+            challenge.set_ready().await?;
+        }
+        let retries = RetryPolicy::new().timeout(Duration::from_secs(120));
+        let status = order.poll_ready(&retries).await?;
+        if status != OrderStatus::Ready {
+            let detail = order
+                .state()
+                .error
+                .as_ref()
+                .map(|p| p.to_string())
+                .unwrap_or_default();
+            return Err(AcmeError::Order(format!(
+                "order is {status:?}, not ready {detail}"
+            )));
+        }
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+        let mut params = rcgen::CertificateParams::new(names.to_vec())?;
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        let csr = params.serialize_request(&key)?;
+        order.finalize_csr(csr.der()).await?;
+        let chain_pem = order.poll_certificate(&retries).await?;
+        Ok((chain_pem, key.serialize_pem()))
+    }
+
+    /// The account for the configured directory: loaded from the state
+    /// directory, or created there.
+    async fn account(&self) -> Result<Account, AcmeError> {
+        let mut slot = self.account.lock().await;
+        if let Some(account) = slot.as_ref() {
+            return Ok(account.clone());
+        }
+        let path = self
+            .config
+            .state_dir
+            .join(account_file_name(&self.config.directory_url));
+        let builder = || match &self.config.directory_ca {
+            Some(ca) => Account::builder_with_root(ca),
+            None => Account::builder(),
+        };
+        let account = if path.exists() {
+            let text = std::fs::read(&path).map_err(io_error(&path))?;
+            let credentials: AccountCredentials =
+                serde_json::from_slice(&text).map_err(|e| AcmeError::Stored {
+                    path: path.clone(),
+                    reason: e.to_string(),
+                })?;
+            builder()?.from_credentials(credentials).await?
+        } else {
+            let contact = self.config.contact.as_ref().map(|c| format!("mailto:{c}"));
+            let contacts: Vec<&str> = contact.iter().map(String::as_str).collect();
+            let (account, credentials) = builder()?
+                .create(
+                    &NewAccount {
+                        contact: &contacts,
+                        terms_of_service_agreed: true,
+                        only_return_existing: false,
+                    },
+                    self.config.directory_url.clone(),
+                    None,
+                )
+                .await?;
+            std::fs::create_dir_all(&self.config.state_dir)
+                .map_err(io_error(&self.config.state_dir))?;
+            let json = serde_json::to_vec_pretty(&credentials).map_err(|e| AcmeError::Stored {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+            write_atomic(&path, &json, true)?;
+            tracing::info!(account = account.id(), "ACME account created");
+            account
+        };
+        *slot = Some(account.clone());
+        Ok(account)
+    }
+}
+
+/// One account file per directory URL, so switching between staging and
+/// production does not reuse an account the other server does not know.
+fn account_file_name(directory_url: &str) -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, directory_url.as_bytes());
+    let hex: String = digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("account-{hex}.json")
+}
+
+/// 2/3 of the way from `not_before` to `not_after`.
+pub fn renewal_time(info: &CertificateInfo) -> SystemTime {
+    let lifetime = (info.not_after - info.not_before).max(0) as u64;
+    UNIX_EPOCH + Duration::from_secs(info.not_before.max(0) as u64 + lifetime * 2 / 3)
+}
+
+/// Back-off after `failures` consecutive failures (≥ 1): 5 s, 10 s, 20 s …
+/// up to six hours.
+pub fn backoff(failures: u32) -> Duration {
+    let factor = 1u32
+        .checked_shl(failures.saturating_sub(1))
+        .unwrap_or(u32::MAX);
+    FIRST_BACKOFF.saturating_mul(factor).min(MAX_BACKOFF)
+}
+
+/// `delay` ± 25 %, so that many servers (or domains) failing together do
+/// not retry in lockstep.
+fn jittered(delay: Duration) -> Duration {
+    use ring::rand::SecureRandom;
+    let mut byte = [0u8; 1];
+    let random = match ring::rand::SystemRandom::new().fill(&mut byte) {
+        Ok(()) => f64::from(byte[0]) / 255.0,
+        Err(_) => 0.5,
+    };
+    delay.mul_f64(0.75 + random * 0.5)
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Parses a PEM chain and key into what rustls serves, with the leaf's names
+/// and validity.
+fn certified_key(
+    chain_pem: &[u8],
+    key_pem: &[u8],
+) -> Result<(CertifiedKey, CertificateInfo), String> {
+    let chain = CertificateDer::pem_slice_iter(chain_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("certificate chain: {e}"))?;
+    let leaf = chain.first().ok_or("no CERTIFICATE block")?;
+    let info = leaf_info(leaf)?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("private key: {e}"))?;
+    let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
+        .map_err(|e| format!("private key: {e}"))?;
+    let certified = CertifiedKey::new(chain, signing_key);
+    certified
+        .keys_match()
+        .map_err(|e| format!("key and certificate do not match: {e}"))?;
+    Ok((certified, info))
+}
+
+fn leaf_info(leaf: &CertificateDer<'_>) -> Result<CertificateInfo, String> {
+    use x509_parser::extensions::GeneralName;
+    let (_, certificate) = x509_parser::parse_x509_certificate(leaf.as_ref())
+        .map_err(|e| format!("leaf certificate: {e}"))?;
+    let mut names = Vec::new();
+    if let Ok(Some(san)) = certificate.subject_alternative_name() {
+        for name in &san.value.general_names {
+            if let GeneralName::DNSName(dns) = name {
+                names.push(dns.to_ascii_lowercase());
+            }
+        }
+    }
+    let validity = certificate.validity();
+    Ok(CertificateInfo {
+        names,
+        not_before: validity.not_before.timestamp(),
+        not_after: validity.not_after.timestamp(),
+    })
+}
+
+/// Writes through a temporary file in the same directory and renames it
+/// over `path`, so a reader (or a crash) never sees half a file. Keys are
+/// created 0600 before any byte is written.
+fn write_atomic(path: &Path, contents: &[u8], secret: bool) -> Result<(), AcmeError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = dir.join(format!(".{file_name}.tmp"));
+    // A leftover from a crash may have other permissions; mode applies
+    // only on creation.
+    let _ = std::fs::remove_file(&temporary);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(if secret { 0o600 } else { 0o644 });
+    }
+    let _ = secret;
+    let mut file = options.open(&temporary).map_err(io_error(&temporary))?;
+    file.write_all(contents)
+        .and_then(|()| file.sync_all())
+        .map_err(io_error(&temporary))?;
+    drop(file);
+    std::fs::rename(&temporary, path).map_err(io_error(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renewal_is_at_two_thirds_of_the_lifetime() {
+        let info = CertificateInfo {
+            names: vec![],
+            not_before: 1_000,
+            not_after: 1_000 + 90 * 86_400,
+        };
+        assert_eq!(
+            renewal_time(&info),
+            UNIX_EPOCH + Duration::from_secs(1_000 + 60 * 86_400)
+        );
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_bounded() {
+        assert_eq!(backoff(1), Duration::from_secs(5));
+        assert_eq!(backoff(2), Duration::from_secs(10));
+        assert_eq!(backoff(4), Duration::from_secs(40));
+        assert_eq!(backoff(40), MAX_BACKOFF);
+        for _ in 0..50 {
+            let j = jittered(Duration::from_secs(100));
+            assert!(
+                j >= Duration::from_secs(75) && j <= Duration::from_secs(125),
+                "{j:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn challenge_store_answers_until_removed() {
+        let store = ChallengeStore::default();
+        store.insert("t".into(), "t.thumb".into());
+        assert_eq!(store.get("t").as_deref(), Some("t.thumb"));
+        store.remove("t");
+        assert_eq!(store.get("t"), None);
+    }
+
+    #[test]
+    fn keys_are_written_0600_and_replaced_atomically() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("key.pem");
+        write_atomic(&path, b"one", true).unwrap();
+        write_atomic(&path, b"two", true).unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"two");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,399 @@
+//! ACME end to end against Pebble (Debian package `pebble`), a real RFC 8555
+//! server: it really fetches the http-01 key authorization from our plain
+//! HTTP listener (its `-dnsserver` points at a DNS stand-in here that
+//! answers 127.0.0.1 for every name; `PEBBLE_VA_ALWAYS_VALID` is not set).
+//! Skipped with a reason when pebble is missing, failed when `CI=true`.
+
+mod common;
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::TestCa;
+use http_body_util::{BodyExt, Empty};
+use hyper_util::rt::TokioIo;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const DOMAIN: &str = "contoso.test";
+const SNI: &str = "autoconfig.contoso.test";
+
+/// Pebble's binary, or why the test cannot run.
+fn pebble_binary() -> Option<&'static str> {
+    let path = "/usr/bin/pebble";
+    if Path::new(path).exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "CI=true but {path} is missing (apt-get install pebble)"
+    );
+    println!("skipped: {path} is missing (apt-get install pebble)");
+    None
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Answers every DNS query with NOERROR; A queries get 127.0.0.1, others
+/// no records. Just enough for Pebble's validation authority.
+fn start_dns_stand_in() -> SocketAddr {
+    let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = socket.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while let Ok((len, peer)) = socket.recv_from(&mut buf) {
+            if let Some(reply) = dns_reply(&buf[..len]) {
+                let _ = socket.send_to(&reply, peer);
+            }
+        }
+    });
+    addr
+}
+
+fn dns_reply(query: &[u8]) -> Option<Vec<u8>> {
+    if query.len() < 12 {
+        return None;
+    }
+    // The question: labels up to the root label, then type and class.
+    let mut end = 12;
+    while *query.get(end)? != 0 {
+        end += 1 + usize::from(query[end]);
+    }
+    let question_end = end + 5;
+    let qtype = u16::from_be_bytes([*query.get(end + 1)?, *query.get(end + 2)?]);
+    let is_a = qtype == 1;
+    let mut reply = Vec::with_capacity(question_end + 16);
+    reply.extend_from_slice(&query[0..2]); // id
+    // QR, opcode 0, AA, RD copied; RA; NOERROR.
+    reply.push(0x84 | (query[2] & 0x01));
+    reply.push(0x80);
+    reply.extend_from_slice(&[0, 1, 0, u8::from(is_a), 0, 0, 0, 0]);
+    reply.extend_from_slice(query.get(12..question_end)?);
+    if is_a {
+        reply.extend_from_slice(&[0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 127, 0, 0, 1]);
+    }
+    Some(reply)
+}
+
+/// A Pebble process, killed on drop.
+struct Pebble {
+    child: Child,
+    directory_url: String,
+    management: SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Pebble {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts Pebble with `ca`'s leaf as its HTTPS certificate, validating
+/// http-01 on `http_port` of whatever `dns` says (127.0.0.1).
+async fn start_pebble(binary: &str, ca: &TestCa, http_port: u16, dns: SocketAddr) -> Pebble {
+    let dir = tempfile::tempdir().unwrap();
+    let listen: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let management: SocketAddr = ([127, 0, 0, 1], free_port()).into();
+    let config = serde_json::json!({
+        "pebble": {
+            "listenAddress": listen.to_string(),
+            "managementListenAddress": management.to_string(),
+            "certificate": ca.cert_path,
+            "privateKey": ca.key_path,
+            "httpPort": http_port,
+            "tlsPort": free_port(),
+            "ocspResponderURL": "",
+            "externalAccountBindingRequired": false
+        }
+    });
+    let config_path = dir.path().join("pebble-config.json");
+    std::fs::write(&config_path, config.to_string()).unwrap();
+    let log = std::fs::File::create(dir.path().join("pebble.log")).unwrap();
+    let child = Command::new(binary)
+        .arg("-config")
+        .arg(&config_path)
+        .arg("-dnsserver")
+        .arg(dns.to_string())
+        // No artificial validation delay; no nonce rejections (our client
+        // retries badNonce, but it would only slow the test); every order
+        // validated afresh, so a renewal is a real second validation.
+        .env("PEBBLE_VA_NOSLEEP", "1")
+        .env("PEBBLE_WFE_NONCEREJECT", "0")
+        .env("PEBBLE_AUTHZREUSE", "0")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let pebble = Pebble {
+        child,
+        directory_url: format!("https://{listen}/dir"),
+        management,
+        _dir: dir,
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(listen).await.is_err() || TcpStream::connect(management).await.is_err()
+    {
+        assert!(Instant::now() < deadline, "pebble did not start listening");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    pebble
+}
+
+/// Pebble's issuing root, from its management interface.
+async fn pebble_root(pebble: &Pebble, ca: &TestCa) -> CertificateDer<'static> {
+    let connector = client_trusting(&ca.ca_der);
+    let stream = TcpStream::connect(pebble.management).await.unwrap();
+    let name = ServerName::IpAddress(pebble.management.ip().into());
+    let mut stream = connector.connect(name, stream).await.unwrap();
+    let request = format!(
+        "GET /roots/0 HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        pebble.management
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response).await;
+    let response = String::from_utf8(response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    use rustls_pki_types::pem::PemObject;
+    CertificateDer::from_pem_slice(body.as_bytes()).unwrap()
+}
+
+/// mailsetup with `[acme]` against `pebble`, plain HTTP on `http_port`.
+async fn start_mailsetup(
+    ca: &TestCa,
+    pebble: &Pebble,
+    http_port: u16,
+    state_dir: &Path,
+    extra_acme: &str,
+) -> mailsetup::server::Running {
+    let text = format!(
+        r#"
+[server]
+http = ["127.0.0.1:{http_port}"]
+https = ["127.0.0.1:0"]
+
+[tls]
+certificate = "{cert}"
+private_key = "{key}"
+
+[acme]
+enabled = true
+directory_url = "{directory}"
+directory_ca = "{ca_path}"
+contact = "hostmaster@contoso.test"
+state_dir = "{state}"
+{extra_acme}
+
+[[domain]]
+name = "{DOMAIN}"
+profile = "microsoft365"
+"#,
+        cert = ca.cert_path.display(),
+        key = ca.key_path.display(),
+        directory = pebble.directory_url,
+        ca_path = ca.ca_path().display(),
+        state = state_dir.display(),
+    );
+    let path = ca.dir.path().join("mailsetup-acme.toml");
+    std::fs::write(&path, text).unwrap();
+    let config = mailsetup::config::Config::load(Some(&path)).unwrap();
+    mailsetup::server::start(config).await.unwrap()
+}
+
+/// A client that trusts only Pebble's root, HTTP/1.1 only.
+fn client_trusting(root: &CertificateDer<'static>) -> tokio_rustls::TlsConnector {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root.clone()).unwrap();
+    let mut config = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+}
+
+/// Connects with SNI `autoconfig.<d>`; `Err` while the server still serves
+/// a certificate Pebble's root does not verify.
+async fn connect(
+    connector: &tokio_rustls::TlsConnector,
+    https: SocketAddr,
+) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
+    let stream = TcpStream::connect(https).await?;
+    connector
+        .connect(ServerName::try_from(SNI).unwrap(), stream)
+        .await
+}
+
+fn leaf_of(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> CertificateDer<'static> {
+    stream.get_ref().1.peer_certificates().unwrap()[0].clone()
+}
+
+/// Waits until a handshake verified by Pebble's root presents a leaf other
+/// than `previous`.
+async fn wait_for_new_leaf(
+    connector: &tokio_rustls::TlsConnector,
+    https: SocketAddr,
+    previous: Option<&CertificateDer<'static>>,
+) -> tokio_rustls::client::TlsStream<TcpStream> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let last = connect(connector, https).await;
+        if let Ok(stream) = &last
+            && Some(&leaf_of(stream)) != previous
+        {
+            return last.unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no new Pebble-issued certificate for {SNI}; last attempt: {:?}",
+            last.err()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+fn san_names(leaf: &CertificateDer<'_>) -> Vec<String> {
+    let (_, certificate) = x509_parser::parse_x509_certificate(leaf.as_ref()).unwrap();
+    let san = certificate.subject_alternative_name().unwrap().unwrap();
+    san.value
+        .general_names
+        .iter()
+        .filter_map(|n| match n {
+            x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn healthz(
+    sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+) -> (http::StatusCode, Bytes) {
+    let request = http::Request::get("/healthz")
+        .header(http::header::HOST, SNI)
+        .body(Empty::new())
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let status = response.status();
+    (
+        status,
+        response.into_body().collect().await.unwrap().to_bytes(),
+    )
+}
+
+#[tokio::test]
+async fn pebble_issued_certificate_is_served_for_autoconfig_name() {
+    let Some(binary) = pebble_binary() else {
+        return;
+    };
+    let ca = TestCa::new();
+    let http_port = free_port();
+    let pebble = start_pebble(binary, &ca, http_port, start_dns_stand_in()).await;
+    let root = pebble_root(&pebble, &ca).await;
+    let state = tempfile::tempdir().unwrap();
+    let running = start_mailsetup(&ca, &pebble, http_port, state.path(), "").await;
+    let https = running.https_addrs[0];
+
+    // rustls verified the chain up to Pebble's root and the name.
+    let stream = wait_for_new_leaf(&client_trusting(&root), https, None).await;
+    let names = san_names(&leaf_of(&stream));
+    assert!(names.contains(&SNI.to_owned()), "{names:?}");
+    assert!(
+        names.contains(&format!("autodiscover.{DOMAIN}")),
+        "{names:?}"
+    );
+
+    // Stored for the next start: key 0600, chain beside it.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = state.path().join("certificates").join(DOMAIN);
+    let mode = std::fs::metadata(dir.join("key.pem"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    assert!(dir.join("fullchain.pem").exists());
+    let status = running.acme.as_ref().unwrap();
+    assert_eq!(status.certificates()[0].names.len(), 2);
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn stored_certificate_is_served_at_start_without_ordering() {
+    let Some(binary) = pebble_binary() else {
+        return;
+    };
+    let ca = TestCa::new();
+    let http_port = free_port();
+    let pebble = start_pebble(binary, &ca, http_port, start_dns_stand_in()).await;
+    let root = pebble_root(&pebble, &ca).await;
+    let state = tempfile::tempdir().unwrap();
+    let running = start_mailsetup(&ca, &pebble, http_port, state.path(), "").await;
+    let connector = client_trusting(&root);
+    let first = leaf_of(&wait_for_new_leaf(&connector, running.https_addrs[0], None).await);
+    running.shutdown().await;
+
+    // Pebble stopped: the restarted server can only serve what it stored.
+    drop(pebble);
+    let pebble = start_pebble(binary, &ca, http_port, start_dns_stand_in()).await;
+    let restarted = start_mailsetup(&ca, &pebble, http_port, state.path(), "").await;
+    let stream = connect(&connector, restarted.https_addrs[0]).await.unwrap();
+    assert_eq!(leaf_of(&stream), first);
+    assert_eq!(restarted.acme.as_ref().unwrap().issued(), 0);
+    restarted.shutdown().await;
+}
+
+#[tokio::test]
+async fn renewal_replaces_certificate_without_dropping_open_connection() {
+    let Some(binary) = pebble_binary() else {
+        return;
+    };
+    let ca = TestCa::new();
+    let http_port = free_port();
+    let pebble = start_pebble(binary, &ca, http_port, start_dns_stand_in()).await;
+    let root = pebble_root(&pebble, &ca).await;
+    let state = tempfile::tempdir().unwrap();
+    // Pebble issues five-year certificates; renew a few seconds after
+    // issuance instead of at 2/3 of that.
+    let running = start_mailsetup(
+        &ca,
+        &pebble,
+        http_port,
+        state.path(),
+        "renew_after_secs = 3",
+    )
+    .await;
+    let https = running.https_addrs[0];
+    let connector = client_trusting(&root);
+
+    let open = wait_for_new_leaf(&connector, https, None).await;
+    let first = leaf_of(&open);
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(open))
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    assert_eq!(healthz(&mut sender).await.0, http::StatusCode::OK);
+
+    let renewed = wait_for_new_leaf(&connector, https, Some(&first)).await;
+    assert!(san_names(&leaf_of(&renewed)).contains(&SNI.to_owned()));
+    assert!(running.acme.as_ref().unwrap().issued() >= 2);
+
+    // The keep-alive connection opened before the swap still answers.
+    let (status, body) = healthz(&mut sender).await;
+    assert_eq!(status, http::StatusCode::OK);
+    assert_eq!(&body[..], b"ok\n");
+    assert!(!connection.is_finished());
+    running.shutdown().await;
+}
