@@ -124,6 +124,11 @@ struct ServerSection {
     http: Vec<SocketAddr>,
     #[serde(default)]
     https: Vec<SocketAddr>,
+    /// Operator listeners: only /metrics and /healthz, plain HTTP.
+    #[serde(default)]
+    admin: Vec<SocketAddr>,
+    #[serde(default)]
+    http_policy: HttpPolicy,
 }
 
 impl Default for ServerSection {
@@ -131,15 +136,31 @@ impl Default for ServerSection {
         ServerSection {
             http: vec![SocketAddr::from(([127, 0, 0, 1], 8080))],
             https: vec![SocketAddr::from(([127, 0, 0, 1], 8443))],
+            admin: Vec::new(),
+            http_policy: HttpPolicy::default(),
         }
     }
+}
+
+/// What the plain-HTTP listeners answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpPolicy {
+    /// Thunderbird's autoconfig URLs (its http:// fallback), ACME http-01
+    /// challenges and /healthz are answered; everything else is redirected
+    /// to HTTPS.
+    #[default]
+    Redirect,
+    /// Everything is answered over HTTP too (behind a TLS-terminating proxy).
+    Serve,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TlsSection {
-    certificate: PathBuf,
-    private_key: PathBuf,
+    certificate: Option<Spanned<PathBuf>>,
+    private_key: Option<Spanned<PathBuf>>,
+    certificates_dir: Option<PathBuf>,
 }
 
 /// Resource limits. Defaults suit a public server on a small machine.
@@ -200,16 +221,29 @@ struct DomainSection {
     organization: Option<String>,
 }
 
-/// Where the HTTPS certificate comes from.
+/// Where the HTTPS certificates come from.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSource {
+    /// The certificate for names no other certificate covers (and for
+    /// clients that send no SNI): PEM chain (leaf first) and key.
+    pub default: Option<CertificateFiles>,
+    /// A directory of `<name>/fullchain.pem` + `<name>/privkey.pem` (the
+    /// layout of certbot's `live/` directory); each certificate answers for
+    /// every DNS name in its subjectAltName.
+    pub certificates_dir: Option<PathBuf>,
+}
+
+impl TlsSource {
+    /// Without any certificate configured a self-signed one is generated.
+    pub fn self_signed(&self) -> bool {
+        self.default.is_none() && self.certificates_dir.is_none()
+    }
+}
+
 #[derive(Debug, Clone)]
-pub enum TlsSource {
-    /// PEM files: the chain (leaf first) and its private key.
-    Files {
-        certificate: PathBuf,
-        private_key: PathBuf,
-    },
-    /// A self-signed certificate generated at start-up, for trying things.
-    SelfSigned,
+pub struct CertificateFiles {
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
 }
 
 /// One entry of the domain table.
@@ -231,6 +265,8 @@ pub struct Config {
     pub origin: PathBuf,
     pub http_listeners: Vec<SocketAddr>,
     pub https_listeners: Vec<SocketAddr>,
+    pub admin_listeners: Vec<SocketAddr>,
+    pub http_policy: HttpPolicy,
     pub tls: TlsSource,
     pub limits: Limits,
     pub log_addresses: bool,
@@ -298,16 +334,34 @@ impl Config {
         }
 
         let tls = match file.tls {
-            Some(tls) => TlsSource::Files {
-                certificate: resolve(tls.certificate),
-                private_key: resolve(tls.private_key),
-            },
-            None => TlsSource::SelfSigned,
+            None => TlsSource::default(),
+            Some(tls) => {
+                let default = match (tls.certificate, tls.private_key) {
+                    (Some(certificate), Some(private_key)) => Some(CertificateFiles {
+                        certificate: resolve(certificate.into_inner()),
+                        private_key: resolve(private_key.into_inner()),
+                    }),
+                    (None, None) => None,
+                    (Some(given), None) | (None, Some(given)) => {
+                        return Err(source.error_at(
+                            Some(given.span()),
+                            "[tls] certificate and private_key go together: give both or neither"
+                                .into(),
+                        ));
+                    }
+                };
+                TlsSource {
+                    default,
+                    certificates_dir: tls.certificates_dir.map(resolve),
+                }
+            }
         };
         Ok(Config {
             origin: source.path.clone(),
             http_listeners: file.server.http,
             https_listeners: file.server.https,
+            admin_listeners: file.server.admin,
+            http_policy: file.server.http_policy,
             tls,
             limits,
             log_addresses: file.log.addresses,
@@ -330,7 +384,7 @@ mod tests {
         let config = Config::load(None).unwrap();
         assert_eq!(config.http_listeners, ["127.0.0.1:8080".parse().unwrap()]);
         assert_eq!(config.https_listeners, ["127.0.0.1:8443".parse().unwrap()]);
-        assert!(matches!(config.tls, TlsSource::SelfSigned));
+        assert!(config.tls.self_signed());
         assert_eq!(config.domains[0].name.as_str(), "contoso.example");
         assert_eq!(config.domains[0].profile, "microsoft365");
     }

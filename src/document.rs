@@ -19,4 +19,6 @@ pub mod media_type {
     /// accept it.
     pub const TEXT_XML: &str = "text/xml; charset=utf-8";
     pub const JSON: &str = "application/json; charset=utf-8";
+    /// The Prometheus text exposition format.
+    pub const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
 }

@@ -5,10 +5,12 @@
 //! (`resolve`) → a renderer (`thunderbird`, ...) → response (`router`,
 //! `server`). Configuration (`config`, `profile`) is validated once.
 
+pub mod acme;
 pub mod autodiscover;
 pub mod config;
 pub mod document;
 pub mod email;
+pub mod metrics;
 pub mod profile;
 pub mod resolve;
 pub mod router;

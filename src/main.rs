@@ -44,6 +44,27 @@ enum Command {
         /// Most detailed log level written: error, warn, info, debug, trace.
         #[arg(long, default_value = "info")]
         log_level: tracing::Level,
+        /// Log lines as human-readable text or one JSON object per line.
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
+        /// Write the process id here (for `mailsetup reload` and init systems).
+        #[arg(long)]
+        pid_file: Option<PathBuf>,
+    },
+    /// Validate a configuration, then make the running server reload it.
+    ///
+    /// Sends SIGHUP to the process named in the pid file once the file
+    /// passes the same checks as `check`; the server re-reads the
+    /// configuration, profiles and certificates and swaps them in without
+    /// dropping a connection. A server also reloads on a plain SIGHUP; a
+    /// file that fails validation then is refused and logged, and the
+    /// running configuration stays.
+    Reload {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The pid file given to `serve --pid-file`.
+        #[arg(long)]
+        pid_file: PathBuf,
     },
     /// Write a document exactly as the server would answer it, to stdout.
     Render {
@@ -84,6 +105,12 @@ enum RenderDocument {
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
 enum SchemaArg {
     Outlook,
     Mobilesync,
@@ -92,7 +119,13 @@ enum SchemaArg {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config, log_level } => serve(config, log_level),
+        Command::Serve {
+            config,
+            log_level,
+            log_format,
+            pid_file,
+        } => serve(config, log_level, log_format, pid_file),
+        Command::Reload { config, pid_file } => reload(config, &pid_file),
         Command::Render { document } => render(document),
         Command::Check { config } => check(config),
     };
@@ -109,60 +142,136 @@ fn load(path: Option<PathBuf>) -> anyhow::Result<Config> {
     Ok(Config::load(path.as_deref())?)
 }
 
-fn serve(config: Option<PathBuf>, log_level: tracing::Level) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+fn serve(
+    config_path: Option<PathBuf>,
+    log_level: tracing::Level,
+    log_format: LogFormat,
+    pid_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let subscriber = tracing_subscriber::fmt()
         .with_max_level(log_level)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    let config = load(config)?;
+        .with_writer(std::io::stderr);
+    match log_format {
+        LogFormat::Text => subscriber.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => subscriber.json().init(),
+    }
+    let config = load(config_path.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let running = mailsetup::server::start(config).await?;
-        let mut out = std::io::stdout().lock();
-        for addr in &running.http_addrs {
-            writeln!(out, "listening on http://{addr}")?;
+        if let Some(pid_file) = &pid_file {
+            std::fs::write(pid_file, format!("{}\n", std::process::id()))
+                .with_context(|| format!("cannot write the pid file {}", pid_file.display()))?;
         }
-        for addr in &running.https_addrs {
-            writeln!(out, "listening on https://{addr}")?;
-        }
-        if let Some(tls) = &running.tls {
-            let kind = if tls.self_signed { "self-signed certificate" } else { "certificate" };
-            writeln!(out, "{kind} SHA-256 fingerprint: {}", tls.fingerprint_sha256)?;
-            if let Some(addr) = running.https_addrs.first() {
-                let insecure = if tls.self_signed { "-k " } else { "" };
-                writeln!(
-                    out,
-                    "try: curl {insecure}'https://{addr}/mail/config-v1.1.xml?emailaddress=alice@contoso.example'"
-                )?;
-            }
-        } else if let Some(addr) = running.http_addrs.first() {
-            writeln!(
-                out,
-                "try: curl 'http://{addr}/mail/config-v1.1.xml?emailaddress=alice@contoso.example'"
-            )?;
-        }
-        writeln!(out, "mailsetup ready")?;
-        out.flush()?;
-        drop(out);
-        wait_for_signal().await?;
+        print_ready(&running)?;
+        let result = run_until_stopped(&running, config_path.as_deref()).await;
         tracing::info!("shutting down: finishing in-flight requests");
         running.shutdown().await;
-        Ok(())
+        if let Some(pid_file) = &pid_file {
+            let _ = std::fs::remove_file(pid_file);
+        }
+        result
     })
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// What `serve` prints on stdout once it listens; the last line is
+/// `mailsetup ready`, which scripts and tests wait for.
+fn print_ready(running: &mailsetup::server::Running) -> anyhow::Result<()> {
+    let mut out = String::new();
+    for addr in &running.http_addrs {
+        let _ = writeln!(out, "listening on http://{addr}");
+    }
+    for addr in &running.https_addrs {
+        let _ = writeln!(out, "listening on https://{addr}");
+    }
+    for addr in &running.admin_addrs {
+        let _ = writeln!(out, "admin (metrics) on http://{addr}");
+    }
+    if let Some(tls) = &running.tls {
+        if !tls.fingerprint_sha256.is_empty() {
+            let kind = if tls.self_signed {
+                "self-signed certificate"
+            } else {
+                "certificate"
+            };
+            let _ = writeln!(
+                out,
+                "{kind} SHA-256 fingerprint: {}",
+                tls.fingerprint_sha256
+            );
+        }
+        if tls.directory_certificates > 0 {
+            let _ = writeln!(
+                out,
+                "certificates from the certificates directory: {}",
+                tls.directory_certificates
+            );
+        }
+        if let Some(addr) = running.https_addrs.first() {
+            let insecure = if tls.self_signed { "-k " } else { "" };
+            let _ = writeln!(
+                out,
+                "try: curl {insecure}'https://{addr}/mail/config-v1.1.xml?emailaddress=alice@contoso.example'"
+            );
+        }
+    } else if let Some(addr) = running.http_addrs.first() {
+        let _ = writeln!(
+            out,
+            "try: curl 'http://{addr}/mail/config-v1.1.xml?emailaddress=alice@contoso.example'"
+        );
+    }
+    out.push_str("mailsetup ready\n");
+    write_stdout(out.as_bytes())
+}
+
+/// Serves until SIGINT or SIGTERM; reloads on SIGHUP. A failed reload is
+/// logged with its reason (file, line) and the running configuration stays.
+async fn run_until_stopped(
+    running: &mailsetup::server::Running,
+    config_path: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
     let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
+    let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    loop {
+        tokio::select! {
+            _ = terminate.recv() => return Ok(()),
+            _ = interrupt.recv() => return Ok(()),
+            _ = hangup.recv() => match running.reload(config_path) {
+                Ok(()) => tracing::info!("configuration reloaded"),
+                Err(error) => tracing::error!(%error, "reload refused; the running configuration stays"),
+            },
+        }
     }
+}
+
+fn reload(config: Option<PathBuf>, pid_file: &std::path::Path) -> anyhow::Result<()> {
+    // The same checks as `check`, so a bad file is caught here, where the
+    // admin sees the message.
+    check_quietly(config)?;
+    let text = std::fs::read_to_string(pid_file)
+        .with_context(|| format!("cannot read the pid file {}", pid_file.display()))?;
+    let pid: libc::pid_t = text.trim().parse().with_context(|| {
+        format!(
+            "{}: not a process id: {:?}",
+            pid_file.display(),
+            text.trim()
+        )
+    })?;
+    // SAFETY: kill(2) with a plain pid and signal number has no memory
+    // effects; errors are reported through errno.
+    if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
+        let error = std::io::Error::last_os_error();
+        anyhow::bail!(
+            "cannot signal process {pid} (from {}): {error}",
+            pid_file.display()
+        );
+    }
+    println!("sent SIGHUP to mailsetup (pid {pid}); its log tells the outcome");
     Ok(())
 }
 
@@ -222,17 +331,40 @@ fn resolve_address<'a>(
 }
 
 fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let report = check_quietly(config)?;
+    write_stdout(report.as_bytes())
+}
+
+/// Loads and validates everything `serve` would use; the report `check`
+/// prints.
+fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<String> {
     let config = load(config)?;
-    // Certificates are part of the configuration: a missing or mismatched
-    // file must fail here, not at the next restart.
+    // Certificates are part of the configuration: a missing, expired or
+    // mismatched file must fail here, not at the next restart.
+    let mut out_certificates = String::new();
     if !config.https_listeners.is_empty() {
-        mailsetup::tls::load(&config.tls)?;
+        let certificates = mailsetup::tls::CertificateSet::load(&config.tls)?;
+        for certificate in &certificates.certificates {
+            let _ = writeln!(
+                out_certificates,
+                "certificate ({}): {} expires in {:.0} days{}",
+                certificate.source.as_str(),
+                certificate.names.join(", "),
+                certificate.days_to_expiry(),
+                certificate
+                    .path
+                    .as_ref()
+                    .map(|p| format!(" ({})", p.display()))
+                    .unwrap_or_default()
+            );
+        }
     }
     let directory = Directory::new(&config);
     let mut out = String::new();
     let _ = writeln!(out, "configuration OK: {}", config.origin.display());
     let profiles: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
     let _ = writeln!(out, "profiles: {}", profiles.join(", "));
+    out.push_str(&out_certificates);
     let _ = writeln!(out, "{:<40} {:<14} source", "domain", "profile");
     for (domain, site) in directory.table() {
         let source = match site.source {
@@ -246,7 +378,7 @@ fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
             site.profile.id
         );
     }
-    write_stdout(out.as_bytes())
+    Ok(out)
 }
 
 /// Writes to stdout; a closed pipe (`mailsetup check | head`) is not an error.

@@ -12,13 +12,16 @@ use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use percent_encoding::percent_decode_str;
 
+use crate::acme::ChallengeStore;
 use crate::autodiscover::{
     ErrorCode, JSON_PROTOCOLS, JsonProtocol, parse_autodiscover_request, render_autodiscover_error,
     render_autodiscover_json, render_autodiscover_json_error, render_autodiscover_response,
 };
-use crate::config::Config;
+use crate::config::{Config, HttpPolicy};
 use crate::document::{Document, media_type};
 use crate::email::{AddressError, DomainName, EmailAddress};
+use crate::metrics::Metrics;
+use crate::tls::CertResolver;
 use std::sync::Arc;
 
 use crate::resolve::{Account, Directory, ResolveError, Site, mail_domain_of_host};
@@ -29,12 +32,35 @@ use crate::thunderbird::render_thunderbird_config;
 pub struct App {
     pub config: Config,
     pub directory: Directory,
+    /// What outlives a configuration reload.
+    pub services: Arc<Services>,
+}
+
+/// State shared by every configuration generation: counters, the
+/// certificates in service, pending ACME challenges.
+#[derive(Debug, Default)]
+pub struct Services {
+    pub metrics: Metrics,
+    /// Present when the server has HTTPS listeners.
+    pub certificates: Option<Arc<CertResolver>>,
+    pub challenges: ChallengeStore,
+    /// The bound port of the first HTTPS listener, for redirects.
+    pub https_port: Option<u16>,
 }
 
 impl App {
+    /// An app with services of its own (the CLI, tests, fuzzing).
     pub fn new(config: Config) -> App {
+        App::with_services(config, Arc::default())
+    }
+
+    pub fn with_services(config: Config, services: Arc<Services>) -> App {
         let directory = Directory::new(&config);
-        App { config, directory }
+        App {
+            config,
+            directory,
+            services,
+        }
     }
 
     /// The site for a mail domain. Asynchronous because resolution may
@@ -106,12 +132,29 @@ impl RouteError {
 }
 
 const GET_HEAD: &str = "GET, HEAD";
+/// RFC 8555 §8.3: where http-01 challenges are fetched.
+const ACME_CHALLENGE_PREFIX: &str = "/.well-known/acme-challenge/";
 const POST: &str = "POST";
 
 /// Answers one request. Never panics on client input; every error is a 4xx.
 pub async fn route(app: &App, request: &Request<Bytes>) -> Response<Full<Bytes>> {
     let mut log = RequestLog::default();
-    let result = dispatch(app, request, &mut log).await;
+    let connection = request
+        .extensions()
+        .get::<ConnectionInfo>()
+        .copied()
+        .unwrap_or(ConnectionInfo::DIRECT);
+    let result = match connection.listener {
+        Listener::Admin => admin_dispatch(app, request, &mut log),
+        Listener::Http
+            if app.config.http_policy == HttpPolicy::Redirect
+                && !served_over_plain_http(request.uri().path()) =>
+        {
+            log.endpoint = "https-redirect";
+            return redirect_to_https(app, request, log);
+        }
+        _ => dispatch(app, request, &mut log, connection).await,
+    };
     let mut response = match result {
         Ok(document) => document_response(document),
         Err(error) => error_response(&error),
@@ -124,6 +167,7 @@ async fn dispatch(
     app: &App,
     request: &Request<Bytes>,
     log: &mut RequestLog,
+    connection: ConnectionInfo,
 ) -> Result<Document, RouteError> {
     let path = request.uri().path();
     match path {
@@ -145,18 +189,31 @@ async fn dispatch(
                 address: address.as_ref(),
             }))
         }
-        "/healthz" => {
-            log.endpoint = "healthz";
-            require_get(request)?;
-            Ok(Document {
-                content_type: media_type::TEXT,
-                body: b"ok\n".to_vec(),
-            })
+        "/healthz" => healthz(request, log),
+        // Public listeners serve metrics only to the machine itself, and
+        // not at all when the operator gave metrics a listener of their own.
+        "/metrics"
+            if app.config.admin_listeners.is_empty() && connection.peer.ip().is_loopback() =>
+        {
+            metrics(app, request, log)
         }
         _ => {
             // Autodiscover paths: clients differ in case (`/Autodiscover/Autodiscover.xml`).
             if let Some(result) = autodiscover_routes(app, request, log).await {
                 return result;
+            }
+            if let Some(token) = path.strip_prefix(ACME_CHALLENGE_PREFIX) {
+                log.endpoint = "acme-challenge";
+                require_get(request)?;
+                let key_authorization = app
+                    .services
+                    .challenges
+                    .get(token)
+                    .ok_or(RouteError::NotFound)?;
+                return Ok(Document {
+                    content_type: media_type::TEXT,
+                    body: key_authorization.into_bytes(),
+                });
             }
             // ISPDB style: /v1.1/<domain>, no address.
             if let Some(domain) = path.strip_prefix("/v1.1/") {
@@ -443,4 +500,134 @@ async fn autodiscover_json(
         protocol,
         &name,
     ))
+}
+
+/// Which listener a request came in on, and from where; put into the
+/// request's extensions by the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionInfo {
+    pub listener: Listener,
+    pub peer: std::net::SocketAddr,
+}
+
+impl ConnectionInfo {
+    /// For requests routed without a connection (CLI, fuzzing): HTTPS from
+    /// an unspecified address.
+    pub const DIRECT: ConnectionInfo = ConnectionInfo {
+        listener: Listener::Https,
+        peer: std::net::SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0),
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Listener {
+    Http,
+    Https,
+    /// The operator's listener: /metrics and /healthz only.
+    Admin,
+}
+
+fn healthz(request: &Request<Bytes>, log: &mut RequestLog) -> Result<Document, RouteError> {
+    log.endpoint = "healthz";
+    require_get(request)?;
+    Ok(Document {
+        content_type: media_type::TEXT,
+        body: b"ok\n".to_vec(),
+    })
+}
+
+fn metrics(
+    app: &App,
+    request: &Request<Bytes>,
+    log: &mut RequestLog,
+) -> Result<Document, RouteError> {
+    log.endpoint = "metrics";
+    require_get(request)?;
+    let certificates = app
+        .services
+        .certificates
+        .as_ref()
+        .map(|c| c.certificates())
+        .unwrap_or_default();
+    Ok(Document {
+        content_type: media_type::PROMETHEUS,
+        body: app.services.metrics.render(&certificates).into_bytes(),
+    })
+}
+
+fn admin_dispatch(
+    app: &App,
+    request: &Request<Bytes>,
+    log: &mut RequestLog,
+) -> Result<Document, RouteError> {
+    match request.uri().path() {
+        "/metrics" => metrics(app, request, log),
+        "/healthz" => healthz(request, log),
+        _ => {
+            log.endpoint = "none";
+            Err(RouteError::NotFound)
+        }
+    }
+}
+
+/// What plain HTTP answers under the `redirect` policy: Thunderbird's
+/// autoconfig URLs (it falls back to http:// when HTTPS fails, and the
+/// document holds no secret), ISPDB-style lookups, ACME http-01 challenges
+/// (which must be served over port 80), and health checks.
+fn served_over_plain_http(path: &str) -> bool {
+    matches!(
+        path,
+        "/mail/config-v1.1.xml" | "/.well-known/autoconfig/mail/config-v1.1.xml" | "/healthz"
+    ) || path.starts_with("/v1.1/")
+        || path.starts_with(ACME_CHALLENGE_PREFIX)
+}
+
+/// 302 for GET/HEAD (what Outlook's "HTTP redirect method" expects from
+/// http://autodiscover.<domain>/...), 308 for other methods so that a POST
+/// is repeated as a POST. The host must be a domain name: a redirect is
+/// never built from an unvalidated Host header.
+fn redirect_to_https(
+    app: &App,
+    request: &Request<Bytes>,
+    log: RequestLog,
+) -> Response<Full<Bytes>> {
+    let host = request
+        .uri()
+        .host()
+        .or_else(|| request.headers().get(header::HOST)?.to_str().ok())
+        .map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name))
+        .and_then(|h| DomainName::parse(h).ok());
+    let mut response = match host {
+        None => plain_error(
+            StatusCode::BAD_REQUEST,
+            "this plain-HTTP listener answers only Thunderbird's autoconfig; use https:// with a host name",
+        ),
+        Some(host) => {
+            let port = match app.services.https_port {
+                Some(443) | None => String::new(),
+                Some(port) => format!(":{port}"),
+            };
+            let path_and_query = request.uri().path_and_query().map_or("/", |p| p.as_str());
+            let location = format!("https://{host}{port}{path_and_query}");
+            let status = match *request.method() {
+                Method::GET | Method::HEAD => StatusCode::FOUND,
+                _ => StatusCode::PERMANENT_REDIRECT,
+            };
+            let mut response = plain_error(status, &format!("moved to {location}"));
+            match HeaderValue::from_str(&location) {
+                Ok(value) => {
+                    response.headers_mut().insert(header::LOCATION, value);
+                }
+                Err(_) => {
+                    response = plain_error(
+                        StatusCode::BAD_REQUEST,
+                        "the request URL cannot be redirected",
+                    );
+                }
+            }
+            response
+        }
+    };
+    response.extensions_mut().insert(log);
+    response
 }

@@ -123,6 +123,13 @@ pub fn write_config(ca: &TestCa, extra: &str) -> PathBuf {
 /// top-level keys such as `profiles_dir`) and `extra` inside `[limits]`
 /// (or starting sections of its own).
 pub fn write_config_with(ca: &TestCa, top: &str, extra: &str) -> PathBuf {
+    // `http_policy = "redirect"` at the top of `top` asks for the default.
+    let http_policy = if top.contains("http_policy = \"redirect\"") {
+        "redirect"
+    } else {
+        "serve"
+    };
+    let top = top.replace("http_policy = \"redirect\"", "");
     let text = format!(
         r#"
 {top}
@@ -130,6 +137,9 @@ pub fn write_config_with(ca: &TestCa, top: &str, extra: &str) -> PathBuf {
 [server]
 http = ["127.0.0.1:0"]
 https = ["127.0.0.1:0"]
+# Most tests talk plain HTTP to every endpoint; tests/production.rs checks
+# the default redirect policy.
+http_policy = "{http_policy}"
 
 [tls]
 certificate = "{}"
