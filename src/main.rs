@@ -166,8 +166,13 @@ fn serve(
             std::fs::write(pid_file, format!("{}\n", std::process::id()))
                 .with_context(|| format!("cannot write the pid file {}", pid_file.display()))?;
         }
+        // Listen for signals before saying "ready": a SIGTERM sent right
+        // after the ready line must be a graceful stop, not the default kill.
+        let signals = Signals::new()?;
         print_ready(&running)?;
-        let result = run_until_stopped(&running, config_path.as_deref()).await;
+        let result = signals
+            .run_until_stopped(&running, config_path.as_deref())
+            .await;
         tracing::info!("shutting down: finishing in-flight requests");
         running.shutdown().await;
         if let Some(pid_file) = &pid_file {
@@ -227,24 +232,40 @@ fn print_ready(running: &mailsetup::server::Running) -> anyhow::Result<()> {
     write_stdout(out.as_bytes())
 }
 
-/// Serves until SIGINT or SIGTERM; reloads on SIGHUP. A failed reload is
-/// logged with its reason (file, line) and the running configuration stays.
-async fn run_until_stopped(
-    running: &mailsetup::server::Running,
-    config_path: Option<&std::path::Path>,
-) -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    let mut hangup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
-    loop {
-        tokio::select! {
-            _ = terminate.recv() => return Ok(()),
-            _ = interrupt.recv() => return Ok(()),
-            _ = hangup.recv() => match running.reload(config_path) {
-                Ok(()) => tracing::info!("configuration reloaded"),
-                Err(error) => tracing::error!(%error, "reload refused; the running configuration stays"),
-            },
+/// The signals `serve` acts on.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            hangup: signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?,
+        })
+    }
+
+    /// Serves until SIGINT or SIGTERM; reloads on SIGHUP. A failed reload
+    /// is logged with its reason (file, line) and the running configuration
+    /// stays.
+    async fn run_until_stopped(
+        mut self,
+        running: &mailsetup::server::Running,
+        config_path: Option<&std::path::Path>,
+    ) -> anyhow::Result<()> {
+        loop {
+            tokio::select! {
+                _ = self.terminate.recv() => return Ok(()),
+                _ = self.interrupt.recv() => return Ok(()),
+                _ = self.hangup.recv() => match running.reload(config_path) {
+                    Ok(()) => tracing::info!("configuration reloaded"),
+                    Err(error) => tracing::error!(%error, "reload refused; the running configuration stays"),
+                },
+            }
         }
     }
 }
