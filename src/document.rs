@@ -15,4 +15,7 @@ pub mod media_type {
     /// Thunderbird accepts `text/xml` or `application/xml` only.
     pub const XML: &str = "application/xml; charset=utf-8";
     pub const TEXT: &str = "text/plain; charset=utf-8";
+    /// Apple configuration profiles, signed or not: what makes Safari hand
+    /// the file to Settings instead of showing it.
+    pub const APPLE_CONFIG: &str = "application/x-apple-aspen-config";
 }

@@ -5,6 +5,7 @@
 //! (`resolve`) → a renderer (`thunderbird`, ...) → response (`router`,
 //! `server`). Configuration (`config`, `profile`) is validated once.
 
+pub mod apple;
 pub mod config;
 pub mod document;
 pub mod email;
@@ -12,5 +13,6 @@ pub mod profile;
 pub mod resolve;
 pub mod router;
 pub mod server;
+pub mod signing;
 pub mod thunderbird;
 pub mod tls;

@@ -26,6 +26,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Config, Limits};
 use crate::router::{App, RequestLog, plain_error, route};
+use crate::signing::{ProfileSigner, SigningError};
 use crate::tls::{self, TlsError, TlsSetup};
 
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +38,8 @@ pub enum ServeError {
     },
     #[error(transparent)]
     Tls(#[from] TlsError),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
 }
 
 /// A server that is accepting connections.
@@ -76,6 +79,8 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     } else {
         Some(tls::load(&config.tls)?)
     };
+    // Loaded once: requests sign with it and never touch the key files.
+    let profile_signer = ProfileSigner::load(&config.apple_signing)?;
     let limits = config.limits.clone();
     let mut http = Vec::new();
     for addr in &config.http_listeners {
@@ -88,7 +93,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
 
     let shared = Arc::new(Shared {
         builder: connection_builder(&limits),
-        app: App::new(config),
+        app: App::new(config).with_profile_signer(profile_signer),
         limits: limits.clone(),
     });
     let connections = Arc::new(Semaphore::new(limits.max_connections));
