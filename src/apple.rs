@@ -112,7 +112,7 @@ impl FromStr for Platform {
     type Err = UnknownValue;
     fn from_str(value: &str) -> Result<Self, Self::Err> {
         match value.to_ascii_lowercase().as_str() {
-            "ios" | "ipados" => Ok(Platform::Ios),
+            "ios" => Ok(Platform::Ios),
             "macos" => Ok(Platform::Macos),
             _ => Err(UnknownValue {
                 parameter: "platform",
@@ -193,7 +193,7 @@ pub fn build_apple_profile(
     let identifier = profile_identifier(address);
     let payload = match (options.kind, options.platform) {
         (ProfileKind::Exchange, Platform::Ios) => exchange_activesync_payload(site, address),
-        (ProfileKind::Exchange, Platform::Macos) => exchange_web_services_payload(site, address),
+        (ProfileKind::Exchange, Platform::Macos) => exchange_web_services_payload(address),
         (ProfileKind::Imap, _) => mail_payload(site, address)?,
     };
     let payload = with_common_keys(payload, &identifier, site, options.kind);
@@ -348,7 +348,7 @@ fn exchange_activesync_payload(site: &Site, address: &EmailAddress) -> Dictionar
 
 /// Mac: Exchange Web Services with OAuth. `Host` is "ignored if using
 /// OAuth" and `SSL` defaults to true, so neither is written.
-fn exchange_web_services_payload(_site: &Site, address: &EmailAddress) -> Dictionary {
+fn exchange_web_services_payload(address: &EmailAddress) -> Dictionary {
     let mut payload = Dictionary::new();
     payload.insert("PayloadType".into(), "com.apple.ews.account".into());
     payload.insert("EmailAddress".into(), address.as_str().into());
