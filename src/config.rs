@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 
 use crate::profile::{HostName, Profiles, load_profiles};
+use crate::signing::SigningSource;
 
 /// The configuration used when `--config` is not given: the listeners of
 /// the README, a self-signed certificate, and a demo domain table.
@@ -109,6 +110,7 @@ struct ConfigFile {
     #[serde(default)]
     server: ServerSection,
     tls: Option<TlsSection>,
+    apple: Option<AppleSection>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
@@ -161,6 +163,20 @@ struct TlsSection {
     certificate: Option<Spanned<PathBuf>>,
     private_key: Option<Spanned<PathBuf>>,
     certificates_dir: Option<PathBuf>,
+}
+
+/// `[apple]`: how configuration profiles are signed. Every key is
+/// optional: with none, profiles are signed with the `[tls]` certificate
+/// when there is one, and unsigned with the self-signed default.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppleSection {
+    /// `false` serves unsigned profiles even when a certificate is there.
+    sign: Option<bool>,
+    /// PEM chain (signer first, then intermediates); default: `[tls]`'s.
+    signing_certificate: Option<Spanned<PathBuf>>,
+    /// PEM private key of the signer; default: `[tls]`'s.
+    signing_key: Option<Spanned<PathBuf>>,
 }
 
 /// Resource limits. Defaults suit a public server on a small machine.
@@ -268,6 +284,8 @@ pub struct Config {
     pub admin_listeners: Vec<SocketAddr>,
     pub http_policy: HttpPolicy,
     pub tls: TlsSource,
+    /// How Apple configuration profiles are signed.
+    pub apple_signing: SigningSource,
     pub limits: Limits,
     pub log_addresses: bool,
     pub profiles: Profiles,
@@ -356,6 +374,7 @@ impl Config {
                 }
             }
         };
+        let apple_signing = apple_signing(source, file.apple, &tls, &resolve)?;
         Ok(Config {
             origin: source.path.clone(),
             http_listeners: file.server.http,
@@ -363,11 +382,56 @@ impl Config {
             admin_listeners: file.server.admin,
             http_policy: file.server.http_policy,
             tls,
+            apple_signing,
             limits,
             log_addresses: file.log.addresses,
             profiles,
             domains,
         })
+    }
+}
+
+/// Decides who signs Apple profiles. A self-signed TLS certificate is never
+/// used: devices would show "Not Verified", which is no better than
+/// unsigned and alarms people more.
+fn apple_signing(
+    source: &SourceFile,
+    apple: Option<AppleSection>,
+    tls: &TlsSource,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<SigningSource, ConfigError> {
+    // The default TLS certificate is the natural signer (the one of
+    // autoconfig.<domain>); certificates-directory entries are per name and
+    // would make the signer depend on the domain.
+    let tls_signer = tls.default.as_ref().map(|files| SigningSource::Files {
+        certificate: files.certificate.clone(),
+        private_key: files.private_key.clone(),
+    });
+    let Some(apple) = apple else {
+        return Ok(tls_signer.unwrap_or(SigningSource::Off));
+    };
+    if apple.sign == Some(false) {
+        return Ok(SigningSource::Off);
+    }
+    match (apple.signing_certificate, apple.signing_key, tls_signer) {
+        (Some(certificate), Some(key), _) => Ok(SigningSource::Files {
+            certificate: resolve(certificate.into_inner()),
+            private_key: resolve(key.into_inner()),
+        }),
+        (Some(only), None, _) | (None, Some(only), _) => Err(source.error_at(
+            Some(only.span()),
+            "[apple] needs both signing_certificate and signing_key, or neither (then the \
+             [tls] files are used)"
+                .into(),
+        )),
+        (None, None, Some(tls_signer)) => Ok(tls_signer),
+        (None, None, None) if apple.sign == Some(true) => Err(source.error_at(
+            None,
+            "[apple] sign = true needs signing_certificate and signing_key, or a [tls] \
+             certificate and private_key that can sign (a self-signed certificate cannot)"
+                .into(),
+        )),
+        (None, None, None) => Ok(SigningSource::Off),
     }
 }
 
@@ -387,6 +451,43 @@ mod tests {
         assert!(config.tls.self_signed());
         assert_eq!(config.domains[0].name.as_str(), "contoso.example");
         assert_eq!(config.domains[0].profile, "microsoft365");
+        assert_eq!(config.apple_signing, SigningSource::Off);
+    }
+
+    #[test]
+    fn apple_signing_defaults_to_the_tls_files() {
+        let config = load("[tls]\ncertificate = \"c.pem\"\nprivate_key = \"k.pem\"\n").unwrap();
+        assert_eq!(
+            config.apple_signing,
+            SigningSource::Files {
+                certificate: PathBuf::from("c.pem"),
+                private_key: PathBuf::from("k.pem"),
+            }
+        );
+    }
+
+    #[test]
+    fn apple_sign_false_turns_signing_off() {
+        let text =
+            "[tls]\ncertificate = \"c.pem\"\nprivate_key = \"k.pem\"\n[apple]\nsign = false\n";
+        assert_eq!(load(text).unwrap().apple_signing, SigningSource::Off);
+    }
+
+    #[test]
+    fn apple_sign_true_without_a_certificate_is_refused() {
+        let err = load("[apple]\nsign = true\n").unwrap_err().to_string();
+        assert!(
+            err.starts_with("m.toml: [apple] sign = true needs"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn apple_signing_key_without_certificate_is_refused_with_its_line() {
+        let err = load("[apple]\nsigning_key = \"k.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("m.toml:2:15: [apple] needs both"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! `server`). Configuration (`config`, `profile`) is validated once.
 
 pub mod acme;
+pub mod apple;
 pub mod autodiscover;
 pub mod config;
 pub mod document;
@@ -15,5 +16,6 @@ pub mod profile;
 pub mod resolve;
 pub mod router;
 pub mod server;
+pub mod signing;
 pub mod thunderbird;
 pub mod tls;

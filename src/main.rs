@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use mailsetup::apple::{Platform, ProfileKind, ProfileOptions, render_apple_profile};
 use mailsetup::autodiscover::{
     JSON_PROTOCOLS, JsonProtocol, ResponseSchema, render_autodiscover_json,
     render_autodiscover_response,
@@ -15,6 +16,7 @@ use mailsetup::autodiscover::{
 use mailsetup::config::Config;
 use mailsetup::email::EmailAddress;
 use mailsetup::resolve::{Account, Directory, Site, SiteSource};
+use mailsetup::signing::ProfileSigner;
 use mailsetup::thunderbird::render_thunderbird_config;
 
 /// Answers mail clients' auto-configuration requests so that Outlook.com and
@@ -102,6 +104,27 @@ enum RenderDocument {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// An Apple configuration profile (.mobileconfig) for an address, the
+    /// bytes `GET /apple/<email>.mobileconfig` answers (the signature's
+    /// time and, for ECDSA, its random part aside).
+    Mobileconfig {
+        /// The email address, e.g. alice@contoso.example.
+        email: String,
+        /// exchange (Exchange with OAuth, the native account) or imap (the
+        /// password fallback: last resort, personal accounts, app password).
+        #[arg(long, default_value = "exchange", value_parser = parse_kind)]
+        kind: ProfileKind,
+        /// ios (iPhone/iPad: com.apple.eas.account) or macos
+        /// (com.apple.ews.account).
+        #[arg(long, default_value = "ios", value_parser = parse_platform)]
+        platform: Platform,
+        /// Sign with the configured certificate ([apple] or [tls]); fails
+        /// when signing is off or no certificate is configured.
+        #[arg(long)]
+        sign: bool,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -114,6 +137,18 @@ enum LogFormat {
 enum SchemaArg {
     Outlook,
     Mobilesync,
+}
+
+fn parse_kind(value: &str) -> Result<ProfileKind, String> {
+    value
+        .parse()
+        .map_err(|e: mailsetup::apple::UnknownValue| e.to_string())
+}
+
+fn parse_platform(value: &str) -> Result<Platform, String> {
+    value
+        .parse()
+        .map_err(|e: mailsetup::apple::UnknownValue| e.to_string())
 }
 
 fn main() -> ExitCode {
@@ -338,6 +373,27 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
             };
             write_stdout(&document.body)
         }
+        RenderDocument::Mobileconfig {
+            email,
+            kind,
+            platform,
+            sign,
+            config,
+        } => {
+            let config = load(config)?;
+            let directory = Directory::new(&config);
+            let (address, site) = resolve_address(&directory, &email)?;
+            let mut document =
+                render_apple_profile(site, &address, ProfileOptions { kind, platform })?;
+            if sign {
+                let signer = ProfileSigner::load(&config.apple_signing)?.context(
+                    "--sign: profile signing is off in this configuration; configure [tls] \
+                     or [apple] signing_certificate and signing_key (and not sign = false)",
+                )?;
+                document.body = signer.sign(&document.body)?;
+            }
+            write_stdout(&document.body)
+        }
     }
 }
 
@@ -380,9 +436,24 @@ fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<String> {
             );
         }
     }
+    let signer = ProfileSigner::load(&config.apple_signing)?;
     let directory = Directory::new(&config);
     let mut out = String::new();
     let _ = writeln!(out, "configuration OK: {}", config.origin.display());
+    match &signer {
+        Some(signer) => {
+            let _ = writeln!(
+                out,
+                "apple profiles: signed by {} ({}), valid for {} more days",
+                signer.subject(),
+                signer.algorithm_name(),
+                signer.remaining_validity().as_secs() / 86_400
+            );
+        }
+        None => {
+            let _ = writeln!(out, "apple profiles: unsigned");
+        }
+    }
     let profiles: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
     let _ = writeln!(out, "profiles: {}", profiles.join(", "));
     out.push_str(&out_certificates);

@@ -13,6 +13,10 @@ use http_body_util::Full;
 use percent_encoding::percent_decode_str;
 
 use crate::acme::ChallengeStore;
+use crate::apple::{
+    AppleError, Platform, ProfileKind, ProfileOptions, UnknownValue, profile_file_name,
+    render_apple_profile,
+};
 use crate::autodiscover::{
     ErrorCode, JSON_PROTOCOLS, JsonProtocol, parse_autodiscover_request, render_autodiscover_error,
     render_autodiscover_json, render_autodiscover_json_error, render_autodiscover_response,
@@ -25,6 +29,7 @@ use crate::tls::CertResolver;
 use std::sync::Arc;
 
 use crate::resolve::{Account, Directory, ResolveError, Site, mail_domain_of_host};
+use crate::signing::{ProfileSigner, SigningError};
 use crate::thunderbird::render_thunderbird_config;
 
 /// What the router serves from: the validated configuration and the lookup
@@ -32,6 +37,8 @@ use crate::thunderbird::render_thunderbird_config;
 pub struct App {
     pub config: Config,
     pub directory: Directory,
+    /// Signs Apple profiles; loaded with the configuration (`None`: unsigned).
+    pub profile_signer: Option<ProfileSigner>,
     /// What outlives a configuration reload.
     pub services: Arc<Services>,
 }
@@ -60,7 +67,14 @@ impl App {
             config,
             directory,
             services,
+            profile_signer: None,
         }
+    }
+
+    /// Sets the signer of Apple profiles (see `signing::ProfileSigner::load`).
+    pub fn with_profile_signer(mut self, signer: Option<ProfileSigner>) -> App {
+        self.profile_signer = signer;
+        self
     }
 
     /// The site for a mail domain. Asynchronous because resolution may
@@ -112,6 +126,14 @@ pub enum RouteError {
         document: Document,
         reason: String,
     },
+    #[error("no email address given (add ?email=you@example.com)")]
+    NoEmail,
+    #[error("{0}")]
+    UnknownValue(#[from] UnknownValue),
+    #[error("{0}")]
+    Apple(#[from] AppleError),
+    #[error("{0}")]
+    Signing(#[from] SigningError),
 }
 
 impl RouteError {
@@ -126,7 +148,11 @@ impl RouteError {
             | RouteError::Domain(_)
             | RouteError::NoDomain
             | RouteError::DuplicateParameter(_)
-            | RouteError::QueryEncoding => StatusCode::BAD_REQUEST,
+            | RouteError::QueryEncoding
+            | RouteError::NoEmail
+            | RouteError::UnknownValue(_) => StatusCode::BAD_REQUEST,
+            RouteError::Apple(error) if error.is_client_error() => StatusCode::BAD_REQUEST,
+            RouteError::Apple(_) | RouteError::Signing(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -144,6 +170,7 @@ pub async fn route(app: &App, request: &Request<Bytes>) -> Response<Full<Bytes>>
         .get::<ConnectionInfo>()
         .copied()
         .unwrap_or(ConnectionInfo::DIRECT);
+    let mut extra_headers = http::HeaderMap::new();
     let result = match connection.listener {
         Listener::Admin => admin_dispatch(app, request, &mut log),
         Listener::Http
@@ -153,21 +180,28 @@ pub async fn route(app: &App, request: &Request<Bytes>) -> Response<Full<Bytes>>
             log.endpoint = "https-redirect";
             return redirect_to_https(app, request, log);
         }
-        _ => dispatch(app, request, &mut log, connection).await,
+        _ => dispatch(app, request, &mut log, connection, &mut extra_headers).await,
     };
     let mut response = match result {
-        Ok(document) => document_response(document),
+        Ok(document) => {
+            let mut response = document_response(document);
+            response.headers_mut().extend(extra_headers);
+            response
+        }
         Err(error) => error_response(&error),
     };
     response.extensions_mut().insert(log);
     response
 }
 
+/// `extra_headers` are added to a successful response (e.g. the download
+/// file name of a profile).
 async fn dispatch(
     app: &App,
     request: &Request<Bytes>,
     log: &mut RequestLog,
     connection: ConnectionInfo,
+    extra_headers: &mut http::HeaderMap,
 ) -> Result<Document, RouteError> {
     let path = request.uri().path();
     match path {
@@ -188,6 +222,13 @@ async fn dispatch(
                 site: &site,
                 address: address.as_ref(),
             }))
+        }
+        // Apple: the form on the landing page.
+        "/apple/profile" => {
+            log.endpoint = "apple";
+            require_get(request)?;
+            let address = query_address(request, "email")?.ok_or(RouteError::NoEmail)?;
+            apple_profile(app, request, address, log, extra_headers).await
         }
         "/healthz" => healthz(request, log),
         // Public listeners serve metrics only to the machine itself, and
@@ -230,10 +271,69 @@ async fn dispatch(
                     address: None,
                 }));
             }
+            // Apple: /apple/<address>.mobileconfig, the link people tap.
+            if let Some(address) = path
+                .strip_prefix("/apple/")
+                .and_then(|rest| rest.strip_suffix(".mobileconfig"))
+            {
+                log.endpoint = "apple";
+                require_get(request)?;
+                let address = percent_decode_str(address)
+                    .decode_utf8()
+                    .map_err(|_| RouteError::QueryEncoding)?;
+                let address = EmailAddress::parse(&address).map_err(RouteError::Address)?;
+                return apple_profile(app, request, address, log, extra_headers).await;
+            }
             log.endpoint = "none";
             Err(RouteError::NotFound)
         }
     }
+}
+
+/// An Apple configuration profile for `address`: `kind` and `platform` from
+/// the query (the platform otherwise from the User-Agent), signed when a
+/// signer is configured, offered as a download.
+async fn apple_profile(
+    app: &App,
+    request: &Request<Bytes>,
+    address: EmailAddress,
+    log: &mut RequestLog,
+    extra_headers: &mut http::HeaderMap,
+) -> Result<Document, RouteError> {
+    log.domain = Some(address.domain().clone());
+    log.address = Some(address.clone());
+    let kind = match query_param(request, "kind")? {
+        Some(kind) => kind.parse::<ProfileKind>()?,
+        None => ProfileKind::default(),
+    };
+    // An explicit platform always wins: iPadOS Safari in desktop mode
+    // sends a Mac User-Agent.
+    let platform = match query_param(request, "platform")? {
+        Some(platform) => platform.parse::<Platform>()?,
+        None => {
+            extra_headers.insert(header::VARY, HeaderValue::from_static("User-Agent"));
+            let user_agent = request
+                .headers()
+                .get(header::USER_AGENT)
+                .and_then(|v| v.to_str().ok());
+            Platform::from_user_agent(user_agent)
+        }
+    };
+    let site = app.resolve(address.domain()).await?;
+    let mut document = render_apple_profile(&site, &address, ProfileOptions { kind, platform })?;
+    if let Some(signer) = &app.profile_signer {
+        document.body = signer.sign(&document.body)?;
+    }
+    // The name is built from the parsed address and holds only header-safe
+    // characters; the check is belt and braces.
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        profile_file_name(&address, kind)
+    );
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        extra_headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    Ok(document)
 }
 
 fn require_get(request: &Request<Bytes>) -> Result<(), RouteError> {

@@ -27,6 +27,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::{Config, Limits};
 use crate::router::{App, RequestLog, plain_error, route};
 use crate::router::{ConnectionInfo, Listener, Services};
+use crate::signing::{ProfileSigner, SigningError};
 use crate::tls::{self, CertResolver, CertificateSet, CertificateSource, TlsError};
 use arc_swap::ArcSwap;
 
@@ -39,6 +40,8 @@ pub enum ServeError {
     },
     #[error(transparent)]
     Tls(#[from] TlsError),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
 }
 
 /// A server that is accepting connections.
@@ -86,6 +89,8 @@ pub enum ReloadError {
     Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Tls(#[from] TlsError),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
 }
 
 /// Binds every configured listener and starts serving.
@@ -97,6 +102,8 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             &config.tls,
         )?)))
     };
+    // Loaded once: requests sign with it and never touch the key files.
+    let profile_signer = ProfileSigner::load(&config.apple_signing)?;
     let limits = config.limits.clone();
     let mut bound = Vec::new();
     for (addrs, listener) in [
@@ -149,7 +156,9 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     let acceptor = certificates.map(|resolver| TlsAcceptor::from(tls::server_config(resolver)));
     let shared = Arc::new(Shared {
         builder: connection_builder(&limits),
-        app: ArcSwap::from_pointee(App::with_services(config, services)),
+        app: ArcSwap::from_pointee(
+            App::with_services(config, services).with_profile_signer(profile_signer),
+        ),
         limits: limits.clone(),
     });
     let connections = Arc::new(Semaphore::new(limits.max_connections));
@@ -206,9 +215,10 @@ impl Running {
                 Some(_) => Some(CertificateSet::load(&config.tls)?),
                 None => None,
             };
-            Ok::<_, ReloadError>((config, certificates))
+            let signer = ProfileSigner::load(&config.apple_signing)?;
+            Ok::<_, ReloadError>((config, certificates, signer))
         })();
-        let (config, certificates) = match result {
+        let (config, certificates, signer) = match result {
             Ok(loaded) => loaded,
             Err(error) => {
                 services.metrics.record_reload(false);
@@ -224,9 +234,9 @@ impl Running {
         if let (Some(resolver), Some(certificates)) = (&services.certificates, certificates) {
             resolver.replace_files(certificates);
         }
-        self.shared
-            .app
-            .store(Arc::new(App::with_services(config, services.clone())));
+        self.shared.app.store(Arc::new(
+            App::with_services(config, services.clone()).with_profile_signer(signer),
+        ));
         services.metrics.record_reload(true);
         Ok(())
     }
