@@ -6,6 +6,7 @@
 //! `server`). Configuration (`config`, `profile`) is validated once.
 
 pub mod config;
+pub mod dns;
 pub mod document;
 pub mod email;
 pub mod profile;

@@ -13,6 +13,7 @@ use http_body_util::Full;
 use percent_encoding::percent_decode_str;
 
 use crate::config::Config;
+use crate::dns::MxDetector;
 use crate::document::{Document, media_type};
 use crate::email::{AddressError, DomainName, EmailAddress};
 use std::sync::Arc;
@@ -25,18 +26,29 @@ use crate::thunderbird::render_thunderbird_config;
 pub struct App {
     pub config: Config,
     pub directory: Directory,
+    /// Present when `[dns] detect_microsoft365_by_mx` is on.
+    pub mx: Option<MxDetector>,
 }
 
 impl App {
     pub fn new(config: Config) -> App {
         let directory = Directory::new(&config);
-        App { config, directory }
+        let mx = MxDetector::new(&config.dns, config.profiles.get("microsoft365"));
+        App {
+            config,
+            directory,
+            mx,
+        }
     }
 
     /// The site for a mail domain. Asynchronous because resolution may
     /// need the network (MX-based detection); table lookups do not wait.
     pub async fn resolve(&self, domain: &DomainName) -> Result<Arc<Site>, ResolveError> {
-        self.directory.resolve(domain).cloned()
+        match (self.directory.resolve(domain), &self.mx) {
+            (Ok(site), _) => Ok(site.clone()),
+            (Err(_), Some(mx)) => mx.resolve(domain).await,
+            (Err(unknown), None) => Err(unknown),
+        }
     }
 }
 
@@ -81,6 +93,12 @@ impl RouteError {
         match self {
             RouteError::NotFound | RouteError::Resolve(ResolveError::UnknownDomain(_)) => {
                 StatusCode::NOT_FOUND
+            }
+            RouteError::Resolve(ResolveError::NotMicrosoft365 { .. } | ResolveError::NoMx(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            RouteError::Resolve(ResolveError::ResolverFailed { .. }) => {
+                StatusCode::SERVICE_UNAVAILABLE
             }
             RouteError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             RouteError::Address(_)
@@ -245,6 +263,12 @@ fn error_response(error: &RouteError) -> Response<Full<Bytes>> {
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    if let RouteError::Resolve(ResolveError::ResolverFailed { .. }) = error {
+        // The lookup may well succeed in a moment: DNS hiccups are short.
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
     }
     response
 }
