@@ -502,36 +502,43 @@ pub struct CheckResult {
 }
 
 /// Looks every expected record up and says, per name and type, whether DNS
-/// has exactly it.
+/// has exactly it. The lookups run concurrently, so an unreachable resolver
+/// costs one timeout, not one per name.
 pub async fn check_records(
     resolver: &TokioResolver,
     records: &[DnsRecord],
     timeout: Duration,
 ) -> Vec<CheckResult> {
     // Group by (owner, type), keeping the order of first appearance.
-    let mut groups: Vec<(&str, RecordType, Vec<&DnsRecord>)> = Vec::new();
+    let mut groups: Vec<(String, RecordType, Vec<DnsRecord>)> = Vec::new();
     for record in records {
         let kind = record.data.record_type();
         match groups
             .iter_mut()
             .find(|(o, k, _)| *o == record.owner && *k == kind)
         {
-            Some(group) => group.2.push(record),
-            None => groups.push((&record.owner, kind, vec![record])),
+            Some(group) => group.2.push(record.clone()),
+            None => groups.push((record.owner.clone(), kind, vec![record.clone()])),
         }
     }
-    let mut results = Vec::new();
-    for (owner, kind, expected) in groups {
-        results.push(check_group(resolver, owner, kind, &expected, timeout).await);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, (owner, kind, expected)) in groups.into_iter().enumerate() {
+        let resolver = resolver.clone();
+        tasks.spawn(async move {
+            let result = check_group(&resolver, &owner, kind, &expected, timeout).await;
+            (index, result)
+        });
     }
-    results
+    let mut results: Vec<(usize, CheckResult)> = tasks.join_all().await;
+    results.sort_by_key(|(index, _)| *index);
+    results.into_iter().map(|(_, result)| result).collect()
 }
 
 async fn check_group(
     resolver: &TokioResolver,
     owner: &str,
     kind: RecordType,
-    expected: &[&DnsRecord],
+    expected: &[DnsRecord],
     timeout: Duration,
 ) -> CheckResult {
     let expected_values: Vec<String> = expected.iter().map(|r| r.data.value()).collect();
