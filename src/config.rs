@@ -474,7 +474,9 @@ fn validate_dns(source: &SourceFile, dns: DnsSection) -> Result<DnsSettings, Con
         crate::dns::system_resolver_config().map_err(|reason| {
             source.error_at(
                 None,
-                format!("[dns] detect_microsoft365_by_mx: {reason}; set [dns] resolver = \"IP:port\""),
+                format!(
+                    "[dns] detect_microsoft365_by_mx: {reason}; set [dns] resolver = \"IP:port\""
+                ),
             )
         })?;
     }

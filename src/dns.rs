@@ -152,8 +152,14 @@ pub fn expected_records(
 ) -> Result<Vec<DnsRecord>, DnsRecordsError> {
     let mut records = Vec::new();
     for (label, purpose) in [
-        ("autoconfig", "Thunderbird autoconfig: https://autoconfig.<domain>/mail/config-v1.1.xml"),
-        ("autodiscover", "Outlook autodiscover: https://autodiscover.<domain>/autodiscover/autodiscover.xml"),
+        (
+            "autoconfig",
+            "Thunderbird autoconfig: https://autoconfig.<domain>/mail/config-v1.1.xml",
+        ),
+        (
+            "autodiscover",
+            "Outlook autodiscover: https://autodiscover.<domain>/autodiscover/autodiscover.xml",
+        ),
     ] {
         let owner = format!("{label}.{domain}");
         match &public.name {
@@ -205,7 +211,12 @@ pub fn expected_records(
     let services = [
         (Protocol::Imap, "_imaps", "_imap", "IMAP"),
         (Protocol::Pop3, "_pop3s", "_pop3", "POP3"),
-        (Protocol::Smtp, "_submissions", "_submission", "SMTP submission"),
+        (
+            Protocol::Smtp,
+            "_submissions",
+            "_submission",
+            "SMTP submission",
+        ),
     ];
     for (protocol, tls_service, starttls_service, label) in services {
         let server = profile.server(protocol);
@@ -231,7 +242,10 @@ pub fn expected_records(
                     },
                     srv_purpose(label, server.security, true),
                 ),
-                _ => (Srv::NOT_OFFERED, srv_purpose(label, security_of(service), false)),
+                _ => (
+                    Srv::NOT_OFFERED,
+                    srv_purpose(label, security_of(service), false),
+                ),
             };
             records.push(DnsRecord {
                 owner: format!("{service}._tcp.{domain}"),
@@ -437,16 +451,20 @@ async fn lookup(
             timeout.as_millis()
         ))),
         Ok(Ok(lookup)) => Ok(Answer {
-            records: lookup.answers().iter().map(|r| (r.data.clone(), r.ttl)).collect(),
+            records: lookup
+                .answers()
+                .iter()
+                .map(|r| (r.data.clone(), r.ttl))
+                .collect(),
             negative_ttl: None,
         }),
         Ok(Err(NetError::Dns(DnsError::NoRecordsFound(no_records)))) => Ok(Answer {
             records: Vec::new(),
             negative_ttl: no_records.negative_ttl,
         }),
-        Ok(Err(NetError::Dns(DnsError::ResponseCode(code)))) => Err(LookupFailure(format!(
-            "the DNS server answered {code}"
-        ))),
+        Ok(Err(NetError::Dns(DnsError::ResponseCode(code)))) => {
+            Err(LookupFailure(format!("the DNS server answered {code}")))
+        }
         Ok(Err(NetError::Timeout)) => Err(LookupFailure(format!(
             "no answer within {} ms",
             timeout.as_millis()
@@ -579,7 +597,9 @@ async fn check_group(
         if let Some(value) = value {
             found_values.push(value);
         }
-        result.found.push(format!("{} {}", data.record_type(), presentation(data)));
+        result
+            .found
+            .push(format!("{} {}", data.record_type(), presentation(data)));
     }
 
     // A CNAME expected but none there: what is at the name instead?
@@ -609,7 +629,10 @@ async fn check_group(
     } else {
         result.status = CheckStatus::Wrong;
         let what = if found_values.is_empty() {
-            format!("remove the {} record(s) at {owner_name}", found_kinds(&result.found))
+            format!(
+                "remove the {} record(s) at {owner_name}",
+                found_kinds(&result.found)
+            )
         } else {
             format!("replace the {} record(s)", result.kind)
         };
@@ -619,10 +642,7 @@ async fn check_group(
 }
 
 fn found_kinds(found: &[String]) -> String {
-    let mut kinds: Vec<&str> = found
-        .iter()
-        .filter_map(|f| f.split(' ').next())
-        .collect();
+    let mut kinds: Vec<&str> = found.iter().filter_map(|f| f.split(' ').next()).collect();
     kinds.dedup();
     kinds.join("/")
 }
@@ -668,7 +688,15 @@ pub fn render_check_table(results: &[CheckResult]) -> String {
             ]
         })
         .collect();
-    let header = ["NAME", "TYPE", "EXPECTED", "FOUND", "STATUS", "WHAT TO CHANGE"].map(String::from);
+    let header = [
+        "NAME",
+        "TYPE",
+        "EXPECTED",
+        "FOUND",
+        "STATUS",
+        "WHAT TO CHANGE",
+    ]
+    .map(String::from);
     let mut widths = [0usize; 5];
     for row in std::iter::once(&header).chain(&rows) {
         for (width, cell) in widths.iter_mut().zip(row.iter()) {
@@ -740,8 +768,9 @@ type MxOutcome = Result<(MxVerdict, Instant), LookupFailure>;
 
 /// Looks up MX records for domains outside the table and remembers the
 /// verdicts: for the record's TTL, "no MX" for at most `negative_ttl`;
-/// failures are not remembered. At most `cache_size` domains are kept;
-/// concurrent requests for one domain share one lookup.
+/// failures are not remembered. At most `cache_size` domains are kept.
+/// (Concurrent lookups of one name are merged by hickory's name server
+/// pool, so a burst of requests for a new domain is one query.)
 pub struct MxDetector {
     /// `Err` when the resolver could not be set up: every lookup fails with
     /// that reason, so no request gets a guessed profile.
@@ -750,7 +779,8 @@ pub struct MxDetector {
     timeout: Duration,
     negative_ttl: Duration,
     cache_size: usize,
-    cache: Mutex<HashMap<DomainName, Arc<tokio::sync::OnceCell<MxOutcome>>>>,
+    /// Verdicts and when they expire.
+    cache: Mutex<HashMap<DomainName, (MxVerdict, Instant)>>,
 }
 
 impl MxDetector {
@@ -804,63 +834,53 @@ impl MxDetector {
 
     /// The domain's verdict, from the cache or one lookup.
     pub async fn verdict(&self, domain: &DomainName) -> Result<MxVerdict, LookupFailure> {
-        let cell = self.cache_cell(domain);
-        let outcome = cell.get_or_init(|| self.lookup_verdict(domain)).await;
-        if outcome.is_err() {
-            // Failures are not remembered: the next request asks again.
-            let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-            if cache.get(domain).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
-                cache.remove(domain);
-            }
+        if let Some(verdict) = self.cached(domain) {
+            return Ok(verdict);
         }
-        outcome.clone().map(|(verdict, _)| verdict)
+        let (verdict, expires) = self.lookup_verdict(domain).await?;
+        self.remember(domain, &verdict, expires);
+        Ok(verdict)
     }
 
-    /// The cache cell for a domain: a fresh verdict, a lookup in flight, or
-    /// a new empty cell (when the cache is full of lookups in flight, a
-    /// cell of its own that is not kept).
-    fn cache_cell(&self, domain: &DomainName) -> Arc<tokio::sync::OnceCell<MxOutcome>> {
-        let now = Instant::now();
+    fn cached(&self, domain: &DomainName) -> Option<MxVerdict> {
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(cell) = cache.get(domain) {
-            match cell.get() {
-                None => return cell.clone(),
-                Some(Ok((_, expires))) if *expires > now => return cell.clone(),
-                Some(_) => {
-                    cache.remove(domain);
-                }
+        match cache.get(domain) {
+            Some((verdict, expires)) if *expires > Instant::now() => Some(verdict.clone()),
+            Some(_) => {
+                cache.remove(domain);
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Keeps a verdict until `expires`; when the cache is full, expired
+    /// verdicts go first, then the one closest to expiring.
+    fn remember(&self, domain: &DomainName, verdict: &MxVerdict, expires: Instant) {
+        let now = Instant::now();
+        if expires <= now {
+            return; // TTL 0: the owner asked not to be cached.
+        }
+        let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
+        if !cache.contains_key(domain) && cache.len() >= self.cache_size {
+            cache.retain(|_, (_, expires)| *expires > now);
+            if cache.len() >= self.cache_size
+                && let Some(victim) = cache
+                    .iter()
+                    .min_by_key(|(_, (_, expires))| *expires)
+                    .map(|(d, _)| d.clone())
+            {
+                cache.remove(&victim);
             }
         }
-        if cache.len() >= self.cache_size {
-            cache.retain(|_, cell| match cell.get() {
-                None => true,
-                Some(Ok((_, expires))) => *expires > now,
-                Some(Err(_)) => false,
-            });
-        }
-        if cache.len() >= self.cache_size {
-            // Evict the verdict that expires first.
-            let oldest = cache
-                .iter()
-                .filter_map(|(d, c)| match c.get() {
-                    Some(Ok((_, expires))) => Some((*expires, d.clone())),
-                    _ => None,
-                })
-                .min();
-            match oldest {
-                Some((_, victim)) => {
-                    cache.remove(&victim);
-                }
-                None => return Arc::new(tokio::sync::OnceCell::new()),
-            }
-        }
-        let cell = Arc::new(tokio::sync::OnceCell::new());
-        cache.insert(domain.clone(), cell.clone());
-        cell
+        cache.insert(domain.clone(), (verdict.clone(), expires));
     }
 
     async fn lookup_verdict(&self, domain: &DomainName) -> MxOutcome {
-        let resolver = self.resolver.as_ref().map_err(|e| LookupFailure(e.clone()))?;
+        let resolver = self
+            .resolver
+            .as_ref()
+            .map_err(|e| LookupFailure(e.clone()))?;
         let answer = lookup(resolver, domain.as_str(), RecordType::MX, self.timeout).await?;
         let now = Instant::now();
         let mx: Vec<(u16, String, u32)> = answer
@@ -890,11 +910,6 @@ impl MxDetector {
         };
         tracing::debug!(domain = %domain, ?verdict, ttl_secs = ttl.as_secs(), "MX lookup");
         Ok((verdict, now + ttl))
-    }
-
-    /// Number of domains currently remembered (fresh or in flight).
-    pub fn cached_domains(&self) -> usize {
-        self.cache.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
 }
 
@@ -927,9 +942,15 @@ mod tests {
             vec![(10, "evilmail.protection.outlook.com.")],
             vec![(10, "mail.protection.outlook.com.evil.example.")],
             vec![(10, "mail.protection.outlook.com.")],
-            vec![(10, "mx.example.net."), (20, "contoso-com.mail.protection.outlook.com.")],
+            vec![
+                (10, "mx.example.net."),
+                (20, "contoso-com.mail.protection.outlook.com."),
+            ],
         ] {
-            assert!(matches!(mx(&records), MxVerdict::Other { .. }), "{records:?}");
+            assert!(
+                matches!(mx(&records), MxVerdict::Other { .. }),
+                "{records:?}"
+            );
         }
         assert_eq!(mx(&[]), MxVerdict::NoMx);
     }

@@ -249,7 +249,10 @@ fn dns(args: DnsArgs) -> anyhow::Result<()> {
     let profile = match &args.profile {
         Some(id) => config.profiles.get(id).cloned().with_context(|| {
             let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
-            format!("unknown profile {id:?}; known profiles: {}", known.join(", "))
+            format!(
+                "unknown profile {id:?}; known profiles: {}",
+                known.join(", ")
+            )
         })?,
         None => directory
             .resolve(&domain)

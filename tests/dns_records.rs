@@ -44,7 +44,13 @@ const PUBLIC_ADDRESSES: &str = r#"public_ipv4 = "192.0.2.10"
 public_ipv6 = "2001:db8::10""#;
 
 fn dns(config: &Path, args: &[&str]) -> Output {
-    mailsetup().arg("dns").args(args).arg("--config").arg(config).output().unwrap()
+    mailsetup()
+        .arg("dns")
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap()
 }
 
 fn stdout(output: &Output) -> String {
@@ -73,7 +79,11 @@ fn check_with_bind(checkzone: &str, dir: &Path, origin: &str, fragment: &str) ->
     let zone_path = dir.join("zone.db");
     std::fs::write(
         &zone_path,
-        zone(origin, 300, &format!("$INCLUDE {}", fragment_path.display())),
+        zone(
+            origin,
+            300,
+            &format!("$INCLUDE {}", fragment_path.display()),
+        ),
     )
     .unwrap();
     // -i local: no integrity checks that would look names up on the
@@ -88,7 +98,10 @@ fn check_with_bind(checkzone: &str, dir: &Path, origin: &str, fragment: &str) ->
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.status.success(), "named-checkzone refused the zone:\n{text}\n{fragment}");
+    assert!(
+        output.status.success(),
+        "named-checkzone refused the zone:\n{text}\n{fragment}"
+    );
     text
 }
 
@@ -150,14 +163,38 @@ fn json_lists_every_record_of_a_microsoft365_domain() {
     assert_eq!(json["domain"], "contoso.test");
     assert_eq!(json["profile"], "microsoft365");
     let expected = [
-        ("autoconfig.contoso.test.", "CNAME", "mailsetup.example.net."),
-        ("autodiscover.contoso.test.", "CNAME", "mailsetup.example.net."),
-        ("_autodiscover._tcp.contoso.test.", "SRV", "0 0 443 mailsetup.example.net."),
-        ("_imaps._tcp.contoso.test.", "SRV", "0 0 993 outlook.office365.com."),
+        (
+            "autoconfig.contoso.test.",
+            "CNAME",
+            "mailsetup.example.net.",
+        ),
+        (
+            "autodiscover.contoso.test.",
+            "CNAME",
+            "mailsetup.example.net.",
+        ),
+        (
+            "_autodiscover._tcp.contoso.test.",
+            "SRV",
+            "0 0 443 mailsetup.example.net.",
+        ),
+        (
+            "_imaps._tcp.contoso.test.",
+            "SRV",
+            "0 0 993 outlook.office365.com.",
+        ),
         ("_imap._tcp.contoso.test.", "SRV", "0 0 0 ."),
-        ("_pop3s._tcp.contoso.test.", "SRV", "0 0 995 outlook.office365.com."),
+        (
+            "_pop3s._tcp.contoso.test.",
+            "SRV",
+            "0 0 995 outlook.office365.com.",
+        ),
         ("_pop3._tcp.contoso.test.", "SRV", "0 0 0 ."),
-        ("_submission._tcp.contoso.test.", "SRV", "0 0 587 smtp.office365.com."),
+        (
+            "_submission._tcp.contoso.test.",
+            "SRV",
+            "0 0 587 smtp.office365.com.",
+        ),
         ("_submissions._tcp.contoso.test.", "SRV", "0 0 0 ."),
     ];
     let expected: Vec<(String, String, String)> = expected
@@ -230,20 +267,44 @@ fn dns_for_unknown_domain_needs_a_profile() {
     assert!(stderr.contains("pass --profile"), "{stderr}");
     let output = dns(&config, &["unknown.test", "--profile", "microsoft365"]);
     assert!(output.status.success(), "{output:?}");
-    assert!(stdout(&output).contains("_imaps._tcp.unknown.test.\t3600\tIN\tSRV\t0 0 993 outlook.office365.com."));
+    assert!(
+        stdout(&output)
+            .contains("_imaps._tcp.unknown.test.\t3600\tIN\tSRV\t0 0 993 outlook.office365.com.")
+    );
 }
 
 #[test]
 fn invalid_dns_settings_are_refused_with_their_line() {
     let dir = tempfile::tempdir().unwrap();
     for (server, dns, expected) in [
-        ("", "[dns]\nmx_timeout_ms = 0\n", ":7:17: dns.mx_timeout_ms must be between 1 and 30000"),
-        ("", "[dns]\ncache_size = 0\n", ":7:14: dns.cache_size must be at least 1"),
-        ("", "[dns]\nresolver = \"dns.example\"\n", "is not a DNS server address"),
-        ("public_ipv4 = \"127.0.0.1\"", "", "127.0.0.1 cannot be published in DNS"),
+        (
+            "",
+            "[dns]\nmx_timeout_ms = 0\n",
+            ":7:17: dns.mx_timeout_ms must be between 1 and 30000",
+        ),
+        (
+            "",
+            "[dns]\ncache_size = 0\n",
+            ":7:14: dns.cache_size must be at least 1",
+        ),
+        (
+            "",
+            "[dns]\nresolver = \"dns.example\"\n",
+            "is not a DNS server address",
+        ),
+        (
+            "public_ipv4 = \"127.0.0.1\"",
+            "",
+            "127.0.0.1 cannot be published in DNS",
+        ),
     ] {
         let config = write_dns_config(dir.path(), &format!("{server}\n{dns}"));
-        let output = mailsetup().arg("check").arg("--config").arg(&config).output().unwrap();
+        let output = mailsetup()
+            .arg("check")
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap();
         let stderr = String::from_utf8(output.stderr).unwrap();
         assert_eq!(output.status.code(), Some(1), "{stderr}");
         assert!(stderr.contains(expected), "{expected:?} not in {stderr}");
@@ -254,9 +315,19 @@ fn invalid_dns_settings_are_refused_with_their_line() {
 
 /// Runs `mailsetup dns <domain> --check --format json` against `resolver`.
 fn check_json(config: &Path, domain: &str, resolver: &str) -> (Option<i32>, Vec<Value>, String) {
-    let output = dns(config, &[domain, "--check", "--format", "json", "--resolver", resolver]);
-    let results: Value = serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("{e}: {output:?}"));
+    let output = dns(
+        config,
+        &[
+            domain,
+            "--check",
+            "--format",
+            "json",
+            "--resolver",
+            resolver,
+        ],
+    );
+    let results: Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}: {output:?}"));
     (
         output.status.code(),
         results.as_array().unwrap().clone(),
@@ -272,7 +343,12 @@ fn result<'a>(results: &'a [Value], name: &str, kind: &str) -> &'a Value {
 }
 
 fn strings(value: &Value) -> Vec<&str> {
-    value.as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect()
+    value
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect()
 }
 
 #[test]
@@ -284,7 +360,15 @@ fn check_passes_when_the_zone_is_what_dns_prints() {
     // The generated fragment itself, loaded by hickory's zone parser.
     standin.load_zone("contoso.test", &zone("contoso.test", 300, &fragment));
 
-    let output = dns(&config, &["contoso.test", "--check", "--resolver", &standin.addr.to_string()]);
+    let output = dns(
+        &config,
+        &[
+            "contoso.test",
+            "--check",
+            "--resolver",
+            &standin.addr.to_string(),
+        ],
+    );
     let table = stdout(&output);
     assert!(output.status.success(), "{table}\n{output:?}");
     let lines: Vec<&str> = table.lines().collect();
@@ -318,7 +402,9 @@ fn check_reports_correct_wrong_and_missing_records_exactly() {
     let (code, results, stderr) = check_json(&config, "contoso.test", &standin.addr.to_string());
     assert_eq!(code, Some(1), "{results:?}");
     assert!(
-        stderr.contains("6 of 9 record sets for contoso.test are wrong, missing or could not be looked up"),
+        stderr.contains(
+            "6 of 9 record sets for contoso.test are wrong, missing or could not be looked up"
+        ),
         "{stderr}"
     );
 
@@ -347,24 +433,42 @@ fn check_reports_correct_wrong_and_missing_records_exactly() {
 
     let wrong_port = result(&results, "_imaps._tcp.contoso.test.", "SRV");
     assert_eq!(wrong_port["status"], "wrong");
-    assert_eq!(strings(&wrong_port["expected"]), ["0 0 993 outlook.office365.com."]);
-    assert_eq!(strings(&wrong_port["found"]), ["SRV 0 0 143 outlook.office365.com."]);
+    assert_eq!(
+        strings(&wrong_port["expected"]),
+        ["0 0 993 outlook.office365.com."]
+    );
+    assert_eq!(
+        strings(&wrong_port["found"]),
+        ["SRV 0 0 143 outlook.office365.com."]
+    );
     assert_eq!(
         wrong_port["action"],
         "replace the SRV record(s); publish: _imaps._tcp.contoso.test. 3600 IN SRV 0 0 993 outlook.office365.com."
     );
 
-    assert_eq!(result(&results, "_imap._tcp.contoso.test.", "SRV")["status"], "ok");
+    assert_eq!(
+        result(&results, "_imap._tcp.contoso.test.", "SRV")["status"],
+        "ok"
+    );
 
     // One right record plus an extra one is still wrong.
     let extra = result(&results, "_pop3s._tcp.contoso.test.", "SRV");
     assert_eq!(extra["status"], "wrong");
     assert_eq!(extra["found"].as_array().unwrap().len(), 2);
 
-    assert_eq!(result(&results, "_pop3._tcp.contoso.test.", "SRV")["status"], "missing");
+    assert_eq!(
+        result(&results, "_pop3._tcp.contoso.test.", "SRV")["status"],
+        "missing"
+    );
     // Names compare case-insensitively.
-    assert_eq!(result(&results, "_submission._tcp.contoso.test.", "SRV")["status"], "ok");
-    assert_eq!(result(&results, "_submissions._tcp.contoso.test.", "SRV")["status"], "missing");
+    assert_eq!(
+        result(&results, "_submission._tcp.contoso.test.", "SRV")["status"],
+        "ok"
+    );
+    assert_eq!(
+        result(&results, "_submissions._tcp.contoso.test.", "SRV")["status"],
+        "missing"
+    );
 }
 
 #[test]
@@ -374,16 +478,32 @@ fn check_table_shows_expected_found_status_and_change() {
     let standin = DnsStandIn::start();
     standin.load_zone(
         "contoso.test",
-        &zone("contoso.test", 300, "autoconfig IN CNAME old-server.example.\n"),
+        &zone(
+            "contoso.test",
+            300,
+            "autoconfig IN CNAME old-server.example.\n",
+        ),
     );
-    let output = dns(&config, &["contoso.test", "--check", "--resolver", &standin.addr.to_string()]);
+    let output = dns(
+        &config,
+        &[
+            "contoso.test",
+            "--check",
+            "--resolver",
+            &standin.addr.to_string(),
+        ],
+    );
     assert_eq!(output.status.code(), Some(1));
     let table = stdout(&output);
     let row = table
         .lines()
         .find(|l| l.starts_with("autoconfig.contoso.test."))
         .unwrap();
-    let cells: Vec<&str> = row.split("  ").map(str::trim).filter(|c| !c.is_empty()).collect();
+    let cells: Vec<&str> = row
+        .split("  ")
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .collect();
     assert_eq!(
         cells,
         [
@@ -395,7 +515,10 @@ fn check_table_shows_expected_found_status_and_change() {
             "replace the CNAME record(s); publish: autoconfig.contoso.test. 3600 IN CNAME mailsetup.example.net."
         ]
     );
-    assert_eq!(table.lines().last(), Some("0 OK, 1 wrong, 8 missing, 0 failed"));
+    assert_eq!(
+        table.lines().last(),
+        Some("0 OK, 1 wrong, 8 missing, 0 failed")
+    );
 }
 
 #[test]
@@ -409,7 +532,13 @@ fn check_with_resolver_down_reports_failed_lookups() {
     assert!(stderr.contains("9 of 9 record sets"), "{stderr}");
     for result in &results {
         assert_eq!(result["status"], "failed", "{result}");
-        assert!(result["action"].as_str().unwrap().contains("check the resolver"), "{result}");
+        assert!(
+            result["action"]
+                .as_str()
+                .unwrap()
+                .contains("check the resolver"),
+            "{result}"
+        );
     }
     eprintln!("check against a down resolver took {:?}", started.elapsed());
 }

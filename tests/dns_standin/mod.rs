@@ -197,7 +197,10 @@ fn answer(state: &State, request: &Message) -> Message {
         }
     }
     if answers.is_empty() {
-        let exists = state.records.iter().any(|r| name.zone_of(&LowerName::new(&r.name)));
+        let exists = state
+            .records
+            .iter()
+            .any(|r| name.zone_of(&LowerName::new(&r.name)));
         response.metadata.response_code = if exists {
             ResponseCode::NoError
         } else {
