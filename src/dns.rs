@@ -207,7 +207,7 @@ pub fn expected_records(
         purpose: "Outlook autodiscover by SRV (when autodiscover.<domain> does not answer)",
     });
 
-    // (protocol, service with implicit TLS, service with STARTTLS)
+    // (protocol, service name with implicit TLS, with STARTTLS, label)
     let services = [
         (Protocol::Imap, "_imaps", "_imap", "IMAP"),
         (Protocol::Pop3, "_pop3s", "_pop3", "POP3"),
@@ -220,32 +220,28 @@ pub fn expected_records(
     ];
     for (protocol, tls_service, starttls_service, label) in services {
         let server = profile.server(protocol);
-        let offered = server.map(|s| match s.security {
-            Security::Tls => tls_service,
-            Security::Starttls => starttls_service,
-        });
-        // RFC 6186 lists the STARTTLS name first; RFC 8314 §5.1 prefers
-        // implicit TLS. The offered one comes first, then the other as
-        // "not offered", so a client does not try it.
-        let mut pair = [tls_service, starttls_service];
-        if offered == Some(starttls_service) {
-            pair.swap(0, 1);
+        // The offered variant first, then the other one as "not offered"
+        // so a client does not try it (RFC 6186 §4; RFC 8314 §5.1 has
+        // clients prefer implicit TLS when both exist).
+        let mut variants = [
+            (tls_service, Security::Tls),
+            (starttls_service, Security::Starttls),
+        ];
+        if server.is_some_and(|s| s.security == Security::Starttls) {
+            variants.swap(0, 1);
         }
-        for service in pair {
+        for (service, security) in variants {
             let (data, purpose) = match server {
-                Some(server) if offered == Some(service) => (
+                Some(server) if server.security == security => (
                     Srv {
                         priority: 0,
                         weight: 0,
                         port: server.port.0,
                         target: Some(server.host.0.clone()),
                     },
-                    srv_purpose(label, server.security, true),
+                    srv_purpose(label, security, true),
                 ),
-                _ => (
-                    Srv::NOT_OFFERED,
-                    srv_purpose(label, security_of(service), false),
-                ),
+                _ => (Srv::NOT_OFFERED, srv_purpose(label, security, false)),
             };
             records.push(DnsRecord {
                 owner: format!("{service}._tcp.{domain}"),
@@ -255,14 +251,6 @@ pub fn expected_records(
         }
     }
     Ok(records)
-}
-
-fn security_of(service: &str) -> Security {
-    if service.ends_with('s') && service != "_submission" {
-        Security::Tls
-    } else {
-        Security::Starttls
-    }
 }
 
 fn srv_purpose(label: &str, security: Security, offered: bool) -> &'static str {
@@ -953,6 +941,69 @@ mod tests {
             );
         }
         assert_eq!(mx(&[]), MxVerdict::NoMx);
+    }
+
+    /// The records of a profile whose IMAP uses STARTTLS, whose POP3 is
+    /// disabled and whose submission is implicit TLS (port 465).
+    #[test]
+    fn srv_records_follow_the_profile_security_and_disabled_servers() {
+        use crate::config::SourceFile;
+        let (_, _, text) = crate::profile::BUILT_IN
+            .iter()
+            .find(|p| p.0 == "microsoft365")
+            .unwrap();
+        let text = text
+            .replacen(
+                "port = 993\nsecurity = \"tls\"",
+                "port = 143\nsecurity = \"starttls\"",
+                1,
+            )
+            .replacen(
+                "port = 995\nsecurity = \"tls\"",
+                "port = 995\nsecurity = \"tls\"\nenabled = false",
+                1,
+            )
+            .replacen(
+                "port = 587\nsecurity = \"starttls\"",
+                "port = 465\nsecurity = \"tls\"",
+                1,
+            );
+        let profile = Profile::parse(
+            "custom",
+            &SourceFile::new(std::path::Path::new("custom.toml"), text),
+        )
+        .unwrap();
+        let public = PublicIdentity {
+            name: Some(DomainName::parse("mailsetup.example.net").unwrap()),
+            ..PublicIdentity::default()
+        };
+        let domain = DomainName::parse("example.org").unwrap();
+        let records = expected_records(&domain, &profile, &public).unwrap();
+        let srv: Vec<(String, String)> = records
+            .iter()
+            .filter(|r| matches!(r.data, RecordData::Srv(_)))
+            .map(|r| (r.owner.clone(), r.data.value()))
+            .collect();
+        let expected = [
+            (
+                "_autodiscover._tcp.example.org",
+                "0 0 443 mailsetup.example.net.",
+            ),
+            ("_imap._tcp.example.org", "0 0 143 outlook.office365.com."),
+            ("_imaps._tcp.example.org", "0 0 0 ."),
+            ("_pop3s._tcp.example.org", "0 0 0 ."),
+            ("_pop3._tcp.example.org", "0 0 0 ."),
+            (
+                "_submissions._tcp.example.org",
+                "0 0 465 smtp.office365.com.",
+            ),
+            ("_submission._tcp.example.org", "0 0 0 ."),
+        ];
+        let expected: Vec<(String, String)> = expected
+            .iter()
+            .map(|(o, v)| (o.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(srv, expected);
     }
 
     #[test]
