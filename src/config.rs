@@ -155,7 +155,7 @@ impl Default for ServerSection {
 #[serde(deny_unknown_fields, default)]
 struct DnsSection {
     detect_microsoft365_by_mx: bool,
-    resolver: Option<Spanned<ResolverAddress>>,
+    resolver: Option<ResolverAddress>,
     mx_timeout_ms: Spanned<u64>,
     cache_size: Spanned<usize>,
     negative_ttl_secs: Spanned<u64>,
@@ -467,7 +467,7 @@ fn validate_dns(source: &SourceFile, dns: DnsSection) -> Result<DnsSettings, Con
             "dns.negative_ttl_secs must be at most 86400 (one day)".into(),
         ));
     }
-    let resolver = dns.resolver.map(|r| r.get_ref().0);
+    let resolver = dns.resolver.map(|r| r.0);
     // Without an explicit resolver the system's is used: find out now,
     // not at the first request, that it cannot be read.
     if dns.detect_microsoft365_by_mx && resolver.is_none() {

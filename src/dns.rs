@@ -154,11 +154,11 @@ pub fn expected_records(
     for (label, purpose) in [
         (
             "autoconfig",
-            "Thunderbird autoconfig: https://autoconfig.<domain>/mail/config-v1.1.xml",
+            "Thunderbird autoconfig: https://<this name>/mail/config-v1.1.xml",
         ),
         (
             "autodiscover",
-            "Outlook autodiscover: https://autodiscover.<domain>/autodiscover/autodiscover.xml",
+            "Outlook autodiscover: https://<this name>/autodiscover/autodiscover.xml",
         ),
     ] {
         let owner = format!("{label}.{domain}");
@@ -204,7 +204,7 @@ pub fn expected_records(
             port: 443,
             target: autodiscover_target,
         }),
-        purpose: "Outlook autodiscover by SRV (when autodiscover.<domain> does not answer)",
+        purpose: "Outlook autodiscover by SRV, tried when the autodiscover name does not answer",
     });
 
     // (protocol, service name with implicit TLS, with STARTTLS, label)
