@@ -2,7 +2,7 @@
 //! server's configuration and domain table. Errors name the file, line and
 //! reason. Does not resolve requests (see `resolve`) or open sockets.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -116,6 +116,8 @@ struct ConfigFile {
     #[serde(default)]
     log: LogSection,
     #[serde(default)]
+    dns: DnsSection,
+    #[serde(default)]
     domain: Vec<DomainSection>,
 }
 
@@ -131,6 +133,15 @@ struct ServerSection {
     admin: Vec<SocketAddr>,
     #[serde(default)]
     http_policy: HttpPolicy,
+    /// The name clients reach this server by; what `mailsetup dns` tells
+    /// domains to point their CNAME and SRV records at.
+    #[serde(default)]
+    public_name: Option<Spanned<HostName>>,
+    /// Addresses for A/AAAA records when there is no `public_name`.
+    #[serde(default)]
+    public_ipv4: Option<Spanned<Ipv4Addr>>,
+    #[serde(default)]
+    public_ipv6: Option<Spanned<Ipv6Addr>>,
 }
 
 impl Default for ServerSection {
@@ -140,6 +151,9 @@ impl Default for ServerSection {
             https: vec![SocketAddr::from(([127, 0, 0, 1], 8443))],
             admin: Vec::new(),
             http_policy: HttpPolicy::default(),
+            public_name: None,
+            public_ipv4: None,
+            public_ipv6: None,
         }
     }
 }
@@ -155,6 +169,54 @@ pub enum HttpPolicy {
     Redirect,
     /// Everything is answered over HTTP too (behind a TLS-terminating proxy).
     Serve,
+}
+
+/// `[dns]`: MX-based detection of Microsoft 365 domains and the resolver
+/// used for it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DnsSection {
+    detect_microsoft365_by_mx: bool,
+    resolver: Option<ResolverAddress>,
+    mx_timeout_ms: Spanned<u64>,
+    cache_size: Spanned<usize>,
+    negative_ttl_secs: Spanned<u64>,
+}
+
+impl Default for DnsSection {
+    fn default() -> Self {
+        let defaults = DnsSettings::default();
+        DnsSection {
+            detect_microsoft365_by_mx: defaults.detect_microsoft365_by_mx,
+            resolver: None,
+            mx_timeout_ms: Spanned::new(0..0, defaults.mx_timeout.as_millis() as u64),
+            cache_size: Spanned::new(0..0, defaults.cache_size),
+            negative_ttl_secs: Spanned::new(0..0, defaults.negative_ttl.as_secs()),
+        }
+    }
+}
+
+/// A DNS server address: `IP` (port 53) or `IP:port`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "String")]
+struct ResolverAddress(SocketAddr);
+
+impl TryFrom<String> for ResolverAddress {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        parse_resolver_address(&value).map(ResolverAddress)
+    }
+}
+
+/// Parses `IP`, `IP:port` or `[IPv6]:port`; a bare IP means port 53.
+pub fn parse_resolver_address(value: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    value
+        .parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("{value:?} is not a DNS server address (IP or IP:port)"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -256,6 +318,44 @@ impl TlsSource {
     }
 }
 
+/// How this server is reached from the Internet: what domains' DNS
+/// records must point at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublicIdentity {
+    pub name: Option<crate::email::DomainName>,
+    pub ipv4: Option<Ipv4Addr>,
+    pub ipv6: Option<Ipv6Addr>,
+}
+
+/// Validated `[dns]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsSettings {
+    /// Look up the MX of a domain that is not in the table; an MX under
+    /// `mail.protection.outlook.com` makes it a Microsoft 365 domain.
+    pub detect_microsoft365_by_mx: bool,
+    /// The DNS server to ask; `None` means the system's (`/etc/resolv.conf`).
+    pub resolver: Option<SocketAddr>,
+    /// The longest an MX lookup may delay a request.
+    pub mx_timeout: Duration,
+    /// Most domains whose MX verdict is remembered.
+    pub cache_size: usize,
+    /// How long "no MX" (NXDOMAIN, no records) is remembered at most.
+    pub negative_ttl: Duration,
+}
+
+impl Default for DnsSettings {
+    fn default() -> Self {
+        DnsSettings {
+            detect_microsoft365_by_mx: false,
+            resolver: None,
+            mx_timeout: Duration::from_millis(2000),
+            cache_size: 10_000,
+            negative_ttl: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Where the HTTPS certificate comes from.
 #[derive(Debug, Clone)]
 pub struct CertificateFiles {
     pub certificate: PathBuf,
@@ -290,6 +390,8 @@ pub struct Config {
     pub log_addresses: bool,
     pub profiles: Profiles,
     pub domains: Vec<DomainEntry>,
+    pub public: PublicIdentity,
+    pub dns: DnsSettings,
 }
 
 impl Config {
@@ -351,6 +453,13 @@ impl Config {
             });
         }
 
+        let public = PublicIdentity {
+            name: file.server.public_name.map(|n| n.into_inner().0),
+            ipv4: public_address(source, file.server.public_ipv4)?,
+            ipv6: public_address(source, file.server.public_ipv6)?,
+        };
+        let dns = validate_dns(source, file.dns)?;
+
         let tls = match file.tls {
             None => TlsSource::default(),
             Some(tls) => {
@@ -387,6 +496,8 @@ impl Config {
             log_addresses: file.log.addresses,
             profiles,
             domains,
+            public,
+            dns,
         })
     }
 }
@@ -433,6 +544,68 @@ fn apple_signing(
         )),
         (None, None, None) => Ok(SigningSource::Off),
     }
+}
+
+/// An address other domains may publish: not loopback, unspecified or
+/// multicast, which would send every client to itself or nowhere.
+fn public_address<A: Copy + Into<IpAddr>>(
+    source: &SourceFile,
+    address: Option<Spanned<A>>,
+) -> Result<Option<A>, ConfigError> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    let ip: IpAddr = (*address.get_ref()).into();
+    if ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() {
+        return Err(source.error_at(
+            Some(address.span()),
+            format!("{ip} cannot be published in DNS: it is a loopback, unspecified or multicast address"),
+        ));
+    }
+    Ok(Some(*address.get_ref()))
+}
+
+fn validate_dns(source: &SourceFile, dns: DnsSection) -> Result<DnsSettings, ConfigError> {
+    let timeout_ms = *dns.mx_timeout_ms.get_ref();
+    if !(1..=30_000).contains(&timeout_ms) {
+        return Err(source.error_at(
+            Some(dns.mx_timeout_ms.span()),
+            "dns.mx_timeout_ms must be between 1 and 30000: a request waits this long at most"
+                .into(),
+        ));
+    }
+    if *dns.cache_size.get_ref() == 0 {
+        return Err(source.error_at(
+            Some(dns.cache_size.span()),
+            "dns.cache_size must be at least 1".into(),
+        ));
+    }
+    if *dns.negative_ttl_secs.get_ref() > 86_400 {
+        return Err(source.error_at(
+            Some(dns.negative_ttl_secs.span()),
+            "dns.negative_ttl_secs must be at most 86400 (one day)".into(),
+        ));
+    }
+    let resolver = dns.resolver.map(|r| r.0);
+    // Without an explicit resolver the system's is used: find out now,
+    // not at the first request, that it cannot be read.
+    if dns.detect_microsoft365_by_mx && resolver.is_none() {
+        crate::dns::system_resolver_config().map_err(|reason| {
+            source.error_at(
+                None,
+                format!(
+                    "[dns] detect_microsoft365_by_mx: {reason}; set [dns] resolver = \"IP:port\""
+                ),
+            )
+        })?;
+    }
+    Ok(DnsSettings {
+        detect_microsoft365_by_mx: dns.detect_microsoft365_by_mx,
+        resolver,
+        mx_timeout: Duration::from_millis(timeout_ms),
+        cache_size: *dns.cache_size.get_ref(),
+        negative_ttl: Duration::from_secs(*dns.negative_ttl_secs.get_ref()),
+    })
 }
 
 #[cfg(test)]

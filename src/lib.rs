@@ -9,6 +9,7 @@ pub mod acme;
 pub mod apple;
 pub mod autodiscover;
 pub mod config;
+pub mod dns;
 pub mod document;
 pub mod email;
 pub mod metrics;

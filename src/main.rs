@@ -80,6 +80,45 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Print the DNS records a domain must publish, or check them.
+    ///
+    /// The records point autoconfig.<domain> and autodiscover.<domain> at
+    /// this server ([server] public_name, or public_ipv4/public_ipv6) and
+    /// publish the profile's IMAP, POP3 and submission servers as RFC 6186
+    /// SRV records. With --check, each name is looked up and compared; the
+    /// exit status is 1 when anything is wrong, missing or unresolvable.
+    Dns(DnsArgs),
+}
+
+#[derive(clap::Args)]
+struct DnsArgs {
+    /// The mail domain, e.g. contoso.com.
+    domain: String,
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Output: a zone-file fragment, or JSON.
+    #[arg(long, value_enum, default_value = "zone")]
+    format: DnsFormat,
+    /// Look the records up and print expected, found, status and what to change.
+    #[arg(long)]
+    check: bool,
+    /// The DNS server to ask (IP or IP:port); default [dns] resolver, else
+    /// the system's.
+    #[arg(long, value_parser = parse_resolver)]
+    resolver: Option<std::net::SocketAddr>,
+    /// The profile, for a domain that is not in the domain table (yet).
+    #[arg(long)]
+    profile: Option<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DnsFormat {
+    Zone,
+    Json,
+}
+
+fn parse_resolver(value: &str) -> Result<std::net::SocketAddr, String> {
+    mailsetup::config::parse_resolver_address(value)
 }
 
 #[derive(Subcommand)]
@@ -163,6 +202,7 @@ fn main() -> ExitCode {
         Command::Reload { config, pid_file } => reload(config, &pid_file),
         Command::Render { document } => render(document),
         Command::Check { config } => check(config),
+        Command::Dns(args) => dns(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -462,6 +502,7 @@ fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<String> {
         let source = match site.source {
             SiteSource::Table => "domain table",
             SiteSource::Profile => "profile",
+            SiteSource::Mx => "MX",
         };
         let _ = writeln!(
             out,
@@ -480,4 +521,70 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         result => Ok(result?),
     }
+}
+
+/// How long `dns --check` waits for each answer.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn dns(args: DnsArgs) -> anyhow::Result<()> {
+    use mailsetup::dns;
+    let config = load(args.config)?;
+    let domain = mailsetup::email::DomainName::parse(&args.domain)
+        .with_context(|| format!("{:?} is not a domain name", args.domain))?;
+    let directory = Directory::new(&config);
+    let profile = match &args.profile {
+        Some(id) => config.profiles.get(id).cloned().with_context(|| {
+            let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
+            format!(
+                "unknown profile {id:?}; known profiles: {}",
+                known.join(", ")
+            )
+        })?,
+        None => directory
+            .resolve(&domain)
+            .map(|site| site.profile.clone())
+            .with_context(|| "add it to the domain table or pass --profile microsoft365")?,
+    };
+    let records = dns::expected_records(&domain, &profile, &config.public)?;
+    if !args.check {
+        let text = match args.format {
+            DnsFormat::Zone => dns::render_zone(&domain, &profile, &records),
+            DnsFormat::Json => dns::render_json(&domain, &profile, &records),
+        };
+        return write_stdout(text.as_bytes());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let results = runtime.block_on(async {
+        let resolver = dns::build_resolver(
+            args.resolver.or(config.dns.resolver),
+            CHECK_TIMEOUT,
+            2,
+            1024,
+        )
+        .map_err(anyhow::Error::msg)?;
+        anyhow::Ok(dns::check_records(&resolver, &records, CHECK_TIMEOUT).await)
+    })?;
+    let text = match args.format {
+        DnsFormat::Zone => dns::render_check_table(&results),
+        DnsFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&results)?;
+            text.push('\n');
+            text
+        }
+    };
+    write_stdout(text.as_bytes())?;
+    let bad = results
+        .iter()
+        .filter(|r| r.status != dns::CheckStatus::Ok)
+        .count();
+    if bad > 0 {
+        anyhow::bail!(
+            "{bad} of {} record sets for {domain} are wrong, missing or could not be looked up",
+            results.len()
+        );
+    }
+    Ok(())
 }

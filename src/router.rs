@@ -22,6 +22,7 @@ use crate::autodiscover::{
     render_autodiscover_json, render_autodiscover_json_error, render_autodiscover_response,
 };
 use crate::config::{Config, HttpPolicy};
+use crate::dns::MxDetector;
 use crate::document::{Document, media_type};
 use crate::email::{AddressError, DomainName, EmailAddress};
 use crate::metrics::Metrics;
@@ -37,6 +38,9 @@ use crate::thunderbird::render_thunderbird_config;
 pub struct App {
     pub config: Config,
     pub directory: Directory,
+    /// Present when `[dns] detect_microsoft365_by_mx` is on (its cache
+    /// starts empty after a reload).
+    pub mx: Option<MxDetector>,
     /// Signs Apple profiles; loaded with the configuration (`None`: unsigned).
     pub profile_signer: Option<ProfileSigner>,
     /// What outlives a configuration reload.
@@ -63,11 +67,13 @@ impl App {
 
     pub fn with_services(config: Config, services: Arc<Services>) -> App {
         let directory = Directory::new(&config);
+        let mx = MxDetector::new(&config.dns, config.profiles.get("microsoft365"));
         App {
             config,
             directory,
             services,
             profile_signer: None,
+            mx,
         }
     }
 
@@ -80,7 +86,11 @@ impl App {
     /// The site for a mail domain. Asynchronous because resolution may
     /// need the network (MX-based detection); table lookups do not wait.
     pub async fn resolve(&self, domain: &DomainName) -> Result<Arc<Site>, ResolveError> {
-        self.directory.resolve(domain).cloned()
+        match (self.directory.resolve(domain), &self.mx) {
+            (Ok(site), _) => Ok(site.clone()),
+            (Err(_), Some(mx)) => mx.resolve(domain).await,
+            (Err(unknown), None) => Err(unknown),
+        }
     }
 }
 
@@ -141,6 +151,12 @@ impl RouteError {
         match self {
             RouteError::NotFound | RouteError::Resolve(ResolveError::UnknownDomain(_)) => {
                 StatusCode::NOT_FOUND
+            }
+            RouteError::Resolve(ResolveError::NotMicrosoft365 { .. } | ResolveError::NoMx(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            RouteError::Resolve(ResolveError::ResolverFailed { .. }) => {
+                StatusCode::SERVICE_UNAVAILABLE
             }
             RouteError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             RouteError::Protocol { status, .. } => *status,
@@ -431,6 +447,12 @@ fn error_response(error: &RouteError) -> Response<Full<Bytes>> {
         response
             .headers_mut()
             .insert(header::ALLOW, HeaderValue::from_static(allow));
+    }
+    if let RouteError::Resolve(ResolveError::ResolverFailed { .. }) = error {
+        // The lookup may well succeed in a moment: DNS hiccups are short.
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("30"));
     }
     response
 }
