@@ -15,4 +15,6 @@ pub mod media_type {
     /// Thunderbird accepts `text/xml` or `application/xml` only.
     pub const XML: &str = "application/xml; charset=utf-8";
     pub const TEXT: &str = "text/plain; charset=utf-8";
+    pub const HTML: &str = "text/html; charset=utf-8";
+    pub const CSS: &str = "text/css; charset=utf-8";
 }

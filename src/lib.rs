@@ -14,3 +14,4 @@ pub mod router;
 pub mod server;
 pub mod thunderbird;
 pub mod tls;
+pub mod web;

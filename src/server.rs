@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Config, Limits};
-use crate::router::{App, RequestLog, plain_error, route};
+use crate::router::{App, RequestLog, Transport, plain_error, route};
 use crate::tls::{self, TlsError, TlsSetup};
 
 #[derive(Debug, thiserror::Error)]
@@ -312,7 +312,8 @@ async fn handle(
     let body = Limited::new(body, max).collect();
     let response = match tokio::time::timeout(shared.limits.header_read_timeout(), body).await {
         Ok(Ok(collected)) => {
-            let request = Request::from_parts(parts.clone(), collected.to_bytes());
+            let mut request = Request::from_parts(parts.clone(), collected.to_bytes());
+            request.extensions_mut().insert(Transport { tls: secure });
             route(&shared.app, &request).await
         }
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => plain_error(
