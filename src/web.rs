@@ -448,7 +448,10 @@ impl<'a> ResultView<'a> {
         .href("");
         ResultView {
             address: address.as_str(),
-            display_name: (site.source == SiteSource::Table).then_some(site.display_name.as_str()),
+            // A table domain without its own name shows the profile's
+            // name, which the account type already says.
+            display_name: (site.source == SiteSource::Table && site.display_name != profile.name)
+                .then_some(site.display_name.as_str()),
             kind: if personal {
                 t.kind_personal
             } else {

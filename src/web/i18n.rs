@@ -120,7 +120,10 @@ pub struct Strings {
     pub recommended: &'static str,
     pub recommended_modern: &'static str,
     pub recommended_legacy: &'static str,
+    /// The switch's label for assistive technology.
     pub app_switch: &'static str,
+    /// The switch's visible heading, under the steps.
+    pub app_switch_heading: &'static str,
     pub steps_heading: &'static str,
     pub other_apps: &'static str,
     pub profile_ios: &'static str,

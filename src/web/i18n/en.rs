@@ -96,6 +96,7 @@ pub const STRINGS: Strings = Strings {
     recommended_modern: "Add the account in {app} and sign in with Microsoft.",
     recommended_legacy: "Update or replace the client.",
     app_switch: "Your app",
+    app_switch_heading: "Not this app? Choose yours",
     steps_heading: "Steps for {app}",
     other_apps: "Other apps",
     profile_ios: "Download the profile for iPhone and iPad",

@@ -96,6 +96,7 @@ pub const STRINGS: Strings = Strings {
     recommended_modern: "Ajoutez le compte dans {app} et connectez-vous avec Microsoft.",
     recommended_legacy: "Mettez le logiciel à jour ou remplacez-le.",
     app_switch: "Votre application",
+    app_switch_heading: "Pas la bonne application ? Choisissez la vôtre",
     steps_heading: "Étapes pour {app}",
     other_apps: "Autres applications",
     profile_ios: "Télécharger le profil pour iPhone et iPad",
