@@ -262,7 +262,6 @@ async fn landing_page(
     let mut response = document_response(document);
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    add_html_security_headers(headers);
     headers.insert(
         header::CONTENT_LANGUAGE,
         HeaderValue::from_static(lang.code()),
@@ -379,6 +378,7 @@ fn host_mail_domain(request: &Request<Bytes>) -> Option<DomainName> {
 }
 
 fn document_response(document: Document) -> Response<Full<Bytes>> {
+    let document_is_html = document.content_type == media_type::HTML;
     let mut response = Response::new(Full::new(Bytes::from(document.body)));
     let headers = response.headers_mut();
     headers.insert(
@@ -394,6 +394,9 @@ fn document_response(document: Document) -> Response<Full<Bytes>> {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if document_is_html {
+        add_html_security_headers(headers);
+    }
     response
 }
 

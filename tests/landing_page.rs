@@ -614,3 +614,49 @@ async fn stylesheet_is_served_from_the_binary() {
     assert!(reply.text().contains(".answer"));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn head_gets_the_headers_without_a_body() {
+    let server = TestServer::start().await;
+    let reply = server
+        .send(
+            Scheme::Http,
+            Method::HEAD,
+            "contoso.test",
+            "/?email=alice@contoso.test",
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.is_empty());
+    assert_eq!(reply.header("content-security-policy"), Some(CSP));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn repeated_address_and_unknown_preferences_are_handled_in_the_page() {
+    let server = TestServer::start().await;
+    let reply = page(&server, "/?email=a@contoso.test&email=b@contoso.test", &[]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let document = parse(&reply);
+    assert_eq!(
+        document.by_id("email-error").unwrap().text(),
+        "The link gives the address more than once; type it again."
+    );
+    // An unknown language or app is only a preference: ignored.
+    let reply = page(
+        &server,
+        "/?email=alice@contoso.test&lang=de&app=pine",
+        &[("accept-language", "fr"), ("user-agent", IPHONE)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let document = parse(&reply);
+    assert_eq!(html_lang(&document), "fr");
+    let steps = document.by_id("steps").unwrap();
+    assert_eq!(
+        steps.find_all(&|n| n.attr("data-app").is_some())[0].attr("data-app"),
+        Some("ios-mail")
+    );
+    server.shutdown().await;
+}
