@@ -628,6 +628,18 @@ mod tests {
     }
 
     #[test]
+    fn every_language_has_steps_for_every_app_and_account_type() {
+        for lang in Lang::ALL {
+            for app in AppId::ALL {
+                let text = app.text(lang.strings());
+                assert!(!text.name.is_empty(), "{lang:?} {app:?}");
+                assert!(text.steps_personal.len() >= 3, "{lang:?} {app:?}");
+                assert!(text.steps_work.len() >= 3, "{lang:?} {app:?}");
+            }
+        }
+    }
+
+    #[test]
     fn app_ids_round_trip() {
         for app in AppId::ALL {
             assert_eq!(AppId::from_id(app.id()), Some(app));

@@ -165,7 +165,7 @@ pub const STRINGS: Strings = Strings {
         },
         thunderbird: AppText {
             name: "Thunderbird",
-            summary: "Thunderbird on Windows, Mac and Linux (and Thunderbird for Android)",
+            summary: "Thunderbird on Windows, Mac and Linux",
             steps_personal: THUNDERBIRD_ALL,
             steps_work: THUNDERBIRD_ALL,
         },

@@ -165,7 +165,7 @@ pub const STRINGS: Strings = Strings {
         },
         thunderbird: AppText {
             name: "Thunderbird",
-            summary: "Thunderbird sur Windows, Mac et Linux (et Thunderbird pour Android)",
+            summary: "Thunderbird sur Windows, Mac et Linux",
             steps_personal: THUNDERBIRD_ALL,
             steps_work: THUNDERBIRD_ALL,
         },
