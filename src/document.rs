@@ -24,4 +24,6 @@ pub mod media_type {
     /// Apple configuration profiles, signed or not: what makes Safari hand
     /// the file to Settings instead of showing it.
     pub const APPLE_CONFIG: &str = "application/x-apple-aspen-config";
+    pub const HTML: &str = "text/html; charset=utf-8";
+    pub const CSS: &str = "text/css; charset=utf-8";
 }

@@ -20,3 +20,4 @@ pub mod server;
 pub mod signing;
 pub mod thunderbird;
 pub mod tls;
+pub mod web;

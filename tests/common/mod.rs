@@ -3,6 +3,8 @@
 //! tree parsed with quick-xml (independent of the askama templates).
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod html;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
