@@ -693,9 +693,10 @@ async fn pox(
     })?;
     log.domain = Some(address.domain().clone());
     log.address = Some(address.clone());
+    // Unknown domain: 404; resolver down (MX detection): 503.
     let site = app.resolve(address.domain()).await.map_err(|error| {
         pox_error(
-            StatusCode::NOT_FOUND,
+            RouteError::Resolve(error.clone()).status(),
             ErrorCode::ProviderUnavailable,
             error.to_string(),
         )
@@ -766,10 +767,15 @@ async fn autodiscover_json(
             format!("The given protocol value is invalid. Supported values are '{JSON_PROTOCOLS}'"),
         ));
     };
-    let site = app
-        .resolve(address.domain())
-        .await
-        .map_err(|error| json_error(StatusCode::NOT_FOUND, "DomainNotFound", error.to_string()))?;
+    let site = app.resolve(address.domain()).await.map_err(|error| {
+        let status = RouteError::Resolve(error.clone()).status();
+        let code = if status == StatusCode::NOT_FOUND {
+            "DomainNotFound"
+        } else {
+            "ServiceUnavailable"
+        };
+        json_error(status, code, error.to_string())
+    })?;
     Ok(render_autodiscover_json(
         Account {
             site: &site,

@@ -364,3 +364,41 @@ async fn resolver_refusing_the_query_gets_503_not_a_profile() {
     );
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn autodiscover_answers_503_in_its_own_format_when_the_resolver_is_down() {
+    let server = server_with_resolver(DnsStandIn::down_address(), "").await;
+    let body = "<Autodiscover xmlns=\"http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006\">\
+        <Request><EMailAddress>alice@tenant.test</EMailAddress><AcceptableResponseSchema>\
+        http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a\
+        </AcceptableResponseSchema></Request></Autodiscover>";
+    let reply = server
+        .send(
+            common::Scheme::Http,
+            http::Method::POST,
+            "localhost",
+            "/autodiscover/autodiscover.xml",
+            bytes::Bytes::from_static(body.as_bytes()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    let error = reply.xml();
+    let error = error.one("Response").one("Error");
+    assert_eq!(error.text_at("ErrorCode"), "601");
+    assert!(
+        error
+            .text_at("DebugData")
+            .contains("could not be looked up")
+    );
+
+    let reply = server
+        .get(
+            "localhost",
+            "/autodiscover/autodiscover.json/v1.0/alice@tenant.test?Protocol=ActiveSync",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(json["ErrorCode"], "ServiceUnavailable");
+    server.shutdown().await;
+}
