@@ -69,6 +69,7 @@ pub struct CertificateInfo {
     pub path: Option<PathBuf>,
     /// DNS names of its subjectAltName.
     pub names: Vec<String>,
+    pub not_before_unix: u64,
     pub not_after_unix: u64,
     /// SHA-256 of the leaf (DER), colon-separated hex.
     pub fingerprint_sha256: String,
@@ -224,21 +225,20 @@ pub fn describe(
         source,
         path: None,
         names,
+        not_before_unix: tbs.validity.not_before.to_unix_duration().as_secs(),
         not_after_unix,
         fingerprint_sha256: fingerprint(leaf),
-    })
-    .and_then(|info| {
-        let not_before = tbs.validity.not_before.to_unix_duration().as_secs();
-        if not_before > unix_now() + 300 {
-            Err("the certificate is not valid yet".into())
-        } else {
-            Ok(info)
-        }
     })
 }
 
 fn check_validity(info: &CertificateInfo, path: &Path) -> Result<(), TlsError> {
     let now = unix_now();
+    // Five minutes of grace for clocks that differ a little.
+    if info.not_before_unix > now + 300 {
+        return Err(TlsError::NotYetValid {
+            path: path.to_owned(),
+        });
+    }
     if info.not_after_unix < now {
         return Err(TlsError::Expired {
             path: path.to_owned(),

@@ -641,3 +641,56 @@ fn reload_command_validates_then_signals_the_running_server() {
     assert!(child.wait().unwrap().success());
     assert!(!pid_file.exists(), "the pid file is removed at exit");
 }
+
+#[tokio::test]
+async fn idle_connections_are_closed_after_the_idle_timeout_on_http1_and_http2() {
+    let server =
+        TestServer::start_with("idle_timeout_secs = 1\nheader_read_timeout_secs = 5").await;
+    // HTTP/2 has no idle timer of its own in hyper: ours closes it.
+    let stream = server.connect_tls("autoconfig.contoso.test").await;
+    assert_eq!(stream.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        TokioIo::new(stream),
+    )
+    .await
+    .unwrap();
+    let closed = tokio::spawn(connection);
+    let request = http::Request::builder()
+        .uri("https://autoconfig.contoso.test/healthz")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(
+        sender.send_request(request).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let started = std::time::Instant::now();
+    tokio::time::timeout(std::time::Duration::from_secs(5), closed)
+        .await
+        .expect("the server closes an idle HTTP/2 connection")
+        .unwrap()
+        .unwrap();
+    assert!(
+        started.elapsed() >= std::time::Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // HTTP/1.1 keep-alive: closed too.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(server.http).await.unwrap();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(8),
+        stream.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server closes an idle keep-alive connection")
+    .unwrap();
+    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    server.shutdown().await;
+}
