@@ -9,7 +9,7 @@
 //! - `certificates/<domain>/fullchain.pem`: leaf first, then the chain
 //! - `certificates/<domain>/key.pem`: the certificate's key (0600)
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +26,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::sync::{Mutex, watch};
 
 use crate::config::AcmeConfig;
-use crate::tls::CertResolver;
+use crate::router::Services;
+use crate::tls::{CertResolver, CertificateInfo, CertificateSource};
 
 /// The http-01 key authorizations being offered right now, by token. The
 /// router answers `GET /.well-known/acme-challenge/<token>` from it.
@@ -59,27 +60,15 @@ impl ChallengeStore {
     }
 }
 
-/// What `/metrics` shows about ACME: failed attempts and the certificates
-/// in service.
+/// How the ACME tasks are doing, beside what `/metrics` already shows
+/// (`mailsetup_acme_failures_total`, and the installed certificates' expiry
+/// through the resolver).
 #[derive(Debug, Default)]
 pub struct AcmeStatus {
     /// Failed issuance attempts since start (each is retried with back-off).
     failures: AtomicU64,
-    /// Successful issuances since start.
+    /// Certificates issued and installed since start.
     issued: AtomicU64,
-    /// The certificate in service per domain.
-    certificates: RwLock<BTreeMap<String, CertificateInfo>>,
-}
-
-/// One certificate in service.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CertificateInfo {
-    /// The names it covers (`autoconfig.<d>`, `autodiscover.<d>`).
-    pub names: Vec<String>,
-    /// Unix seconds.
-    pub not_before: i64,
-    /// Unix seconds.
-    pub not_after: i64,
 }
 
 impl AcmeStatus {
@@ -89,23 +78,6 @@ impl AcmeStatus {
 
     pub fn issued(&self) -> u64 {
         self.issued.load(Ordering::Relaxed)
-    }
-
-    /// The certificates in service, by domain.
-    pub fn certificates(&self) -> Vec<CertificateInfo> {
-        self.certificates
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .cloned()
-            .collect()
-    }
-
-    fn record(&self, domain: &str, info: CertificateInfo) {
-        self.certificates
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(domain.to_owned(), info);
     }
 }
 
@@ -144,7 +116,8 @@ pub fn certificate_names(domain: &str) -> Vec<String> {
 /// Shared by the per-domain tasks.
 struct Manager {
     config: AcmeConfig,
-    challenges: Arc<ChallengeStore>,
+    /// Challenge store, failure counter; outlives configuration reloads.
+    services: Arc<Services>,
     resolver: Arc<CertResolver>,
     status: Arc<AcmeStatus>,
     /// Loaded or created on first use, then shared.
@@ -157,14 +130,14 @@ struct Manager {
 pub fn start(
     config: AcmeConfig,
     domains: Vec<String>,
-    challenges: Arc<ChallengeStore>,
+    services: Arc<Services>,
     resolver: Arc<CertResolver>,
     shutdown: watch::Receiver<bool>,
 ) -> Arc<AcmeStatus> {
     let status = Arc::new(AcmeStatus::default());
     let manager = Arc::new(Manager {
         config,
-        challenges,
+        services,
         resolver,
         status: status.clone(),
         account: Mutex::new(None),
@@ -214,12 +187,13 @@ impl Manager {
                 Ok(info) => {
                     failures = 0;
                     self.status.issued.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(%domain, not_after = info.not_after, "ACME certificate installed");
+                    tracing::info!(%domain, not_after = info.not_after_unix, "ACME certificate installed");
                     renew_at = self.renew_at(&info);
                 }
                 Err(error) => {
                     failures = failures.saturating_add(1);
                     self.status.failures.fetch_add(1, Ordering::Relaxed);
+                    self.services.metrics.record_acme_failure();
                     let backoff = jittered(backoff(failures));
                     tracing::warn!(%domain, %error, retry_in_secs = backoff.as_secs(), "ACME issuance failed; the old certificate stays in service");
                     renew_at = SystemTime::now() + backoff;
@@ -231,7 +205,7 @@ impl Manager {
     /// When to renew: at 2/3 of the certificate's lifetime (Let's Encrypt's
     /// own advice), or after `renew_after_secs` when configured.
     fn renew_at(&self, info: &CertificateInfo) -> SystemTime {
-        let issued = UNIX_EPOCH + Duration::from_secs(info.not_before.max(0) as u64);
+        let issued = UNIX_EPOCH + Duration::from_secs(info.not_before_unix);
         match self.config.renew_after_secs {
             Some(secs) => issued + Duration::from_secs(secs),
             None => renewal_time(info),
@@ -258,12 +232,11 @@ impl Manager {
         if names.iter().any(|n| !info.names.contains(n)) {
             return Err(stored(format!("does not cover {}", names.join(", "))));
         }
-        if info.not_after <= unix_now() {
+        if info.not_after_unix <= unix_now() {
             return Err(stored("has expired".into()));
         }
         self.resolver.install_acme(&names, Arc::new(certified));
-        self.status.record(domain, info.clone());
-        tracing::info!(%domain, not_after = info.not_after, "stored ACME certificate loaded");
+        tracing::info!(%domain, not_after = info.not_after_unix, "stored ACME certificate loaded");
         Ok(Some(info))
     }
 
@@ -279,7 +252,7 @@ impl Manager {
         let mut published = Vec::new();
         let result = self.order(&account, &names, &mut published).await;
         for token in &published {
-            self.challenges.remove(token);
+            self.services.challenges.remove(token);
         }
         let (chain_pem, key_pem) = result?;
 
@@ -292,7 +265,6 @@ impl Manager {
         write_atomic(&dir.join("key.pem"), key_pem.as_bytes(), true)?;
         write_atomic(&dir.join("fullchain.pem"), chain_pem.as_bytes(), false)?;
         self.resolver.install_acme(&names, Arc::new(certified));
-        self.status.record(domain, info.clone());
         Ok(info)
     }
 
@@ -323,7 +295,7 @@ impl Manager {
                 .challenge(ChallengeType::Http01)
                 .ok_or_else(|| AcmeError::Order("the server offers no http-01 challenge".into()))?;
             let token = challenge.token.clone();
-            self.challenges.insert(
+            self.services.challenges.insert(
                 token.clone(),
                 challenge.key_authorization().as_str().to_owned(),
             );
@@ -417,8 +389,8 @@ fn account_file_name(directory_url: &str) -> String {
 
 /// 2/3 of the way from `not_before` to `not_after`.
 pub fn renewal_time(info: &CertificateInfo) -> SystemTime {
-    let lifetime = (info.not_after - info.not_before).max(0) as u64;
-    UNIX_EPOCH + Duration::from_secs(info.not_before.max(0) as u64 + lifetime * 2 / 3)
+    let lifetime = info.not_after_unix.saturating_sub(info.not_before_unix);
+    UNIX_EPOCH + Duration::from_secs(info.not_before_unix + lifetime * 2 / 3)
 }
 
 /// Back-off after `failures` consecutive failures (≥ 1): 5 s, 10 s, 20 s …
@@ -442,10 +414,10 @@ fn jittered(delay: Duration) -> Duration {
     delay.mul_f64(0.75 + random * 0.5)
 }
 
-fn unix_now() -> i64 {
+fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Parses a PEM chain and key into what rustls serves, with the leaf's names
@@ -458,35 +430,10 @@ fn certified_key(
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| format!("certificate chain: {e}"))?;
     let leaf = chain.first().ok_or("no CERTIFICATE block")?;
-    let info = leaf_info(leaf)?;
+    let info = crate::tls::describe(leaf, CertificateSource::Acme)?;
     let key = PrivateKeyDer::from_pem_slice(key_pem).map_err(|e| format!("private key: {e}"))?;
-    let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
-        .map_err(|e| format!("private key: {e}"))?;
-    let certified = CertifiedKey::new(chain, signing_key);
-    certified
-        .keys_match()
-        .map_err(|e| format!("key and certificate do not match: {e}"))?;
+    let certified = crate::tls::certified_key(chain, key)?;
     Ok((certified, info))
-}
-
-fn leaf_info(leaf: &CertificateDer<'_>) -> Result<CertificateInfo, String> {
-    use x509_parser::extensions::GeneralName;
-    let (_, certificate) = x509_parser::parse_x509_certificate(leaf.as_ref())
-        .map_err(|e| format!("leaf certificate: {e}"))?;
-    let mut names = Vec::new();
-    if let Ok(Some(san)) = certificate.subject_alternative_name() {
-        for name in &san.value.general_names {
-            if let GeneralName::DNSName(dns) = name {
-                names.push(dns.to_ascii_lowercase());
-            }
-        }
-    }
-    let validity = certificate.validity();
-    Ok(CertificateInfo {
-        names,
-        not_before: validity.not_before.timestamp(),
-        not_after: validity.not_after.timestamp(),
-    })
 }
 
 /// Writes through a temporary file in the same directory and renames it
@@ -525,9 +472,12 @@ mod tests {
     #[test]
     fn renewal_is_at_two_thirds_of_the_lifetime() {
         let info = CertificateInfo {
+            source: CertificateSource::Acme,
+            path: None,
             names: vec![],
-            not_before: 1_000,
-            not_after: 1_000 + 90 * 86_400,
+            not_before_unix: 1_000,
+            not_after_unix: 1_000 + 90 * 86_400,
+            fingerprint_sha256: String::new(),
         };
         assert_eq!(
             renewal_time(&info),

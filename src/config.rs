@@ -2,7 +2,7 @@
 //! server's configuration and domain table. Errors name the file, line and
 //! reason. Does not resolve requests (see `resolve`) or open sockets.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 
 use crate::profile::{HostName, Profiles, load_profiles};
+use crate::signing::SigningSource;
 
 /// The configuration used when `--config` is not given: the listeners of
 /// the README, a self-signed certificate, and a demo domain table.
@@ -109,10 +110,13 @@ struct ConfigFile {
     #[serde(default)]
     server: ServerSection,
     tls: Option<TlsSection>,
+    apple: Option<AppleSection>,
     #[serde(default)]
     limits: Limits,
     #[serde(default)]
     log: LogSection,
+    #[serde(default)]
+    dns: DnsSection,
     #[serde(default)]
     domain: Vec<DomainSection>,
     acme: Option<AcmeSection>,
@@ -160,6 +164,20 @@ struct ServerSection {
     http: Vec<SocketAddr>,
     #[serde(default)]
     https: Vec<SocketAddr>,
+    /// Operator listeners: only /metrics and /healthz, plain HTTP.
+    #[serde(default)]
+    admin: Vec<SocketAddr>,
+    #[serde(default)]
+    http_policy: HttpPolicy,
+    /// The name clients reach this server by; what `mailsetup dns` tells
+    /// domains to point their CNAME and SRV records at.
+    #[serde(default)]
+    public_name: Option<Spanned<HostName>>,
+    /// Addresses for A/AAAA records when there is no `public_name`.
+    #[serde(default)]
+    public_ipv4: Option<Spanned<Ipv4Addr>>,
+    #[serde(default)]
+    public_ipv6: Option<Spanned<Ipv6Addr>>,
 }
 
 impl Default for ServerSection {
@@ -167,15 +185,96 @@ impl Default for ServerSection {
         ServerSection {
             http: vec![SocketAddr::from(([127, 0, 0, 1], 8080))],
             https: vec![SocketAddr::from(([127, 0, 0, 1], 8443))],
+            admin: Vec::new(),
+            http_policy: HttpPolicy::default(),
+            public_name: None,
+            public_ipv4: None,
+            public_ipv6: None,
         }
     }
+}
+
+/// What the plain-HTTP listeners answer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpPolicy {
+    /// Thunderbird's autoconfig URLs (its http:// fallback), ACME http-01
+    /// challenges and /healthz are answered; everything else is redirected
+    /// to HTTPS.
+    #[default]
+    Redirect,
+    /// Everything is answered over HTTP too (behind a TLS-terminating proxy).
+    Serve,
+}
+
+/// `[dns]`: MX-based detection of Microsoft 365 domains and the resolver
+/// used for it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct DnsSection {
+    detect_microsoft365_by_mx: bool,
+    resolver: Option<ResolverAddress>,
+    mx_timeout_ms: Spanned<u64>,
+    cache_size: Spanned<usize>,
+    negative_ttl_secs: Spanned<u64>,
+}
+
+impl Default for DnsSection {
+    fn default() -> Self {
+        let defaults = DnsSettings::default();
+        DnsSection {
+            detect_microsoft365_by_mx: defaults.detect_microsoft365_by_mx,
+            resolver: None,
+            mx_timeout_ms: Spanned::new(0..0, defaults.mx_timeout.as_millis() as u64),
+            cache_size: Spanned::new(0..0, defaults.cache_size),
+            negative_ttl_secs: Spanned::new(0..0, defaults.negative_ttl.as_secs()),
+        }
+    }
+}
+
+/// A DNS server address: `IP` (port 53) or `IP:port`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "String")]
+struct ResolverAddress(SocketAddr);
+
+impl TryFrom<String> for ResolverAddress {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        parse_resolver_address(&value).map(ResolverAddress)
+    }
+}
+
+/// Parses `IP`, `IP:port` or `[IPv6]:port`; a bare IP means port 53.
+pub fn parse_resolver_address(value: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    value
+        .parse::<IpAddr>()
+        .map(|ip| SocketAddr::new(ip, 53))
+        .map_err(|_| format!("{value:?} is not a DNS server address (IP or IP:port)"))
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TlsSection {
-    certificate: PathBuf,
-    private_key: PathBuf,
+    certificate: Option<Spanned<PathBuf>>,
+    private_key: Option<Spanned<PathBuf>>,
+    certificates_dir: Option<PathBuf>,
+}
+
+/// `[apple]`: how configuration profiles are signed. Every key is
+/// optional: with none, profiles are signed with the `[tls]` certificate
+/// when there is one, and unsigned with the self-signed default.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AppleSection {
+    /// `false` serves unsigned profiles even when a certificate is there.
+    sign: Option<bool>,
+    /// PEM chain (signer first, then intermediates); default: `[tls]`'s.
+    signing_certificate: Option<Spanned<PathBuf>>,
+    /// PEM private key of the signer; default: `[tls]`'s.
+    signing_key: Option<Spanned<PathBuf>>,
 }
 
 /// Resource limits. Defaults suit a public server on a small machine.
@@ -236,16 +335,67 @@ struct DomainSection {
     organization: Option<String>,
 }
 
+/// Where the HTTPS certificates come from.
+#[derive(Debug, Clone, Default)]
+pub struct TlsSource {
+    /// The certificate for names no other certificate covers (and for
+    /// clients that send no SNI): PEM chain (leaf first) and key.
+    pub default: Option<CertificateFiles>,
+    /// A directory of `<name>/fullchain.pem` + `<name>/privkey.pem` (the
+    /// layout of certbot's `live/` directory); each certificate answers for
+    /// every DNS name in its subjectAltName.
+    pub certificates_dir: Option<PathBuf>,
+}
+
+impl TlsSource {
+    /// Without any certificate configured a self-signed one is generated.
+    pub fn self_signed(&self) -> bool {
+        self.default.is_none() && self.certificates_dir.is_none()
+    }
+}
+
+/// How this server is reached from the Internet: what domains' DNS
+/// records must point at.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublicIdentity {
+    pub name: Option<crate::email::DomainName>,
+    pub ipv4: Option<Ipv4Addr>,
+    pub ipv6: Option<Ipv6Addr>,
+}
+
+/// Validated `[dns]` settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsSettings {
+    /// Look up the MX of a domain that is not in the table; an MX under
+    /// `mail.protection.outlook.com` makes it a Microsoft 365 domain.
+    pub detect_microsoft365_by_mx: bool,
+    /// The DNS server to ask; `None` means the system's (`/etc/resolv.conf`).
+    pub resolver: Option<SocketAddr>,
+    /// The longest an MX lookup may delay a request.
+    pub mx_timeout: Duration,
+    /// Most domains whose MX verdict is remembered.
+    pub cache_size: usize,
+    /// How long "no MX" (NXDOMAIN, no records) is remembered at most.
+    pub negative_ttl: Duration,
+}
+
+impl Default for DnsSettings {
+    fn default() -> Self {
+        DnsSettings {
+            detect_microsoft365_by_mx: false,
+            resolver: None,
+            mx_timeout: Duration::from_millis(2000),
+            cache_size: 10_000,
+            negative_ttl: Duration::from_secs(60),
+        }
+    }
+}
+
 /// Where the HTTPS certificate comes from.
 #[derive(Debug, Clone)]
-pub enum TlsSource {
-    /// PEM files: the chain (leaf first) and its private key.
-    Files {
-        certificate: PathBuf,
-        private_key: PathBuf,
-    },
-    /// A self-signed certificate generated at start-up, for trying things.
-    SelfSigned,
+pub struct CertificateFiles {
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
 }
 
 /// One entry of the domain table.
@@ -267,11 +417,17 @@ pub struct Config {
     pub origin: PathBuf,
     pub http_listeners: Vec<SocketAddr>,
     pub https_listeners: Vec<SocketAddr>,
+    pub admin_listeners: Vec<SocketAddr>,
+    pub http_policy: HttpPolicy,
     pub tls: TlsSource,
+    /// How Apple configuration profiles are signed.
+    pub apple_signing: SigningSource,
     pub limits: Limits,
     pub log_addresses: bool,
     pub profiles: Profiles,
     pub domains: Vec<DomainEntry>,
+    pub public: PublicIdentity,
+    pub dns: DnsSettings,
     /// Present when `[acme] enabled = true`.
     pub acme: Option<AcmeConfig>,
 }
@@ -335,13 +491,37 @@ impl Config {
             });
         }
 
-        let tls = match file.tls {
-            Some(tls) => TlsSource::Files {
-                certificate: resolve(tls.certificate),
-                private_key: resolve(tls.private_key),
-            },
-            None => TlsSource::SelfSigned,
+        let public = PublicIdentity {
+            name: file.server.public_name.map(|n| n.into_inner().0),
+            ipv4: public_address(source, file.server.public_ipv4)?,
+            ipv6: public_address(source, file.server.public_ipv6)?,
         };
+        let dns = validate_dns(source, file.dns)?;
+
+        let tls = match file.tls {
+            None => TlsSource::default(),
+            Some(tls) => {
+                let default = match (tls.certificate, tls.private_key) {
+                    (Some(certificate), Some(private_key)) => Some(CertificateFiles {
+                        certificate: resolve(certificate.into_inner()),
+                        private_key: resolve(private_key.into_inner()),
+                    }),
+                    (None, None) => None,
+                    (Some(given), None) | (None, Some(given)) => {
+                        return Err(source.error_at(
+                            Some(given.span()),
+                            "[tls] certificate and private_key go together: give both or neither"
+                                .into(),
+                        ));
+                    }
+                };
+                TlsSource {
+                    default,
+                    certificates_dir: tls.certificates_dir.map(resolve),
+                }
+            }
+        };
+        let apple_signing = apple_signing(source, file.apple, &tls, &resolve)?;
         let acme = match file.acme {
             Some(section) if section.enabled => Some(acme_config(source, section, &resolve)?),
             _ => None,
@@ -351,13 +531,124 @@ impl Config {
             origin: source.path.clone(),
             http_listeners: file.server.http,
             https_listeners: file.server.https,
+            admin_listeners: file.server.admin,
+            http_policy: file.server.http_policy,
             tls,
+            apple_signing,
             limits,
             log_addresses: file.log.addresses,
             profiles,
             domains,
+            public,
+            dns,
         })
     }
+}
+
+/// Decides who signs Apple profiles. A self-signed TLS certificate is never
+/// used: devices would show "Not Verified", which is no better than
+/// unsigned and alarms people more.
+fn apple_signing(
+    source: &SourceFile,
+    apple: Option<AppleSection>,
+    tls: &TlsSource,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<SigningSource, ConfigError> {
+    // The default TLS certificate is the natural signer (the one of
+    // autoconfig.<domain>); certificates-directory entries are per name and
+    // would make the signer depend on the domain.
+    let tls_signer = tls.default.as_ref().map(|files| SigningSource::Files {
+        certificate: files.certificate.clone(),
+        private_key: files.private_key.clone(),
+    });
+    let Some(apple) = apple else {
+        return Ok(tls_signer.unwrap_or(SigningSource::Off));
+    };
+    if apple.sign == Some(false) {
+        return Ok(SigningSource::Off);
+    }
+    match (apple.signing_certificate, apple.signing_key, tls_signer) {
+        (Some(certificate), Some(key), _) => Ok(SigningSource::Files {
+            certificate: resolve(certificate.into_inner()),
+            private_key: resolve(key.into_inner()),
+        }),
+        (Some(only), None, _) | (None, Some(only), _) => Err(source.error_at(
+            Some(only.span()),
+            "[apple] needs both signing_certificate and signing_key, or neither (then the \
+             [tls] files are used)"
+                .into(),
+        )),
+        (None, None, Some(tls_signer)) => Ok(tls_signer),
+        (None, None, None) if apple.sign == Some(true) => Err(source.error_at(
+            None,
+            "[apple] sign = true needs signing_certificate and signing_key, or a [tls] \
+             certificate and private_key that can sign (a self-signed certificate cannot)"
+                .into(),
+        )),
+        (None, None, None) => Ok(SigningSource::Off),
+    }
+}
+
+/// An address other domains may publish: not loopback, unspecified or
+/// multicast, which would send every client to itself or nowhere.
+fn public_address<A: Copy + Into<IpAddr>>(
+    source: &SourceFile,
+    address: Option<Spanned<A>>,
+) -> Result<Option<A>, ConfigError> {
+    let Some(address) = address else {
+        return Ok(None);
+    };
+    let ip: IpAddr = (*address.get_ref()).into();
+    if ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() {
+        return Err(source.error_at(
+            Some(address.span()),
+            format!("{ip} cannot be published in DNS: it is a loopback, unspecified or multicast address"),
+        ));
+    }
+    Ok(Some(*address.get_ref()))
+}
+
+fn validate_dns(source: &SourceFile, dns: DnsSection) -> Result<DnsSettings, ConfigError> {
+    let timeout_ms = *dns.mx_timeout_ms.get_ref();
+    if !(1..=30_000).contains(&timeout_ms) {
+        return Err(source.error_at(
+            Some(dns.mx_timeout_ms.span()),
+            "dns.mx_timeout_ms must be between 1 and 30000: a request waits this long at most"
+                .into(),
+        ));
+    }
+    if *dns.cache_size.get_ref() == 0 {
+        return Err(source.error_at(
+            Some(dns.cache_size.span()),
+            "dns.cache_size must be at least 1".into(),
+        ));
+    }
+    if *dns.negative_ttl_secs.get_ref() > 86_400 {
+        return Err(source.error_at(
+            Some(dns.negative_ttl_secs.span()),
+            "dns.negative_ttl_secs must be at most 86400 (one day)".into(),
+        ));
+    }
+    let resolver = dns.resolver.map(|r| r.0);
+    // Without an explicit resolver the system's is used: find out now,
+    // not at the first request, that it cannot be read.
+    if dns.detect_microsoft365_by_mx && resolver.is_none() {
+        crate::dns::system_resolver_config().map_err(|reason| {
+            source.error_at(
+                None,
+                format!(
+                    "[dns] detect_microsoft365_by_mx: {reason}; set [dns] resolver = \"IP:port\""
+                ),
+            )
+        })?;
+    }
+    Ok(DnsSettings {
+        detect_microsoft365_by_mx: dns.detect_microsoft365_by_mx,
+        resolver,
+        mx_timeout: Duration::from_millis(timeout_ms),
+        cache_size: *dns.cache_size.get_ref(),
+        negative_ttl: Duration::from_secs(*dns.negative_ttl_secs.get_ref()),
+    })
 }
 
 fn acme_config(
@@ -434,9 +725,46 @@ mod tests {
         let config = Config::load(None).unwrap();
         assert_eq!(config.http_listeners, ["127.0.0.1:8080".parse().unwrap()]);
         assert_eq!(config.https_listeners, ["127.0.0.1:8443".parse().unwrap()]);
-        assert!(matches!(config.tls, TlsSource::SelfSigned));
+        assert!(config.tls.self_signed());
         assert_eq!(config.domains[0].name.as_str(), "contoso.example");
         assert_eq!(config.domains[0].profile, "microsoft365");
+        assert_eq!(config.apple_signing, SigningSource::Off);
+    }
+
+    #[test]
+    fn apple_signing_defaults_to_the_tls_files() {
+        let config = load("[tls]\ncertificate = \"c.pem\"\nprivate_key = \"k.pem\"\n").unwrap();
+        assert_eq!(
+            config.apple_signing,
+            SigningSource::Files {
+                certificate: PathBuf::from("c.pem"),
+                private_key: PathBuf::from("k.pem"),
+            }
+        );
+    }
+
+    #[test]
+    fn apple_sign_false_turns_signing_off() {
+        let text =
+            "[tls]\ncertificate = \"c.pem\"\nprivate_key = \"k.pem\"\n[apple]\nsign = false\n";
+        assert_eq!(load(text).unwrap().apple_signing, SigningSource::Off);
+    }
+
+    #[test]
+    fn apple_sign_true_without_a_certificate_is_refused() {
+        let err = load("[apple]\nsign = true\n").unwrap_err().to_string();
+        assert!(
+            err.starts_with("m.toml: [apple] sign = true needs"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn apple_signing_key_without_certificate_is_refused_with_its_line() {
+        let err = load("[apple]\nsigning_key = \"k.pem\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("m.toml:2:15: [apple] needs both"), "{err}");
     }
 
     #[test]

@@ -19,4 +19,11 @@ pub mod media_type {
     /// accept it.
     pub const TEXT_XML: &str = "text/xml; charset=utf-8";
     pub const JSON: &str = "application/json; charset=utf-8";
+    /// The Prometheus text exposition format.
+    pub const PROMETHEUS: &str = "text/plain; version=0.0.4; charset=utf-8";
+    /// Apple configuration profiles, signed or not: what makes Safari hand
+    /// the file to Settings instead of showing it.
+    pub const APPLE_CONFIG: &str = "application/x-apple-aspen-config";
+    pub const HTML: &str = "text/html; charset=utf-8";
+    pub const CSS: &str = "text/css; charset=utf-8";
 }

@@ -6,13 +6,18 @@
 //! `server`). Configuration (`config`, `profile`) is validated once.
 
 pub mod acme;
+pub mod apple;
 pub mod autodiscover;
 pub mod config;
+pub mod dns;
 pub mod document;
 pub mod email;
+pub mod metrics;
 pub mod profile;
 pub mod resolve;
 pub mod router;
 pub mod server;
+pub mod signing;
 pub mod thunderbird;
 pub mod tls;
+pub mod web;

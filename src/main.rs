@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use mailsetup::apple::{Platform, ProfileKind, ProfileOptions, render_apple_profile};
 use mailsetup::autodiscover::{
     JSON_PROTOCOLS, JsonProtocol, ResponseSchema, render_autodiscover_json,
     render_autodiscover_response,
@@ -15,6 +16,7 @@ use mailsetup::autodiscover::{
 use mailsetup::config::Config;
 use mailsetup::email::EmailAddress;
 use mailsetup::resolve::{Account, Directory, Site, SiteSource};
+use mailsetup::signing::ProfileSigner;
 use mailsetup::thunderbird::render_thunderbird_config;
 
 /// Answers mail clients' auto-configuration requests so that Outlook.com and
@@ -44,6 +46,27 @@ enum Command {
         /// Most detailed log level written: error, warn, info, debug, trace.
         #[arg(long, default_value = "info")]
         log_level: tracing::Level,
+        /// Log lines as human-readable text or one JSON object per line.
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
+        /// Write the process id here (for `mailsetup reload` and init systems).
+        #[arg(long)]
+        pid_file: Option<PathBuf>,
+    },
+    /// Validate a configuration, then make the running server reload it.
+    ///
+    /// Sends SIGHUP to the process named in the pid file once the file
+    /// passes the same checks as `check`; the server re-reads the
+    /// configuration, profiles and certificates and swaps them in without
+    /// dropping a connection. A server also reloads on a plain SIGHUP; a
+    /// file that fails validation then is refused and logged, and the
+    /// running configuration stays.
+    Reload {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// The pid file given to `serve --pid-file`.
+        #[arg(long)]
+        pid_file: PathBuf,
     },
     /// Write a document exactly as the server would answer it, to stdout.
     Render {
@@ -57,6 +80,45 @@ enum Command {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Print the DNS records a domain must publish, or check them.
+    ///
+    /// The records point autoconfig.<domain> and autodiscover.<domain> at
+    /// this server ([server] public_name, or public_ipv4/public_ipv6) and
+    /// publish the profile's IMAP, POP3 and submission servers as RFC 6186
+    /// SRV records. With --check, each name is looked up and compared; the
+    /// exit status is 1 when anything is wrong, missing or unresolvable.
+    Dns(DnsArgs),
+}
+
+#[derive(clap::Args)]
+struct DnsArgs {
+    /// The mail domain, e.g. contoso.com.
+    domain: String,
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// Output: a zone-file fragment, or JSON.
+    #[arg(long, value_enum, default_value = "zone")]
+    format: DnsFormat,
+    /// Look the records up and print expected, found, status and what to change.
+    #[arg(long)]
+    check: bool,
+    /// The DNS server to ask (IP or IP:port); default [dns] resolver, else
+    /// the system's.
+    #[arg(long, value_parser = parse_resolver)]
+    resolver: Option<std::net::SocketAddr>,
+    /// The profile, for a domain that is not in the domain table (yet).
+    #[arg(long)]
+    profile: Option<String>,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum DnsFormat {
+    Zone,
+    Json,
+}
+
+fn parse_resolver(value: &str) -> Result<std::net::SocketAddr, String> {
+    mailsetup::config::parse_resolver_address(value)
 }
 
 #[derive(Subcommand)]
@@ -81,6 +143,33 @@ enum RenderDocument {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// An Apple configuration profile (.mobileconfig) for an address, the
+    /// bytes `GET /apple/<email>.mobileconfig` answers (the signature's
+    /// time and, for ECDSA, its random part aside).
+    Mobileconfig {
+        /// The email address, e.g. alice@contoso.example.
+        email: String,
+        /// exchange (Exchange with OAuth, the native account) or imap (the
+        /// password fallback: last resort, personal accounts, app password).
+        #[arg(long, default_value = "exchange", value_parser = parse_kind)]
+        kind: ProfileKind,
+        /// ios (iPhone/iPad: com.apple.eas.account) or macos
+        /// (com.apple.ews.account).
+        #[arg(long, default_value = "ios", value_parser = parse_platform)]
+        platform: Platform,
+        /// Sign with the configured certificate ([apple] or [tls]); fails
+        /// when signing is off or no certificate is configured.
+        #[arg(long)]
+        sign: bool,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -89,12 +178,31 @@ enum SchemaArg {
     Mobilesync,
 }
 
+fn parse_kind(value: &str) -> Result<ProfileKind, String> {
+    value
+        .parse()
+        .map_err(|e: mailsetup::apple::UnknownValue| e.to_string())
+}
+
+fn parse_platform(value: &str) -> Result<Platform, String> {
+    value
+        .parse()
+        .map_err(|e: mailsetup::apple::UnknownValue| e.to_string())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve { config, log_level } => serve(config, log_level),
+        Command::Serve {
+            config,
+            log_level,
+            log_format,
+            pid_file,
+        } => serve(config, log_level, log_format, pid_file),
+        Command::Reload { config, pid_file } => reload(config, &pid_file),
         Command::Render { document } => render(document),
         Command::Check { config } => check(config),
+        Command::Dns(args) => dns(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,60 +217,157 @@ fn load(path: Option<PathBuf>) -> anyhow::Result<Config> {
     Ok(Config::load(path.as_deref())?)
 }
 
-fn serve(config: Option<PathBuf>, log_level: tracing::Level) -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+fn serve(
+    config_path: Option<PathBuf>,
+    log_level: tracing::Level,
+    log_format: LogFormat,
+    pid_file: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    let subscriber = tracing_subscriber::fmt()
         .with_max_level(log_level)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    let config = load(config)?;
+        .with_writer(std::io::stderr);
+    match log_format {
+        LogFormat::Text => subscriber.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => subscriber.json().init(),
+    }
+    let config = load(config_path.clone())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let running = mailsetup::server::start(config).await?;
-        let mut out = std::io::stdout().lock();
-        for addr in &running.http_addrs {
-            writeln!(out, "listening on http://{addr}")?;
+        if let Some(pid_file) = &pid_file {
+            std::fs::write(pid_file, format!("{}\n", std::process::id()))
+                .with_context(|| format!("cannot write the pid file {}", pid_file.display()))?;
         }
-        for addr in &running.https_addrs {
-            writeln!(out, "listening on https://{addr}")?;
-        }
-        if let Some(tls) = &running.tls {
-            let kind = if tls.self_signed { "self-signed certificate" } else { "certificate" };
-            writeln!(out, "{kind} SHA-256 fingerprint: {}", tls.fingerprint_sha256)?;
-            if let Some(addr) = running.https_addrs.first() {
-                let insecure = if tls.self_signed { "-k " } else { "" };
-                writeln!(
-                    out,
-                    "try: curl {insecure}'https://{addr}/mail/config-v1.1.xml?emailaddress=alice@contoso.example'"
-                )?;
-            }
-        } else if let Some(addr) = running.http_addrs.first() {
-            writeln!(
-                out,
-                "try: curl 'http://{addr}/mail/config-v1.1.xml?emailaddress=alice@contoso.example'"
-            )?;
-        }
-        writeln!(out, "mailsetup ready")?;
-        out.flush()?;
-        drop(out);
-        wait_for_signal().await?;
+        // Listen for signals before saying "ready": a SIGTERM sent right
+        // after the ready line must be a graceful stop, not the default kill.
+        let signals = Signals::new()?;
+        print_ready(&running)?;
+        let result = signals
+            .run_until_stopped(&running, config_path.as_deref())
+            .await;
         tracing::info!("shutting down: finishing in-flight requests");
         running.shutdown().await;
-        Ok(())
+        if let Some(pid_file) = &pid_file {
+            let _ = std::fs::remove_file(pid_file);
+        }
+        result
     })
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut terminate = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
-    let mut interrupt = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
-    tokio::select! {
-        _ = terminate.recv() => {}
-        _ = interrupt.recv() => {}
+/// What `serve` prints on stdout once it listens; the last line is
+/// `mailsetup ready`, which scripts and tests wait for.
+fn print_ready(running: &mailsetup::server::Running) -> anyhow::Result<()> {
+    let mut out = String::new();
+    for addr in &running.http_addrs {
+        let _ = writeln!(out, "listening on http://{addr}");
     }
+    for addr in &running.https_addrs {
+        let _ = writeln!(out, "listening on https://{addr}");
+    }
+    for addr in &running.admin_addrs {
+        let _ = writeln!(out, "admin (metrics) on http://{addr}");
+    }
+    if let Some(tls) = &running.tls {
+        if !tls.fingerprint_sha256.is_empty() {
+            let kind = if tls.self_signed {
+                "self-signed certificate"
+            } else {
+                "certificate"
+            };
+            let _ = writeln!(
+                out,
+                "{kind} SHA-256 fingerprint: {}",
+                tls.fingerprint_sha256
+            );
+        }
+        if tls.directory_certificates > 0 {
+            let _ = writeln!(
+                out,
+                "certificates from the certificates directory: {}",
+                tls.directory_certificates
+            );
+        }
+        if let Some(addr) = running.https_addrs.first() {
+            let insecure = if tls.self_signed { "-k " } else { "" };
+            let _ = writeln!(
+                out,
+                "try: curl {insecure}'https://{addr}/mail/config-v1.1.xml?emailaddress=alice@contoso.example'"
+            );
+        }
+    } else if let Some(addr) = running.http_addrs.first() {
+        let _ = writeln!(
+            out,
+            "try: curl 'http://{addr}/mail/config-v1.1.xml?emailaddress=alice@contoso.example'"
+        );
+    }
+    out.push_str("mailsetup ready\n");
+    write_stdout(out.as_bytes())
+}
+
+/// The signals `serve` acts on.
+struct Signals {
+    terminate: tokio::signal::unix::Signal,
+    interrupt: tokio::signal::unix::Signal,
+    hangup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Signals {
+            terminate: signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?,
+            interrupt: signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?,
+            hangup: signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?,
+        })
+    }
+
+    /// Serves until SIGINT or SIGTERM; reloads on SIGHUP. A failed reload
+    /// is logged with its reason (file, line) and the running configuration
+    /// stays.
+    async fn run_until_stopped(
+        mut self,
+        running: &mailsetup::server::Running,
+        config_path: Option<&std::path::Path>,
+    ) -> anyhow::Result<()> {
+        loop {
+            tokio::select! {
+                _ = self.terminate.recv() => return Ok(()),
+                _ = self.interrupt.recv() => return Ok(()),
+                _ = self.hangup.recv() => match running.reload(config_path) {
+                    Ok(()) => tracing::info!("configuration reloaded"),
+                    Err(error) => tracing::error!(%error, "reload refused; the running configuration stays"),
+                },
+            }
+        }
+    }
+}
+
+fn reload(config: Option<PathBuf>, pid_file: &std::path::Path) -> anyhow::Result<()> {
+    // The same checks as `check`, so a bad file is caught here, where the
+    // admin sees the message.
+    check_quietly(config)?;
+    let text = std::fs::read_to_string(pid_file)
+        .with_context(|| format!("cannot read the pid file {}", pid_file.display()))?;
+    let pid: libc::pid_t = text.trim().parse().with_context(|| {
+        format!(
+            "{}: not a process id: {:?}",
+            pid_file.display(),
+            text.trim()
+        )
+    })?;
+    // SAFETY: kill(2) with a plain pid and signal number has no memory
+    // effects; errors are reported through errno.
+    if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
+        let error = std::io::Error::last_os_error();
+        anyhow::bail!(
+            "cannot signal process {pid} (from {}): {error}",
+            pid_file.display()
+        );
+    }
+    println!("sent SIGHUP to mailsetup (pid {pid}); its log tells the outcome");
     Ok(())
 }
 
@@ -208,6 +413,27 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
             };
             write_stdout(&document.body)
         }
+        RenderDocument::Mobileconfig {
+            email,
+            kind,
+            platform,
+            sign,
+            config,
+        } => {
+            let config = load(config)?;
+            let directory = Directory::new(&config);
+            let (address, site) = resolve_address(&directory, &email)?;
+            let mut document =
+                render_apple_profile(site, &address, ProfileOptions { kind, platform })?;
+            if sign {
+                let signer = ProfileSigner::load(&config.apple_signing)?.context(
+                    "--sign: profile signing is off in this configuration; configure [tls] \
+                     or [apple] signing_certificate and signing_key (and not sign = false)",
+                )?;
+                document.body = signer.sign(&document.body)?;
+            }
+            write_stdout(&document.body)
+        }
     }
 }
 
@@ -222,22 +448,61 @@ fn resolve_address<'a>(
 }
 
 fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
+    let report = check_quietly(config)?;
+    write_stdout(report.as_bytes())
+}
+
+/// Loads and validates everything `serve` would use; the report `check`
+/// prints.
+fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<String> {
     let config = load(config)?;
-    // Certificates are part of the configuration: a missing or mismatched
-    // file must fail here, not at the next restart.
+    // Certificates are part of the configuration: a missing, expired or
+    // mismatched file must fail here, not at the next restart.
+    let mut out_certificates = String::new();
     if !config.https_listeners.is_empty() {
-        mailsetup::tls::load(&config.tls)?;
+        let certificates = mailsetup::tls::CertificateSet::load(&config.tls)?;
+        for certificate in &certificates.certificates {
+            let _ = writeln!(
+                out_certificates,
+                "certificate ({}): {} expires in {:.0} days{}",
+                certificate.source.as_str(),
+                certificate.names.join(", "),
+                certificate.days_to_expiry(),
+                certificate
+                    .path
+                    .as_ref()
+                    .map(|p| format!(" ({})", p.display()))
+                    .unwrap_or_default()
+            );
+        }
     }
+    let signer = ProfileSigner::load(&config.apple_signing)?;
     let directory = Directory::new(&config);
     let mut out = String::new();
     let _ = writeln!(out, "configuration OK: {}", config.origin.display());
+    match &signer {
+        Some(signer) => {
+            let _ = writeln!(
+                out,
+                "apple profiles: signed by {} ({}), valid for {} more days",
+                signer.subject(),
+                signer.algorithm_name(),
+                signer.remaining_validity().as_secs() / 86_400
+            );
+        }
+        None => {
+            let _ = writeln!(out, "apple profiles: unsigned");
+        }
+    }
     let profiles: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
     let _ = writeln!(out, "profiles: {}", profiles.join(", "));
+    out.push_str(&out_certificates);
     let _ = writeln!(out, "{:<40} {:<14} source", "domain", "profile");
     for (domain, site) in directory.table() {
         let source = match site.source {
             SiteSource::Table => "domain table",
             SiteSource::Profile => "profile",
+            SiteSource::Mx => "MX",
         };
         let _ = writeln!(
             out,
@@ -246,7 +511,7 @@ fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
             site.profile.id
         );
     }
-    write_stdout(out.as_bytes())
+    Ok(out)
 }
 
 /// Writes to stdout; a closed pipe (`mailsetup check | head`) is not an error.
@@ -256,4 +521,70 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
         Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         result => Ok(result?),
     }
+}
+
+/// How long `dns --check` waits for each answer.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn dns(args: DnsArgs) -> anyhow::Result<()> {
+    use mailsetup::dns;
+    let config = load(args.config)?;
+    let domain = mailsetup::email::DomainName::parse(&args.domain)
+        .with_context(|| format!("{:?} is not a domain name", args.domain))?;
+    let directory = Directory::new(&config);
+    let profile = match &args.profile {
+        Some(id) => config.profiles.get(id).cloned().with_context(|| {
+            let known: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
+            format!(
+                "unknown profile {id:?}; known profiles: {}",
+                known.join(", ")
+            )
+        })?,
+        None => directory
+            .resolve(&domain)
+            .map(|site| site.profile.clone())
+            .with_context(|| "add it to the domain table or pass --profile microsoft365")?,
+    };
+    let records = dns::expected_records(&domain, &profile, &config.public)?;
+    if !args.check {
+        let text = match args.format {
+            DnsFormat::Zone => dns::render_zone(&domain, &profile, &records),
+            DnsFormat::Json => dns::render_json(&domain, &profile, &records),
+        };
+        return write_stdout(text.as_bytes());
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let results = runtime.block_on(async {
+        let resolver = dns::build_resolver(
+            args.resolver.or(config.dns.resolver),
+            CHECK_TIMEOUT,
+            2,
+            1024,
+        )
+        .map_err(anyhow::Error::msg)?;
+        anyhow::Ok(dns::check_records(&resolver, &records, CHECK_TIMEOUT).await)
+    })?;
+    let text = match args.format {
+        DnsFormat::Zone => dns::render_check_table(&results),
+        DnsFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&results)?;
+            text.push('\n');
+            text
+        }
+    };
+    write_stdout(text.as_bytes())?;
+    let bad = results
+        .iter()
+        .filter(|r| r.status != dns::CheckStatus::Ok)
+        .count();
+    if bad > 0 {
+        anyhow::bail!(
+            "{bad} of {} record sets for {domain} are wrong, missing or could not be looked up",
+            results.len()
+        );
+    }
+    Ok(())
 }

@@ -28,6 +28,9 @@ pub enum SiteSource {
     Table,
     /// A domain listed by the profile itself (e.g. hotmail.fr for outlook).
     Profile,
+    /// A domain whose MX is Microsoft 365's (`[dns]
+    /// detect_microsoft365_by_mx`).
+    Mx,
 }
 
 impl Site {
@@ -36,7 +39,7 @@ impl Site {
     /// customer which other domains it serves.
     pub fn config_domains(&self) -> Vec<&DomainName> {
         match self.source {
-            SiteSource::Table => vec![&self.domain],
+            SiteSource::Table | SiteSource::Mx => vec![&self.domain],
             SiteSource::Profile => self.profile.domains().collect(),
         }
     }
@@ -60,6 +63,25 @@ impl Account<'_> {
 pub enum ResolveError {
     #[error("the domain {0} is not served here: it is not in this server's domain table")]
     UnknownDomain(DomainName),
+    #[error(
+        "the domain {domain} is not served here: it is not in this server's domain table and \
+         its mail exchanger ({exchanges}) is not Microsoft 365 (*.mail.protection.outlook.com)"
+    )]
+    NotMicrosoft365 {
+        domain: DomainName,
+        exchanges: String,
+    },
+    #[error(
+        "the domain {0} is not served here: it is not in this server's domain table and has \
+         no MX record"
+    )]
+    NoMx(DomainName),
+    /// The MX lookup could not be made; nothing is known about the domain.
+    #[error(
+        "the domain {domain} is not in this server's domain table and its MX record could not \
+         be looked up ({reason}); try again later"
+    )]
+    ResolverFailed { domain: DomainName, reason: String },
 }
 
 /// Lookup tables built once from a validated configuration.

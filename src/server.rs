@@ -26,7 +26,10 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Config, Limits};
 use crate::router::{App, RequestLog, plain_error, route};
-use crate::tls::{self, TlsError, TlsSetup};
+use crate::router::{ConnectionInfo, Listener, Services};
+use crate::signing::{ProfileSigner, SigningError};
+use crate::tls::{self, CertResolver, CertificateSet, CertificateSource, TlsError};
+use arc_swap::ArcSwap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -37,6 +40,8 @@ pub enum ServeError {
     },
     #[error(transparent)]
     Tls(#[from] TlsError),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
 }
 
 /// A server that is accepting connections.
@@ -44,10 +49,13 @@ pub struct Running {
     /// The bound plain-HTTP addresses (real ports when 0 was configured).
     pub http_addrs: Vec<SocketAddr>,
     pub https_addrs: Vec<SocketAddr>,
+    pub admin_addrs: Vec<SocketAddr>,
     /// Present when an HTTPS listener exists.
     pub tls: Option<TlsSummary>,
     /// Present when `[acme]` is enabled (and an HTTPS listener exists).
     pub acme: Option<Arc<crate::acme::AcmeStatus>>,
+    /// Everything connections share; also what `reload` swaps.
+    shared: Arc<Shared>,
     /// Set to `true` to stop accepting and close connections gracefully.
     shutdown: watch::Sender<bool>,
     listeners: JoinSet<()>,
@@ -58,55 +66,121 @@ pub struct Running {
     grace: Duration,
 }
 
-/// What the operator is told about the HTTPS certificate.
+/// What the operator is told about the default HTTPS certificate.
 pub struct TlsSummary {
     pub fingerprint_sha256: String,
     pub self_signed: bool,
+    /// Certificates read from the certificates directory.
+    pub directory_certificates: usize,
 }
 
 /// Everything a connection task needs, shared by all of them.
 struct Shared {
-    app: App,
+    /// The current configuration generation; swapped whole by `reload`,
+    /// read once per request, so a request sees one consistent generation.
+    app: ArcSwap<App>,
     builder: auto::Builder<TokioExecutor>,
+    /// Fixed at start-up: listeners and limits change only with a restart.
     limits: Limits,
+}
+
+/// Why a reload was refused; the running configuration stays.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error(transparent)]
+    Signing(#[from] SigningError),
 }
 
 /// Binds every configured listener and starts serving.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
-    let tls_setup: Option<TlsSetup> = if config.https_listeners.is_empty() {
+    let certificates = if config.https_listeners.is_empty() {
         None
     } else {
-        Some(tls::load(&config.tls)?)
+        Some(Arc::new(CertResolver::new(CertificateSet::load(
+            &config.tls,
+        )?)))
     };
+    // Loaded once: requests sign with it and never touch the key files.
+    let profile_signer = ProfileSigner::load(&config.apple_signing)?;
     let limits = config.limits.clone();
-    let mut http = Vec::new();
-    for addr in &config.http_listeners {
-        http.push(bind(*addr).await?);
+    let mut bound = Vec::new();
+    for (addrs, listener) in [
+        (&config.http_listeners, Listener::Http),
+        (&config.https_listeners, Listener::Https),
+        (&config.admin_listeners, Listener::Admin),
+    ] {
+        for addr in addrs {
+            let socket = TcpListener::bind(addr)
+                .await
+                .map_err(|source| ServeError::Bind {
+                    addr: *addr,
+                    source,
+                })?;
+            let local = socket.local_addr().map_err(|source| ServeError::Bind {
+                addr: *addr,
+                source,
+            })?;
+            bound.push((socket, local, listener));
+        }
     }
-    let mut https = Vec::new();
-    for addr in &config.https_listeners {
-        https.push(bind(*addr).await?);
-    }
-
+    let https_port = bound
+        .iter()
+        .find(|(_, _, l)| *l == Listener::Https)
+        .map(|(_, local, _)| local.port());
+    let services = Arc::new(Services {
+        certificates: certificates.clone(),
+        https_port,
+        ..Services::default()
+    });
+    let tls = certificates.as_ref().map(|resolver| {
+        let files = resolver.certificates();
+        let default = files.iter().find(|c| {
+            matches!(
+                c.source,
+                CertificateSource::Default | CertificateSource::SelfSigned
+            )
+        });
+        TlsSummary {
+            fingerprint_sha256: default
+                .map(|c| c.fingerprint_sha256.clone())
+                .unwrap_or_default(),
+            self_signed: default.is_some_and(|c| c.source == CertificateSource::SelfSigned),
+            directory_certificates: files
+                .iter()
+                .filter(|c| c.source == CertificateSource::Directory)
+                .count(),
+        }
+    });
     let acme_config = config.acme.clone();
     let acme_domains: Vec<String> = config
         .domains
         .iter()
         .map(|d| d.name.as_str().to_owned())
         .collect();
+    let acceptor = certificates
+        .clone()
+        .map(|resolver| TlsAcceptor::from(tls::server_config(resolver)));
     let shared = Arc::new(Shared {
         builder: connection_builder(&limits),
-        app: App::new(config),
+        app: ArcSwap::from_pointee(
+            App::with_services(config, services.clone()).with_profile_signer(profile_signer),
+        ),
         limits: limits.clone(),
     });
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let (shutdown, shutdown_rx) = watch::channel(false);
-    let acme = match (acme_config, &tls_setup) {
-        (Some(acme_config), Some(tls_setup)) => Some(crate::acme::start(
+    // ACME certificates go to the HTTPS listeners' resolver; the domain
+    // table is the one at start-up (a reload does not add orders).
+    let acme = match (acme_config, certificates) {
+        (Some(acme_config), Some(resolver)) => Some(crate::acme::start(
             acme_config,
             acme_domains,
-            shared.app.challenges.clone(),
-            tls_setup.resolver.clone(),
+            services.clone(),
+            resolver,
             shutdown_rx.clone(),
         )),
         (Some(_), None) => {
@@ -117,37 +191,36 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         }
         (None, _) => None,
     };
-    let mut listeners = JoinSet::new();
     let mut running = Running {
+        acme,
         http_addrs: Vec::new(),
         https_addrs: Vec::new(),
-        tls: tls_setup.as_ref().map(|t| TlsSummary {
-            fingerprint_sha256: t.fingerprint_sha256.clone(),
-            self_signed: t.self_signed,
-        }),
-        acme,
+        admin_addrs: Vec::new(),
+        tls,
+        shared: shared.clone(),
         shutdown,
         listeners: JoinSet::new(),
         connections: connections.clone(),
         max_connections: limits.max_connections,
         grace: limits.shutdown_grace(),
     };
-    let acceptor = tls_setup.map(|t| TlsAcceptor::from(t.config));
-    for (listener, tls) in http
-        .into_iter()
-        .map(|l| (l, None))
-        .chain(https.into_iter().map(|l| (l, acceptor.clone())))
-    {
-        let addr = listener.local_addr().map_err(|source| ServeError::Bind {
-            addr: SocketAddr::from(([0, 0, 0, 0], 0)),
-            source,
-        })?;
-        if tls.is_some() {
-            running.https_addrs.push(addr);
-        } else {
-            running.http_addrs.push(addr);
-        }
-        listeners.spawn(accept_loop(
+    for (socket, local, listener) in bound {
+        let tls = match listener {
+            Listener::Http => {
+                running.http_addrs.push(local);
+                None
+            }
+            Listener::Https => {
+                running.https_addrs.push(local);
+                acceptor.clone()
+            }
+            Listener::Admin => {
+                running.admin_addrs.push(local);
+                None
+            }
+        };
+        running.listeners.spawn(accept_loop(
+            socket,
             listener,
             tls,
             shared.clone(),
@@ -155,17 +228,48 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             shutdown_rx.clone(),
         ));
     }
-    running.listeners = listeners;
     Ok(running)
 }
 
-async fn bind(addr: SocketAddr) -> Result<TcpListener, ServeError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, source })
-}
-
 impl Running {
+    /// Re-reads the configuration (`None`: the embedded default), profiles
+    /// and certificate files; swaps them in only if all are valid. Open
+    /// connections and requests in flight are not touched.
+    pub fn reload(&self, path: Option<&std::path::Path>) -> Result<(), ReloadError> {
+        let current = self.shared.app.load();
+        let services = current.services.clone();
+        let result = (|| {
+            let config = Config::load(path)?;
+            let certificates = match &services.certificates {
+                Some(_) => Some(CertificateSet::load(&config.tls)?),
+                None => None,
+            };
+            let signer = ProfileSigner::load(&config.apple_signing)?;
+            Ok::<_, ReloadError>((config, certificates, signer))
+        })();
+        let (config, certificates, signer) = match result {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                services.metrics.record_reload(false);
+                return Err(error);
+            }
+        };
+        if config.http_listeners != current.config.http_listeners
+            || config.https_listeners != current.config.https_listeners
+            || config.admin_listeners != current.config.admin_listeners
+        {
+            tracing::warn!("listener changes take effect at the next restart");
+        }
+        if let (Some(resolver), Some(certificates)) = (&services.certificates, certificates) {
+            resolver.replace_files(certificates);
+        }
+        self.shared.app.store(Arc::new(
+            App::with_services(config, services.clone()).with_profile_signer(signer),
+        ));
+        services.metrics.record_reload(true);
+        Ok(())
+    }
+
     /// Stops accepting, lets in-flight requests finish (up to the grace
     /// period), then returns.
     pub async fn shutdown(mut self) {
@@ -210,6 +314,7 @@ const MAX_HEAD_BYTES: usize = 32 * 1024;
 
 async fn accept_loop(
     listener: TcpListener,
+    kind: Listener,
     tls: Option<TlsAcceptor>,
     shared: Arc<Shared>,
     connections: Arc<Semaphore>,
@@ -225,7 +330,7 @@ async fn accept_loop(
             },
             _ = shutdown.changed() => return,
         };
-        let (stream, _peer) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -243,7 +348,11 @@ async fn accept_loop(
         let tls = tls.clone();
         let shutdown = shutdown.clone();
         tokio::spawn(async move {
-            serve_connection(stream, tls, shared, shutdown).await;
+            let connection = ConnectionInfo {
+                listener: kind,
+                peer,
+            };
+            serve_connection(stream, connection, tls, shared, shutdown).await;
             drop(permit);
         });
     }
@@ -251,6 +360,7 @@ async fn accept_loop(
 
 async fn serve_connection(
     stream: TcpStream,
+    connection: ConnectionInfo,
     tls: Option<TlsAcceptor>,
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
@@ -261,14 +371,14 @@ async fn serve_connection(
         activity: activity.clone(),
     };
     match tls {
-        None => drive(stream, false, activity, shared, shutdown).await,
+        None => drive(stream, connection, activity, shared, shutdown).await,
         Some(acceptor) => {
             // The handshake counts against the header timeout: a client
             // that stalls in the handshake is cut like a slow header.
             let handshake =
                 tokio::time::timeout(shared.limits.header_read_timeout(), acceptor.accept(stream));
             match handshake.await {
-                Ok(Ok(stream)) => drive(stream, true, activity, shared, shutdown).await,
+                Ok(Ok(stream)) => drive(stream, connection, activity, shared, shutdown).await,
                 Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
                 Err(_) => tracing::debug!("TLS handshake timed out"),
             }
@@ -280,7 +390,7 @@ async fn serve_connection(
 /// past the idle timeout, or the server shuts down.
 async fn drive<S>(
     stream: S,
-    secure: bool,
+    connection: ConnectionInfo,
     activity: Activity,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
@@ -290,7 +400,7 @@ async fn drive<S>(
     let service_shared = shared.clone();
     let service = service_fn(move |request: Request<Incoming>| {
         let shared = service_shared.clone();
-        async move { Ok::<_, Infallible>(handle(&shared, request, secure).await) }
+        async move { Ok::<_, Infallible>(handle(&shared, request, connection).await) }
     });
     let connection = shared
         .builder
@@ -325,10 +435,14 @@ async fn drive<S>(
 async fn handle(
     shared: &Shared,
     request: Request<Incoming>,
-    secure: bool,
+    connection: ConnectionInfo,
 ) -> Response<Full<Bytes>> {
     let started = Instant::now();
-    let (parts, body) = request.into_parts();
+    // One configuration generation for the whole request, even if a
+    // reload happens meanwhile.
+    let app = shared.app.load_full();
+    let (mut parts, body) = request.into_parts();
+    parts.extensions.insert(connection);
     let max = shared.limits.max_body_bytes;
     // A body that trickles in is cut like a slow header. (When a request
     // has both Content-Length and Transfer-Encoding, hyper drops the length,
@@ -338,7 +452,7 @@ async fn handle(
     let response = match tokio::time::timeout(shared.limits.header_read_timeout(), body).await {
         Ok(Ok(collected)) => {
             let request = Request::from_parts(parts.clone(), collected.to_bytes());
-            route(&shared.app, &request).await
+            route(&app, &request).await
         }
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => plain_error(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -360,7 +474,7 @@ async fn handle(
             response
         }
     };
-    log_request(shared, &parts, &response, secure, started);
+    log_request(&app, &parts, &response, connection, started);
     if parts.method == http::Method::HEAD {
         without_body(response)
     } else {
@@ -383,23 +497,32 @@ fn without_body(response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
     Response::from_parts(parts, Full::new(Bytes::new()))
 }
 
+/// One log line and the metrics of one request. `Authorization` and other
+/// headers are never logged; addresses only when the admin asks.
 fn log_request(
-    shared: &Shared,
+    app: &App,
     parts: &http::request::Parts,
     response: &Response<Full<Bytes>>,
-    secure: bool,
+    connection: ConnectionInfo,
     started: Instant,
 ) {
+    let latency = started.elapsed();
     let log = response.extensions().get::<RequestLog>();
     let endpoint = log.map_or("none", |l| l.endpoint);
-    let domain = log.and_then(|l| l.domain.as_ref()).map(|d| d.as_str());
-    let log_addresses = shared.app.config.log_addresses;
+    let domain = log.and_then(|l| l.domain.as_ref());
+    let profile = domain
+        .and_then(|d| app.directory.resolve(d).ok())
+        .map_or("", |site| site.profile.id.as_str());
+    app.services
+        .metrics
+        .record_request(endpoint, response.status().as_u16(), profile, latency);
+    let log_addresses = app.config.log_addresses;
     let address = log
         .and_then(|l| l.address.as_ref())
         .filter(|_| log_addresses)
         .map(|a| a.as_str());
-    // Paths may carry an address (future /apple/<address> forms): only
-    // logged when the admin asked for addresses.
+    // Paths may carry an address (/apple/<address>.mobileconfig, the v2
+    // JSON form): only logged when the admin asked for addresses.
     let path = parts.uri.path();
     let path = if log_addresses || !path.contains('@') {
         path
@@ -409,11 +532,16 @@ fn log_request(
     tracing::info!(
         method = %parts.method,
         path,
-        scheme = if secure { "https" } else { "http" },
+        listener = match connection.listener {
+            Listener::Http => "http",
+            Listener::Https => "https",
+            Listener::Admin => "admin",
+        },
         status = response.status().as_u16(),
-        latency_us = started.elapsed().as_micros() as u64,
+        latency_us = latency.as_micros() as u64,
         endpoint,
-        domain,
+        domain = domain.map(|d| d.as_str()),
+        profile,
         address,
         "request"
     );

@@ -1,20 +1,22 @@
-//! TLS: the rustls server configuration, from PEM files or a self-signed
-//! certificate generated at start-up. Validates certificates once; does not
-//! accept connections (see `server`).
-
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+//! TLS: certificates chosen by SNI from a directory of certificate files,
+//! ACME-issued certificates and a default (or a self-signed certificate
+//! generated at start-up), and the rustls server configuration. Validates
+//! every certificate when it is loaded (start-up and reload); does not
+//! accept connections (see `server`) or talk to an ACME server (see `acme`).
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
 
+use arc_swap::ArcSwap;
 use rustls::ServerConfig;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
-use crate::config::TlsSource;
+use crate::config::{CertificateFiles, TlsSource};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
@@ -29,61 +31,225 @@ pub enum TlsError {
         private_key: PathBuf,
         reason: String,
     },
+    #[error("{path}: the certificate expired ({days} days ago); renew it", path = path.display())]
+    Expired { path: PathBuf, days: u64 },
+    #[error("{path}: the certificate is not valid yet", path = path.display())]
+    NotYetValid { path: PathBuf },
+    #[error("{path}: cannot read the certificates directory: {reason}", path = path.display())]
+    Directory { path: PathBuf, reason: String },
     #[error("cannot generate a self-signed certificate: {0}")]
     SelfSigned(String),
 }
 
-/// Picks the certificate for the SNI name: an ACME-issued one for its
-/// names, else the configured (or self-signed) default.
-#[derive(Debug)]
-pub struct CertResolver {
-    default: Arc<CertifiedKey>,
-    /// By lower-case SNI name; replaced whole per install so a handshake
-    /// sees either the old or the new certificate.
-    acme: RwLock<HashMap<String, Arc<CertifiedKey>>>,
+/// Where a certificate in service came from (a metrics label).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateSource {
+    Default,
+    Directory,
+    Acme,
+    SelfSigned,
 }
 
-impl CertResolver {
-    pub fn new(default: Arc<CertifiedKey>) -> CertResolver {
-        CertResolver {
-            default,
-            acme: RwLock::new(HashMap::new()),
-        }
-    }
-
-    /// Makes `key` answer for `names`. Connections already open keep the
-    /// certificate they were handshaken with.
-    pub fn install_acme(&self, names: &[String], key: Arc<CertifiedKey>) {
-        let mut acme = self.acme.write().unwrap_or_else(|e| e.into_inner());
-        for name in names {
-            acme.insert(name.to_ascii_lowercase(), key.clone());
+impl CertificateSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CertificateSource::Default => "default",
+            CertificateSource::Directory => "directory",
+            CertificateSource::Acme => "acme",
+            CertificateSource::SelfSigned => "self-signed",
         }
     }
 }
 
-impl ResolvesServerCert for CertResolver {
-    fn resolve(&self, client_hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let acme = self.acme.read().unwrap_or_else(|e| e.into_inner());
-        client_hello
-            .server_name()
-            .and_then(|name| acme.get(&name.to_ascii_lowercase()).cloned())
-            .or_else(|| Some(self.default.clone()))
-    }
-}
-
-/// The HTTPS server configuration and what to tell the operator about it.
-pub struct TlsSetup {
-    pub config: Arc<ServerConfig>,
-    /// The resolver inside `config`, for installing ACME certificates.
-    pub resolver: Arc<CertResolver>,
-    /// SHA-256 of the leaf certificate (DER), as colon-separated hex.
+/// What operators are told about one certificate in service.
+#[derive(Debug, Clone)]
+pub struct CertificateInfo {
+    pub source: CertificateSource,
+    /// The file it was read from, if any.
+    pub path: Option<PathBuf>,
+    /// DNS names of its subjectAltName.
+    pub names: Vec<String>,
+    pub not_before_unix: u64,
+    pub not_after_unix: u64,
+    /// SHA-256 of the leaf (DER), colon-separated hex.
     pub fingerprint_sha256: String,
-    pub self_signed: bool,
+}
+
+impl CertificateInfo {
+    /// Days until expiry (negative when expired), for metrics.
+    pub fn days_to_expiry(&self) -> f64 {
+        (self.not_after_unix as f64 - unix_now() as f64) / 86_400.0
+    }
+}
+
+/// The certificates read from files (or generated), swapped as a whole on
+/// reload.
+pub struct CertificateSet {
+    /// Lower-case DNS names (and `*.` wildcards) to certificates.
+    by_name: HashMap<String, Arc<CertifiedKey>>,
+    default: Option<Arc<CertifiedKey>>,
+    pub certificates: Vec<CertificateInfo>,
+}
+
+impl CertificateSet {
+    /// Reads and validates every configured certificate.
+    pub fn load(source: &TlsSource) -> Result<CertificateSet, TlsError> {
+        let mut set = CertificateSet {
+            by_name: HashMap::new(),
+            default: None,
+            certificates: Vec::new(),
+        };
+        if source.self_signed() {
+            let (key, info) = self_signed()?;
+            set.default = Some(key);
+            set.certificates.push(info);
+            return Ok(set);
+        }
+        if let Some(files) = &source.default {
+            let (key, info) = load_files(files, CertificateSource::Default)?;
+            set.default = Some(key);
+            set.certificates.push(info);
+        }
+        if let Some(dir) = &source.certificates_dir {
+            for files in certificate_dir_entries(dir)? {
+                let (key, info) = load_files(&files, CertificateSource::Directory)?;
+                for name in &info.names {
+                    set.by_name.insert(name.clone(), key.clone());
+                }
+                set.certificates.push(info);
+            }
+        }
+        Ok(set)
+    }
+
+    /// The default certificate's description (what `serve` prints).
+    pub fn default_info(&self) -> Option<&CertificateInfo> {
+        self.certificates.iter().find(|c| {
+            matches!(
+                c.source,
+                CertificateSource::Default | CertificateSource::SelfSigned
+            )
+        })
+    }
+}
+
+/// `<dir>/<name>/fullchain.pem` and `privkey.pem` for every subdirectory
+/// that has them (certbot's `live/` layout), sorted for stable errors.
+fn certificate_dir_entries(dir: &Path) -> Result<Vec<CertificateFiles>, TlsError> {
+    let error = |e: std::io::Error| TlsError::Directory {
+        path: dir.to_owned(),
+        reason: e.to_string(),
+    };
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(error)? {
+        let path = entry.map_err(error)?.path();
+        if path.is_dir() {
+            entries.push(CertificateFiles {
+                certificate: path.join("fullchain.pem"),
+                private_key: path.join("privkey.pem"),
+            });
+        }
+    }
+    entries.sort_by(|a, b| a.certificate.cmp(&b.certificate));
+    Ok(entries)
+}
+
+fn load_files(
+    files: &CertificateFiles,
+    source: CertificateSource,
+) -> Result<(Arc<CertifiedKey>, CertificateInfo), TlsError> {
+    let cert_error = |reason: String| TlsError::Certificate {
+        path: files.certificate.clone(),
+        reason,
+    };
+    let chain = CertificateDer::pem_file_iter(&files.certificate)
+        .map_err(|e| cert_error(e.to_string()))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| cert_error(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(cert_error("no CERTIFICATE block found".into()));
+    }
+    let key =
+        PrivateKeyDer::from_pem_file(&files.private_key).map_err(|e| TlsError::PrivateKey {
+            path: files.private_key.clone(),
+            reason: e.to_string(),
+        })?;
+    let mismatch = |reason: String| TlsError::Mismatch {
+        certificate: files.certificate.clone(),
+        private_key: files.private_key.clone(),
+        reason,
+    };
+    let certified = certified_key(chain, key).map_err(mismatch)?;
+    let mut info = describe(&certified.cert[0], source).map_err(cert_error)?;
+    info.path = Some(files.certificate.clone());
+    check_validity(&info, &files.certificate)?;
+    Ok((Arc::new(certified), info))
+}
+
+/// A certified key whose private key is checked against the leaf.
+pub fn certified_key(
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+) -> Result<CertifiedKey, String> {
+    let provider = rustls::crypto::ring::default_provider();
+    let signing_key = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| format!("unsupported private key: {e}"))?;
+    let certified = CertifiedKey::new(chain, signing_key);
+    certified.keys_match().map_err(|e| e.to_string())?;
+    Ok(certified)
+}
+
+/// Names, expiry and fingerprint of a leaf certificate.
+pub fn describe(
+    leaf: &CertificateDer<'_>,
+    source: CertificateSource,
+) -> Result<CertificateInfo, String> {
+    use x509_cert::der::Decode;
+    use x509_cert::ext::pkix::SubjectAltName;
+    use x509_cert::ext::pkix::name::GeneralName;
+    let cert = x509_cert::Certificate::from_der(leaf.as_ref())
+        .map_err(|e| format!("not an X.509 certificate: {e}"))?;
+    let tbs = &cert.tbs_certificate;
+    let not_after_unix = tbs.validity.not_after.to_unix_duration().as_secs();
+    let mut names = Vec::new();
+    if let Ok(Some((_, san))) = tbs.get::<SubjectAltName>() {
+        for name in san.0 {
+            if let GeneralName::DnsName(dns) = name {
+                names.push(dns.as_str().to_ascii_lowercase());
+            }
+        }
+    }
+    Ok(CertificateInfo {
+        source,
+        path: None,
+        names,
+        not_before_unix: tbs.validity.not_before.to_unix_duration().as_secs(),
+        not_after_unix,
+        fingerprint_sha256: fingerprint(leaf),
+    })
+}
+
+fn check_validity(info: &CertificateInfo, path: &Path) -> Result<(), TlsError> {
+    let now = unix_now();
+    // Five minutes of grace for clocks that differ a little.
+    if info.not_before_unix > now + 300 {
+        return Err(TlsError::NotYetValid {
+            path: path.to_owned(),
+        });
+    }
+    if info.not_after_unix < now {
+        return Err(TlsError::Expired {
+            path: path.to_owned(),
+            days: (now - info.not_after_unix) / 86_400,
+        });
+    }
+    Ok(())
 }
 
 /// Names the self-signed certificate is valid for: loopback, and the demo
-/// domain's autoconfig names so that Host-header forms can be tried with
-/// `curl --resolve`.
+/// domain's names so that Host-header forms can be tried with `curl --resolve`.
 const SELF_SIGNED_NAMES: &[&str] = &[
     "localhost",
     "127.0.0.1",
@@ -93,75 +259,124 @@ const SELF_SIGNED_NAMES: &[&str] = &[
     "contoso.example",
 ];
 
-pub fn load(source: &TlsSource) -> Result<TlsSetup, TlsError> {
-    let (chain, key, self_signed) = match source {
-        TlsSource::Files {
-            certificate,
-            private_key,
-        } => {
-            let (chain, key) = read_pem_files(certificate, private_key)?;
-            (chain, key, false)
-        }
-        TlsSource::SelfSigned => {
-            let names = SELF_SIGNED_NAMES
-                .iter()
-                .map(|s| (*s).to_owned())
-                .collect::<Vec<_>>();
-            let generated = rcgen::generate_simple_self_signed(names)
-                .map_err(|e| TlsError::SelfSigned(e.to_string()))?;
-            let key = PrivateKeyDer::try_from(generated.signing_key.serialize_der())
-                .map_err(|e| TlsError::SelfSigned(e.to_string()))?;
-            (vec![generated.cert.der().clone()], key, true)
-        }
-    };
-    let fingerprint_sha256 = fingerprint(&chain[0]);
-    let mismatch = |e: rustls::Error| match source {
-        TlsSource::Files {
-            certificate,
-            private_key,
-        } => TlsError::Mismatch {
-            certificate: certificate.clone(),
-            private_key: private_key.clone(),
-            reason: e.to_string(),
-        },
-        TlsSource::SelfSigned => TlsError::SelfSigned(e.to_string()),
-    };
-    let signing_key = rustls::crypto::ring::sign::any_supported_type(&key).map_err(mismatch)?;
-    let certified = CertifiedKey::new(chain, signing_key);
-    certified.keys_match().map_err(mismatch)?;
-    let resolver = Arc::new(CertResolver::new(Arc::new(certified)));
-    let mut config = ServerConfig::builder()
-        .with_no_client_auth()
-        .with_cert_resolver(resolver.clone());
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(TlsSetup {
-        config: Arc::new(config),
-        resolver,
-        fingerprint_sha256,
-        self_signed,
-    })
+fn self_signed() -> Result<(Arc<CertifiedKey>, CertificateInfo), TlsError> {
+    let names = SELF_SIGNED_NAMES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect::<Vec<_>>();
+    let generated = rcgen::generate_simple_self_signed(names)
+        .map_err(|e| TlsError::SelfSigned(e.to_string()))?;
+    let key = PrivateKeyDer::try_from(generated.signing_key.serialize_der())
+        .map_err(|e| TlsError::SelfSigned(e.to_string()))?;
+    let leaf = generated.cert.der().clone();
+    let info = describe(&leaf, CertificateSource::SelfSigned).map_err(TlsError::SelfSigned)?;
+    let certified = certified_key(vec![leaf], key).map_err(TlsError::SelfSigned)?;
+    Ok((Arc::new(certified), info))
 }
 
-fn read_pem_files(
-    certificate: &Path,
-    private_key: &Path,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsError> {
-    let cert_error = |reason: String| TlsError::Certificate {
-        path: certificate.to_owned(),
-        reason,
-    };
-    let chain = CertificateDer::pem_file_iter(certificate)
-        .map_err(|e| cert_error(e.to_string()))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| cert_error(e.to_string()))?;
-    if chain.is_empty() {
-        return Err(cert_error("no CERTIFICATE block found".into()));
+/// Picks the certificate for a connection's SNI name: a certificate file
+/// covering the name, else an ACME certificate for it, else the default.
+/// Without a default, an unknown name fails the handshake (rustls sends a
+/// fatal alert): serving an unrelated certificate would only make clients
+/// show a name-mismatch error for a name we do not serve.
+pub struct CertResolver {
+    files: ArcSwap<CertificateSet>,
+    /// Certificates installed by the ACME task, by name.
+    acme: ArcSwap<HashMap<String, (Arc<CertifiedKey>, CertificateInfo)>>,
+}
+
+impl std::fmt::Debug for CertResolver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertResolver").finish_non_exhaustive()
     }
-    let key = PrivateKeyDer::from_pem_file(private_key).map_err(|e| TlsError::PrivateKey {
-        path: private_key.to_owned(),
-        reason: e.to_string(),
-    })?;
-    Ok((chain, key))
+}
+
+impl CertResolver {
+    pub fn new(files: CertificateSet) -> CertResolver {
+        CertResolver {
+            files: ArcSwap::from_pointee(files),
+            acme: ArcSwap::from_pointee(HashMap::new()),
+        }
+    }
+
+    /// Swaps in the certificates of a reloaded configuration. Connections
+    /// already established keep theirs.
+    pub fn replace_files(&self, files: CertificateSet) {
+        self.files.store(Arc::new(files));
+    }
+
+    /// Makes an ACME-issued certificate answer for `names` (files in the
+    /// certificates directory still win for the same name).
+    pub fn install_acme(&self, names: &[String], key: Arc<CertifiedKey>) {
+        let info = key
+            .cert
+            .first()
+            .and_then(|leaf| describe(leaf, CertificateSource::Acme).ok());
+        let Some(info) = info else {
+            tracing::warn!(
+                ?names,
+                "ACME certificate without a readable leaf; not installed"
+            );
+            return;
+        };
+        self.acme.rcu(|current| {
+            let mut next = HashMap::clone(current);
+            for name in names {
+                next.insert(name.to_ascii_lowercase(), (key.clone(), info.clone()));
+            }
+            next
+        });
+    }
+
+    /// Every certificate in service, for metrics and logs.
+    pub fn certificates(&self) -> Vec<CertificateInfo> {
+        let mut all = self.files.load().certificates.clone();
+        let acme = self.acme.load();
+        let mut seen = std::collections::HashSet::new();
+        for (_, info) in acme.values() {
+            if seen.insert(info.fingerprint_sha256.clone()) {
+                all.push(info.clone());
+            }
+        }
+        all
+    }
+
+    fn lookup(&self, name: &str) -> Option<Arc<CertifiedKey>> {
+        let files = self.files.load();
+        let wildcard = name
+            .split_once('.')
+            .map(|(_, parent)| format!("*.{parent}"));
+        if let Some(key) = files.by_name.get(name) {
+            return Some(key.clone());
+        }
+        if let Some(key) = wildcard.as_ref().and_then(|w| files.by_name.get(w)) {
+            return Some(key.clone());
+        }
+        if let Some((key, _)) = self.acme.load().get(name) {
+            return Some(key.clone());
+        }
+        files.default.clone()
+    }
+}
+
+impl ResolvesServerCert for CertResolver {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        match hello.server_name() {
+            Some(name) => self.lookup(&name.to_ascii_lowercase()),
+            // No SNI (IP-address clients): only the default can answer.
+            None => self.files.load().default.clone(),
+        }
+    }
+}
+
+/// The rustls server configuration around a resolver: HTTP/2 and HTTP/1.1
+/// by ALPN, rustls' safe defaults otherwise.
+pub fn server_config(resolver: Arc<CertResolver>) -> Arc<ServerConfig> {
+    let mut config = ServerConfig::builder()
+        .with_no_client_auth()
+        .with_cert_resolver(resolver);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Arc::new(config)
 }
 
 fn fingerprint(certificate: &CertificateDer<'_>) -> String {
@@ -172,4 +387,10 @@ fn fingerprint(certificate: &CertificateDer<'_>) -> String {
         .map(|b| format!("{b:02X}"))
         .collect::<Vec<_>>()
         .join(":")
+}
+
+fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

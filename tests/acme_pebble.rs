@@ -267,22 +267,29 @@ async fn wait_for_new_leaf(
 }
 
 fn san_names(leaf: &CertificateDer<'_>) -> Vec<String> {
-    let (_, certificate) = x509_parser::parse_x509_certificate(leaf.as_ref()).unwrap();
-    let san = certificate.subject_alternative_name().unwrap().unwrap();
-    san.value
-        .general_names
-        .iter()
+    use x509_cert::der::Decode;
+    use x509_cert::ext::pkix::SubjectAltName;
+    use x509_cert::ext::pkix::name::GeneralName;
+    let certificate = x509_cert::Certificate::from_der(leaf.as_ref()).unwrap();
+    let (_, san) = certificate
+        .tbs_certificate
+        .get::<SubjectAltName>()
+        .unwrap()
+        .unwrap();
+    san.0
+        .into_iter()
         .filter_map(|n| match n {
-            x509_parser::extensions::GeneralName::DNSName(d) => Some(d.to_string()),
+            GeneralName::DnsName(d) => Some(d.as_str().to_owned()),
             _ => None,
         })
         .collect()
 }
 
-async fn healthz(
+async fn get(
     sender: &mut hyper::client::conn::http1::SendRequest<Empty<Bytes>>,
+    path: &str,
 ) -> (http::StatusCode, Bytes) {
-    let request = http::Request::get("/healthz")
+    let request = http::Request::get(path)
         .header(http::header::HOST, SNI)
         .body(Empty::new())
         .unwrap();
@@ -325,8 +332,23 @@ async fn pebble_issued_certificate_is_served_for_autoconfig_name() {
         .mode();
     assert_eq!(mode & 0o777, 0o600);
     assert!(dir.join("fullchain.pem").exists());
-    let status = running.acme.as_ref().unwrap();
-    assert_eq!(status.certificates()[0].names.len(), 2);
+
+    // /metrics (loopback peer) shows the ACME certificate's expiry.
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let (status, body) = get(&mut sender, "/metrics").await;
+    assert_eq!(status, http::StatusCode::OK);
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    assert!(
+        text.lines().any(
+            |l| l.starts_with("mailsetup_certificate_expiry_days{source=\"acme\"")
+                && l.contains(SNI)
+        ),
+        "{text}"
+    );
+    assert_eq!(running.acme.as_ref().unwrap().failures(), 0);
     running.shutdown().await;
 }
 
@@ -384,14 +406,14 @@ async fn renewal_replaces_certificate_without_dropping_open_connection() {
         .await
         .unwrap();
     let connection = tokio::spawn(connection);
-    assert_eq!(healthz(&mut sender).await.0, http::StatusCode::OK);
+    assert_eq!(get(&mut sender, "/healthz").await.0, http::StatusCode::OK);
 
     let renewed = wait_for_new_leaf(&connector, https, Some(&first)).await;
     assert!(san_names(&leaf_of(&renewed)).contains(&SNI.to_owned()));
     assert!(running.acme.as_ref().unwrap().issued() >= 2);
 
     // The keep-alive connection opened before the swap still answers.
-    let (status, body) = healthz(&mut sender).await;
+    let (status, body) = get(&mut sender, "/healthz").await;
     assert_eq!(status, http::StatusCode::OK);
     assert_eq!(&body[..], b"ok\n");
     assert!(!connection.is_finished());

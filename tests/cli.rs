@@ -356,3 +356,42 @@ fn render_explains_a_bad_address_or_unknown_domain() {
             .contains("the domain nobody.test is not served here")
     );
 }
+
+#[test]
+fn the_example_configurations_pass_check() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let output = run(&[
+        "check",
+        "--config",
+        &format!("{root}/mailsetup.example.toml"),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    // The production example, with its /etc paths pointed at test files.
+    let ca = TestCa::new();
+    let live = ca.dir.path().join("certs");
+    ca.issue_into(
+        &live.join("autoconfig.contoso.com"),
+        &["autoconfig.contoso.com", "autodiscover.contoso.com"],
+        false,
+    );
+    let text = std::fs::read_to_string(format!("{root}/examples/mailsetup.production.toml"))
+        .unwrap()
+        .replace(
+            "/etc/mailsetup/tls/fullchain.pem",
+            ca.cert_path.to_str().unwrap(),
+        )
+        .replace(
+            "/etc/mailsetup/tls/privkey.pem",
+            ca.key_path.to_str().unwrap(),
+        )
+        .replace("/etc/mailsetup/certs", live.to_str().unwrap());
+    let config = write_file(ca.dir.path(), "production.toml", &text);
+    let output = run(&["check", "--config", config.to_str().unwrap()]);
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        stdout
+            .contains("certificate (directory): autoconfig.contoso.com, autodiscover.contoso.com"),
+        "{stdout}"
+    );
+}

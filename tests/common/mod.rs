@@ -3,6 +3,8 @@
 //! tree parsed with quick-xml (independent of the askama templates).
 #![allow(dead_code)] // each test binary uses a different part
 
+pub mod html;
+
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,9 +47,29 @@ pub struct TestCa {
     pub ca_der: CertificateDer<'static>,
     pub cert_path: PathBuf,
     pub key_path: PathBuf,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
 }
 
 impl TestCa {
+    /// Issues a leaf for `names` into `dir/fullchain.pem` and
+    /// `dir/privkey.pem` (certbot's layout); `expired` back-dates it.
+    /// Returns the leaf's DER.
+    pub fn issue_into(&self, dir: &Path, names: &[&str], expired: bool) -> Vec<u8> {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params =
+            rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+                .unwrap();
+        if expired {
+            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        }
+        let leaf = params.signed_by(&key, &self.issuer).unwrap();
+        std::fs::create_dir_all(dir).unwrap();
+        std::fs::write(dir.join("fullchain.pem"), leaf.pem() + &self.ca_pem).unwrap();
+        std::fs::write(dir.join("privkey.pem"), key.serialize_pem()).unwrap();
+        leaf.der().to_vec()
+    }
+
     pub fn new() -> TestCa {
         use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
         let dir = tempfile::tempdir().unwrap();
@@ -78,6 +100,7 @@ impl TestCa {
             dir,
             cert_path,
             key_path,
+            issuer,
         }
     }
 
@@ -123,6 +146,13 @@ pub fn write_config(ca: &TestCa, extra: &str) -> PathBuf {
 /// top-level keys such as `profiles_dir`) and `extra` inside `[limits]`
 /// (or starting sections of its own).
 pub fn write_config_with(ca: &TestCa, top: &str, extra: &str) -> PathBuf {
+    // `http_policy = "redirect"` at the top of `top` asks for the default.
+    let http_policy = if top.contains("http_policy = \"redirect\"") {
+        "redirect"
+    } else {
+        "serve"
+    };
+    let top = top.replace("http_policy = \"redirect\"", "");
     let text = format!(
         r#"
 {top}
@@ -130,6 +160,9 @@ pub fn write_config_with(ca: &TestCa, top: &str, extra: &str) -> PathBuf {
 [server]
 http = ["127.0.0.1:0"]
 https = ["127.0.0.1:0"]
+# Most tests talk plain HTTP to every endpoint; tests/production.rs checks
+# the default redirect policy.
+http_policy = "{http_policy}"
 
 [tls]
 certificate = "{}"
@@ -181,6 +214,40 @@ impl TestServer {
             config_path,
             running: Some(running),
         }
+    }
+
+    /// Starts from a configuration file the test wrote itself.
+    pub async fn start_from_file(ca: TestCa, config_path: PathBuf) -> TestServer {
+        let config = mailsetup::config::Config::load(Some(&config_path)).unwrap();
+        let running = mailsetup::server::start(config).await.unwrap();
+        TestServer {
+            http: running
+                .http_addrs
+                .first()
+                .copied()
+                .unwrap_or(([127, 0, 0, 1], 0).into()),
+            https: running
+                .https_addrs
+                .first()
+                .copied()
+                .unwrap_or(([127, 0, 0, 1], 0).into()),
+            ca,
+            config_path,
+            running: Some(running),
+        }
+    }
+
+    /// Reloads the configuration file, as SIGHUP does.
+    pub fn reload(&self) -> Result<(), mailsetup::server::ReloadError> {
+        self.running
+            .as_ref()
+            .unwrap()
+            .reload(Some(&self.config_path))
+    }
+
+    /// The running server (admin addresses and the like).
+    pub fn running(&self) -> &mailsetup::server::Running {
+        self.running.as_ref().unwrap()
     }
 
     pub async fn shutdown(mut self) {

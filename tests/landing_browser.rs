@@ -1,0 +1,568 @@
+//! The landing page in a real browser: headless Chromium from Debian's
+//! packages, driven through chromedriver's WebDriver HTTP API (W3C
+//! WebDriver, plus chromedriver's `goog/cdp/execute` for full-page
+//! screenshots). Loads the page from the server on loopback, types an
+//! address, submits, checks the result page and the profile link, and
+//! saves screenshots at a phone and a desktop viewport to
+//! `target/screenshots/`.
+//!
+//! Needs `chromium` and `chromium-driver` (installed by `.ci/run`); skipped
+//! with a message when they are missing, except under `CI=true`.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use common::TestServer;
+use http::{Method, Request};
+use http_body_util::{BodyExt, Full};
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// zbar's command-line QR decoder (Debian `zbar-tools`).
+const ZBARIMG: &str = "/usr/bin/zbarimg";
+/// The W3C WebDriver key of an element reference.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 \
+                      (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+
+/// Returns false (after printing why) when the browser is not installed
+/// and this is not CI; panics under CI=true.
+fn browser_available() -> bool {
+    tools_available(&[CHROMIUM, CHROMEDRIVER])
+}
+
+fn tools_available(tools: &[&str]) -> bool {
+    let missing: Vec<&str> = tools
+        .iter()
+        .copied()
+        .filter(|p| !Path::new(p).exists())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let reason = format!(
+        "{} not installed (apt-get install chromium chromium-driver zbar-tools)",
+        missing.join(", ")
+    );
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true and {reason}");
+    }
+    println!("skipped: {reason}");
+    false
+}
+
+fn screenshot_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A chromedriver process on a loopback port, killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Driver {
+    async fn start() -> Driver {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver starts");
+        let driver = Driver { child, port };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(status) = driver.call(Method::GET, "/status", None).await
+                && status["value"]["ready"] == json!(true)
+            {
+                return driver;
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not get ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// One WebDriver command; the answer's JSON, or an error for a
+    /// connection failure.
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let stream = tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .map_err(|e| e.to_string())?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(connection);
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", format!("127.0.0.1:{}", self.port))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap();
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A browser session.
+struct Session<'a> {
+    driver: &'a Driver,
+    id: String,
+    _profile: tempfile::TempDir,
+}
+
+impl<'a> Session<'a> {
+    async fn new(driver: &'a Driver, mobile: bool, accept_language: &str) -> Session<'a> {
+        let profile = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        let mut options = json!({
+            "binary": CHROMIUM,
+            "prefs": { "intl.accept_languages": accept_language },
+        });
+        if mobile {
+            options["mobileEmulation"] = json!({
+                "deviceMetrics": { "width": 390, "height": 844, "pixelRatio": 2.0, "touch": true },
+                "userAgent": IPHONE,
+            });
+        } else {
+            args.push("--window-size=1280,900".to_owned());
+            args.push("--force-device-scale-factor=1".to_owned());
+        }
+        options["args"] = json!(args);
+        let capabilities = json!({
+            "capabilities": { "alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": options,
+                "goog:loggingPrefs": { "browser": "ALL" },
+            }}
+        });
+        let answer = driver
+            .call(Method::POST, "/session", Some(capabilities))
+            .await
+            .unwrap();
+        let id = answer["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {answer}"))
+            .to_owned();
+        Session {
+            driver,
+            id,
+            _profile: profile,
+        }
+    }
+
+    async fn command(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let path = format!("/session/{}{path}", self.id);
+        let answer = self.driver.call(method, &path, body).await.unwrap();
+        if answer["value"].get("error").is_some() {
+            panic!("{path}: {answer}");
+        }
+        answer["value"].clone()
+    }
+
+    async fn goto(&self, url: &str) {
+        self.command(Method::POST, "/url", Some(json!({ "url": url })))
+            .await;
+    }
+
+    async fn url(&self) -> String {
+        self.command(Method::GET, "/url", None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn find(&self, css: &str) -> String {
+        let value = self
+            .command(
+                Method::POST,
+                "/element",
+                Some(json!({ "using": "css selector", "value": css })),
+            )
+            .await;
+        value[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("{css}: {value}"))
+            .to_owned()
+    }
+
+    async fn text(&self, css: &str) -> String {
+        let element = self.find(css).await;
+        self.command(Method::GET, &format!("/element/{element}/text"), None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn property(&self, css: &str, name: &str) -> Value {
+        let element = self.find(css).await;
+        self.command(
+            Method::GET,
+            &format!("/element/{element}/property/{name}"),
+            None,
+        )
+        .await
+    }
+
+    async fn css(&self, css: &str, name: &str) -> String {
+        let element = self.find(css).await;
+        self.command(Method::GET, &format!("/element/{element}/css/{name}"), None)
+            .await
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.command(
+            Method::POST,
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        )
+        .await;
+    }
+
+    async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.command(
+            Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+        )
+        .await;
+    }
+
+    async fn wait_for_url(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let url = self.url().await;
+            if url.contains(needle) {
+                return url;
+            }
+            assert!(Instant::now() < deadline, "still at {url}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Saves one element as rendered, as a PNG; returns its path.
+    async fn element_screenshot(&self, css: &str, name: &str) -> PathBuf {
+        let element = self.find(css).await;
+        let shot = self
+            .command(Method::GET, &format!("/element/{element}/screenshot"), None)
+            .await;
+        let path = screenshot_dir().join(format!("{name}.png"));
+        std::fs::write(&path, base64_decode(shot.as_str().unwrap())).unwrap();
+        path
+    }
+
+    /// Saves the visible viewport as a PNG.
+    async fn viewport_screenshot(&self, name: &str) {
+        let viewport = self.command(Method::GET, "/screenshot", None).await;
+        let png = base64_decode(viewport.as_str().unwrap());
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Saves the visible viewport and the whole page as PNGs.
+    async fn screenshots(&self, name: &str) {
+        let dir = screenshot_dir();
+        self.viewport_screenshot(name).await;
+        let full = self
+            .command(
+                Method::POST,
+                "/goog/cdp/execute",
+                Some(json!({
+                    "cmd": "Page.captureScreenshot",
+                    "params": { "format": "png", "captureBeyondViewport": true },
+                })),
+            )
+            .await;
+        let png = base64_decode(full["data"].as_str().unwrap());
+        std::fs::write(dir.join(format!("{name}-full.png")), png).unwrap();
+    }
+
+    /// Console messages about the Content Security Policy or script
+    /// errors. (Chromium also logs every 4xx page as a "failed resource":
+    /// the invalid-address page is a 400 on purpose.)
+    async fn policy_violations(&self) -> Vec<String> {
+        let log = self
+            .command(Method::POST, "/se/log", Some(json!({ "type": "browser" })))
+            .await;
+        log.as_array()
+            .unwrap()
+            .iter()
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+            .filter(|m| {
+                m.contains("Content Security Policy")
+                    || m.contains("Refused")
+                    || m.contains("Uncaught")
+            })
+            .collect()
+    }
+
+    async fn close(self) {
+        let _ = self
+            .driver
+            .call(Method::DELETE, &format!("/session/{}", self.id), None)
+            .await;
+    }
+}
+
+/// Standard base64 (RFC 4648 §4), as WebDriver returns screenshots.
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| -> u32 {
+        match c {
+            b'A'..=b'Z' => (c - b'A') as u32,
+            b'a'..=b'z' => (c - b'a' + 26) as u32,
+            b'0'..=b'9' => (c - b'0' + 52) as u32,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("not base64: {c}"),
+        }
+    };
+    let bytes: Vec<u8> = text.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    let mut out = Vec::with_capacity(bytes.len() / 4 * 3);
+    for chunk in bytes.chunks(4) {
+        let data: Vec<u8> = chunk.iter().copied().filter(|&c| c != b'=').collect();
+        let mut word = 0u32;
+        for (i, &c) in data.iter().enumerate() {
+            word |= value(c) << (18 - 6 * i);
+        }
+        for i in 0..data.len().saturating_sub(1) {
+            out.push((word >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn base64_decoder_matches_rfc_4648_vectors() {
+    for (encoded, plain) in [
+        ("", ""),
+        ("Zg==", "f"),
+        ("Zm8=", "fo"),
+        ("Zm9v", "foo"),
+        ("Zm9vYg==", "foob"),
+        ("Zm9vYmE=", "fooba"),
+        ("Zm9vYmFy", "foobar"),
+    ] {
+        assert_eq!(base64_decode(encoded), plain.as_bytes());
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn phone_types_an_address_and_gets_the_ios_steps_and_profile_link() {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start().await;
+    let driver = Driver::start().await;
+    let session = Session::new(&driver, true, "en-US,en").await;
+    let origin = format!("http://{}", server.http);
+    session.goto(&format!("{origin}/")).await;
+    assert_eq!(
+        session.text("h1").await,
+        "Set up your Outlook.com or Microsoft 365 mailbox"
+    );
+    session.screenshots("phone-form").await;
+    session.type_into("#email", "bob@fabrikam.test").await;
+    session.click("form.lookup button").await;
+    let url = session.wait_for_url("email=").await;
+    assert_eq!(url, format!("{origin}/?email=bob%40fabrikam.test"));
+    session.viewport_screenshot("phone-result").await;
+
+    let kind = session.text("#account .kind").await;
+    assert!(kind.starts_with("Outlook.com personal account"), "{kind}");
+    assert_eq!(
+        session.text("#answer .verdict").await,
+        "No. Your app signs in with Microsoft: it opens a Microsoft sign-in window, and that is all."
+    );
+    // The iPhone's User-Agent pre-selects iPhone and iPad Mail.
+    assert_eq!(
+        session.text("#steps-heading").await,
+        "Steps for iPhone and iPad Mail"
+    );
+    let link = session.property("#steps a.button", "href").await;
+    assert_eq!(
+        link,
+        json!(format!(
+            "{origin}/apple/profile?email=bob@fabrikam.test&kind=exchange&platform=ios"
+        ))
+    );
+    assert_eq!(
+        session.text("#steps a.button").await,
+        "Download the profile for iPhone and iPad"
+    );
+    // The stylesheet and the QR code loaded under the CSP.
+    assert_eq!(
+        session.css("#answer", "background-color").await,
+        "rgba(231, 244, 234, 1)"
+    );
+    let qr_width = session.property("img.qr", "naturalWidth").await;
+    assert!(qr_width.as_u64().unwrap() > 20, "{qr_width}");
+    let width = session.property("html", "scrollWidth").await;
+    assert!(
+        width.as_u64().unwrap() <= 390,
+        "page wider than the phone: {width}"
+    );
+    session.screenshots("phone").await;
+    // The settings and the decision, as a phone shows them.
+    session.goto(&format!("{url}#settings")).await;
+    session.viewport_screenshot("phone-settings").await;
+    let violations = session.policy_violations().await;
+    assert!(violations.is_empty(), "{violations:?}");
+    session.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn desktop_in_french_gets_the_result_page_and_an_invalid_address_message() {
+    if !browser_available() {
+        return;
+    }
+    let server = TestServer::start().await;
+    let driver = Driver::start().await;
+    let session = Session::new(&driver, false, "fr-FR,fr").await;
+    let origin = format!("http://{}", server.http);
+    session.goto(&format!("{origin}/")).await;
+    assert_eq!(
+        session.property("html", "lang").await,
+        json!("fr"),
+        "Accept-Language from the browser's preferences"
+    );
+    // An invalid address: the page again, with the message by the form.
+    session.type_into("#email", "alice.contoso.test").await;
+    session.click("form.lookup button").await;
+    session.wait_for_url("email=").await;
+    assert_eq!(
+        session.text("#email-error").await,
+        "Cette adresse e-mail n’est pas valide : il manque le @."
+    );
+    session.screenshots("desktop-invalid").await;
+
+    let element = session.find("#email").await;
+    session
+        .command(
+            Method::POST,
+            &format!("/element/{element}/clear"),
+            Some(json!({})),
+        )
+        .await;
+    session.type_into("#email", "alice@contoso.test").await;
+    session.click("form.lookup button").await;
+    session.wait_for_url("email=alice").await;
+    let kind = session.text("#account .kind").await;
+    assert_eq!(
+        kind,
+        "Compte professionnel ou scolaire Microsoft 365 · Contoso"
+    );
+    let settings = session.text("#settings table").await;
+    assert!(settings.contains("smtp.office365.com"), "{settings}");
+    // Linux desktop: Thunderbird is pre-selected; the Mac profile is one
+    // section away, and its link points at the profile endpoint.
+    assert_eq!(
+        session.text("#steps-heading").await,
+        "Étapes pour Thunderbird"
+    );
+    let link = session.property("#app-macos-mail a.button", "href").await;
+    assert_eq!(
+        link,
+        json!(format!(
+            "{origin}/apple/profile?email=alice@contoso.test&kind=exchange&platform=macos"
+        ))
+    );
+    session.screenshots("desktop").await;
+    // The switch to English keeps the address.
+    session.click(".languages a[lang=en]").await;
+    session.wait_for_url("lang=en").await;
+    assert_eq!(session.property("html", "lang").await, json!("en"));
+    assert_eq!(
+        session.property("#email", "value").await,
+        json!("alice@contoso.test")
+    );
+    let violations = session.policy_violations().await;
+    assert!(violations.is_empty(), "{violations:?}");
+    session.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_code_scans_to_the_same_result_page() {
+    if !tools_available(&[CHROMIUM, CHROMEDRIVER, ZBARIMG]) {
+        return;
+    }
+    let server = TestServer::start().await;
+    let driver = Driver::start().await;
+    let session = Session::new(&driver, false, "en-US,en").await;
+    let origin = format!("http://{}", server.http);
+    // The chosen app and language travel with the code; an address with a
+    // '+' survives the trip.
+    let page = format!("{origin}/?email=bob%2Btag@fabrikam.test&app=ios-mail&lang=fr");
+    session.goto(&page).await;
+    // chromedriver crops element screenshots to the viewport: scroll first.
+    session.goto(&format!("{page}#phone")).await;
+    let image = session.element_screenshot("img.qr", "qr").await;
+    // zbar decodes what the browser drew, independently of our encoder.
+    let output = Command::new(ZBARIMG)
+        .args(["--raw", "-q"])
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "zbarimg could not read the QR code"
+    );
+    let decoded = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(decoded.trim_end(), page);
+    // Opening it (as the phone would) gives the same result page.
+    session.goto(decoded.trim_end()).await;
+    assert_eq!(
+        session.text("#account .address").await,
+        "bob+tag@fabrikam.test"
+    );
+    assert_eq!(
+        session.text("#steps-heading").await,
+        "Étapes pour Mail sur iPhone et iPad"
+    );
+    session.close().await;
+    server.shutdown().await;
+}

@@ -1,0 +1,662 @@
+//! The landing page over real sockets: status, security headers, language
+//! choice, escaping, every app's section, and the settings table compared
+//! with the profile files, parsed with an independent HTML tokenizer
+//! (html5gum) and TOML reader.
+
+mod common;
+
+use bytes::Bytes;
+use common::html::Node;
+use common::{Reply, Scheme, TestServer, encode};
+use http::{Method, Request, StatusCode};
+use http_body_util::Full;
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 \
+                      (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+
+const APP_IDS: [&str; 8] = [
+    "outlook-mobile",
+    "gmail-android",
+    "ios-mail",
+    "macos-mail",
+    "thunderbird",
+    "outlook-new",
+    "outlook-classic",
+    "legacy",
+];
+
+/// GET `path` over HTTPS with extra request headers.
+async fn page(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> Reply {
+    let mut request = Request::builder()
+        .method(Method::GET)
+        .uri(path)
+        .header(http::header::HOST, "autoconfig.contoso.test");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(Bytes::new())).unwrap();
+    server.send_request(Scheme::Https, request).await
+}
+
+fn parse(reply: &Reply) -> Node {
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    Node::parse(&reply.text())
+}
+
+fn html_lang(document: &Node) -> String {
+    document.first("html").attr("lang").unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn page_without_address_is_the_form() {
+    let server = TestServer::start().await;
+    let reply = page(&server, "/", &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let document = parse(&reply);
+    let form = document.first("form");
+    assert_eq!(form.attr("action"), Some("/"));
+    assert_eq!(form.attr("method"), Some("get"));
+    let input = document.by_id("email").unwrap();
+    assert_eq!(input.attr("name"), Some("email"));
+    assert_eq!(input.attr("value"), Some(""));
+    let label = document.first("label");
+    assert_eq!(label.attr("for"), Some("email"));
+    assert!(document.by_id("account").is_none());
+    assert!(document.by_id("email-error").is_none());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_html_response_has_the_security_headers() {
+    let server = TestServer::start().await;
+    for (path, status) in [
+        ("/", StatusCode::OK),
+        ("/?email=alice@contoso.test", StatusCode::OK),
+        ("/?email=not-an-address", StatusCode::BAD_REQUEST),
+        ("/?email=alice@unknown.test", StatusCode::NOT_FOUND),
+    ] {
+        let reply = page(&server, path, &[]).await;
+        assert_eq!(reply.status, status, "{path}");
+        assert_eq!(reply.header("content-security-policy"), Some(CSP), "{path}");
+        assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+        assert_eq!(reply.header("referrer-policy"), Some("no-referrer"));
+        assert_eq!(reply.header("cache-control"), Some("no-store"));
+        assert_eq!(
+            reply.header("content-type"),
+            Some("text/html; charset=utf-8")
+        );
+        // The page itself obeys the policy: no script, no inline style.
+        let document = parse(&reply);
+        assert!(document.tags("script").is_empty(), "{path}");
+        assert!(document.tags("style").is_empty(), "{path}");
+        assert!(document.find_all(&|n| n.attr("style").is_some()).is_empty());
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn language_follows_accept_language() {
+    let server = TestServer::start().await;
+    let cases = [
+        ("fr-FR,fr;q=0.9,en;q=0.5", "fr", "Configurer votre boîte"),
+        ("en-GB,en;q=0.9", "en", "Set up your"),
+        ("de-DE,de;q=0.9,fr;q=0.4", "fr", "Configurer votre boîte"),
+        ("de-DE", "en", "Set up your"),
+    ];
+    for (accept, lang, heading) in cases {
+        let reply = page(
+            &server,
+            "/?email=alice@contoso.test",
+            &[("accept-language", accept)],
+        )
+        .await;
+        let document = parse(&reply);
+        assert_eq!(html_lang(&document), lang, "{accept}");
+        assert_eq!(reply.header("content-language"), Some(lang));
+        assert!(
+            document.first("h1").text().starts_with(heading),
+            "{accept}: {}",
+            document.first("h1").text()
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn language_switch_overrides_accept_language_and_keeps_the_address() {
+    let server = TestServer::start().await;
+    let reply = page(
+        &server,
+        "/?email=alice@contoso.test&lang=en",
+        &[("accept-language", "fr")],
+    )
+    .await;
+    let document = parse(&reply);
+    assert_eq!(html_lang(&document), "en");
+    let switch = document.find_all(&|n| n.has_class("languages"));
+    let links = switch[0].tags("a");
+    let french = links.iter().find(|a| a.attr("lang") == Some("fr")).unwrap();
+    assert_eq!(french.text(), "Français");
+    assert_eq!(
+        french.attr("href"),
+        Some("/?email=alice@contoso.test&lang=fr")
+    );
+    let english = links.iter().find(|a| a.attr("lang") == Some("en")).unwrap();
+    assert_eq!(english.attr("aria-current"), Some("page"));
+    // Following the switch gives the French page for the same address.
+    let reply = page(&server, french.attr("href").unwrap(), &[]).await;
+    let document = parse(&reply);
+    assert_eq!(html_lang(&document), "fr");
+    assert_eq!(
+        document.by_id("email").unwrap().attr("value"),
+        Some("alice@contoso.test")
+    );
+    // The form keeps the chosen language for the next address.
+    let hidden = document.find_all(&|n| n.name == "input" && n.attr("name") == Some("lang"));
+    assert_eq!(hidden[0].attr("value"), Some("fr"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn hostile_address_is_only_rendered_escaped() {
+    let server = TestServer::start().await;
+    let hostile = "\"><script>alert(1)</script><img/src=x/onerror=alert(2)>@contoso.test";
+    let reply = page(&server, &format!("/?email={}", encode(hostile)), &[]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let body = reply.text();
+    assert!(!body.contains("<script"), "{body}");
+    assert!(!body.contains("<img/src"), "{body}");
+    let document = parse(&reply);
+    assert!(document.tags("script").is_empty());
+    // What was typed goes back into the form, as text, for correction.
+    let input = document.by_id("email").unwrap();
+    assert_eq!(input.attr("value"), Some(hostile));
+    assert_eq!(input.attr("aria-invalid"), Some("true"));
+    assert_eq!(input.attr("aria-describedby"), Some("email-error"));
+    let error = document.by_id("email-error").unwrap();
+    assert_eq!(error.attr("role"), Some("alert"));
+    assert_eq!(
+        error.text(),
+        "This is not a valid email address: it contains \", which an address cannot contain."
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn valid_address_with_markup_characters_round_trips_as_text() {
+    let server = TestServer::start().await;
+    // ' & { } are valid in a local part (RFC 5322 atext).
+    let address = "o'neil&{co}@contoso.test";
+    let reply = page(&server, &format!("/?email={}", encode(address)), &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(!reply.text().contains("o'neil&{co}"));
+    let document = parse(&reply);
+    let account = document.by_id("account").unwrap();
+    let shown = account.find_all(&|n| n.has_class("address"));
+    assert_eq!(shown[0].text(), address);
+    // Links carry it percent-encoded.
+    let ios = document
+        .find_all(&|n| n.name == "a" && n.attr("href").is_some_and(|h| h.contains("platform=ios")));
+    assert_eq!(
+        ios[0].attr("href"),
+        Some("/apple/profile?email=o%27neil%26%7Bco%7D@contoso.test&kind=exchange&platform=ios")
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn invalid_address_message_is_in_the_page_language() {
+    let server = TestServer::start().await;
+    let reply = page(&server, "/?email=alice&lang=fr", &[]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let document = parse(&reply);
+    assert_eq!(
+        document.by_id("email-error").unwrap().text(),
+        "Cette adresse e-mail n’est pas valide : il manque le @."
+    );
+    assert_eq!(
+        document.by_id("email").unwrap().attr("value"),
+        Some("alice")
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_domain_is_the_page_with_a_message_and_404() {
+    let server = TestServer::start().await;
+    let reply = page(&server, "/?email=alice@unknown.test", &[]).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let document = parse(&reply);
+    let error = document.by_id("email-error").unwrap();
+    assert!(
+        error
+            .text()
+            .starts_with("This server has no settings for unknown.test."),
+        "{}",
+        error.text()
+    );
+    assert!(document.by_id("account").is_none());
+    assert!(document.by_id("settings").is_none());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn account_type_comes_from_the_domain_table() {
+    let server = TestServer::start().await;
+    let cases = [
+        (
+            "alice@contoso.test",
+            "Microsoft 365 work or school account · Contoso",
+        ),
+        ("bob@fabrikam.test", "Outlook.com personal account"),
+        ("bob@hotmail.fr", "Outlook.com personal account"),
+        (
+            "chris@bücher.test",
+            "Microsoft 365 work or school account · Bücher & Co",
+        ),
+    ];
+    for (address, kind) in cases {
+        let reply = page(&server, &format!("/?email={}", encode(address)), &[]).await;
+        assert_eq!(reply.status, StatusCode::OK, "{address}");
+        let document = parse(&reply);
+        let account = document.by_id("account").unwrap();
+        let text = account.find_all(&|n| n.has_class("kind"))[0].text();
+        assert!(text.starts_with(kind), "{address}: {text}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn every_app_has_its_section_with_steps() {
+    let server = TestServer::start().await;
+    for address in ["alice@contoso.test", "bob@fabrikam.test"] {
+        let reply = page(&server, &format!("/?email={address}"), &[]).await;
+        let document = parse(&reply);
+        for id in APP_IDS {
+            let section = document
+                .by_id(&format!("app-{id}"))
+                .unwrap_or_else(|| panic!("{address}: no section for {id}"));
+            assert!(section.tags("li").len() >= 3, "{address}: {id}");
+            let switch = document.find_all(&|n| n.name == "a" && n.attr("data-app") == Some(id));
+            assert_eq!(
+                switch[0].attr("href"),
+                Some(format!("/?email={address}&app={id}#steps").as_str())
+            );
+        }
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn user_agent_preselects_the_app_and_the_switch_overrides_it() {
+    let server = TestServer::start().await;
+    let selected = |document: &Node| {
+        let steps = document.by_id("steps").unwrap();
+        steps.find_all(&|n| n.attr("data-app").is_some())[0]
+            .attr("data-app")
+            .unwrap()
+            .to_owned()
+    };
+    let reply = page(
+        &server,
+        "/?email=alice@contoso.test",
+        &[("user-agent", IPHONE)],
+    )
+    .await;
+    let document = parse(&reply);
+    assert_eq!(selected(&document), "ios-mail");
+    let current = document.find_all(&|n| n.attr("aria-current") == Some("true"));
+    assert_eq!(current[0].attr("data-app"), Some("ios-mail"));
+
+    let reply = page(
+        &server,
+        "/?email=alice@contoso.test&app=thunderbird",
+        &[("user-agent", IPHONE)],
+    )
+    .await;
+    let document = parse(&reply);
+    assert_eq!(selected(&document), "thunderbird");
+    assert_eq!(
+        document.by_id("recommended-action").unwrap().text(),
+        "Add the account in Thunderbird and sign in with Microsoft."
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn legacy_clients_get_the_honest_answer_per_account_type() {
+    let server = TestServer::start().await;
+    let reply = page(&server, "/?email=bob@fabrikam.test&app=legacy", &[]).await;
+    let document = parse(&reply);
+    assert_eq!(
+        document.by_id("recommended-action").unwrap().text(),
+        "Update or replace the client."
+    );
+    let steps = document.by_id("steps").unwrap().text();
+    assert!(
+        steps.contains("Security › Advanced security options › App passwords"),
+        "{steps}"
+    );
+    assert!(steps.contains("one per device"), "{steps}");
+    let decision = document.by_id("decision").unwrap().text();
+    assert!(decision.contains("Yes → Create one app password for this device alone."));
+
+    let reply = page(&server, "/?email=alice@contoso.test&app=legacy", &[]).await;
+    let document = parse(&reply);
+    let steps = document.by_id("steps").unwrap().text();
+    assert!(!steps.contains("account.microsoft.com"), "{steps}");
+    assert!(steps.contains("SMTP relay"), "{steps}");
+    let decision = document.by_id("decision").unwrap().text();
+    assert!(decision.contains("No → Ask your IT department for an SMTP relay"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn apple_sections_link_to_the_profile_endpoint() {
+    let server = TestServer::start().await;
+    let links = |document: &Node, id: &str| -> Vec<String> {
+        document
+            .by_id(&format!("app-{id}"))
+            .unwrap()
+            .tags("a")
+            .iter()
+            .map(|a| a.attr("href").unwrap().to_owned())
+            .collect()
+    };
+    let reply = page(&server, "/?email=bob%2Btag@fabrikam.test", &[]).await;
+    let document = parse(&reply);
+    assert_eq!(
+        links(&document, "ios-mail"),
+        [
+            "/apple/profile?email=bob%2Btag@fabrikam.test&kind=exchange&platform=ios",
+            "/apple/profile?email=bob%2Btag@fabrikam.test&kind=imap&platform=ios",
+        ]
+    );
+    assert_eq!(
+        links(&document, "macos-mail"),
+        [
+            "/apple/profile?email=bob%2Btag@fabrikam.test&kind=exchange&platform=macos",
+            "/apple/profile?email=bob%2Btag@fabrikam.test&kind=imap&platform=macos",
+        ]
+    );
+    // Work accounts cannot use a password: no IMAP fallback.
+    let reply = page(&server, "/?email=alice@contoso.test", &[]).await;
+    let document = parse(&reply);
+    assert_eq!(
+        links(&document, "ios-mail"),
+        ["/apple/profile?email=alice@contoso.test&kind=exchange&platform=ios"]
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn form_encoding_plus_is_a_space_and_percent_2b_is_a_plus() {
+    let server = TestServer::start().await;
+    let shown = |reply: &Reply| {
+        let document = parse(reply);
+        document
+            .by_id("account")
+            .unwrap()
+            .find_all(&|n| n.has_class("address"))[0]
+            .text()
+    };
+    let reply = page(&server, "/?email=alice%2Btag@contoso.test", &[]).await;
+    assert_eq!(shown(&reply), "alice+tag@contoso.test");
+    // A browser sends typed spaces as '+'; around the address they are trimmed.
+    let reply = page(&server, "/?email=+alice@contoso.test+", &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(shown(&reply), "alice@contoso.test");
+    server.shutdown().await;
+}
+
+/// Expected rows from the profile file, read with the toml crate:
+/// (protocol, host, port, encryption, authentication) for every enabled
+/// incoming server, then the outgoing one.
+fn expected_rows(profile_file: &str, personal: bool) -> Vec<[String; 5]> {
+    let path = format!("{}/profiles/{profile_file}", env!("CARGO_MANIFEST_DIR"));
+    let table: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
+    let mut servers: Vec<&toml::Table> = table["incoming"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_table().unwrap())
+        .filter(|s| s.get("enabled").and_then(|e| e.as_bool()) != Some(false))
+        .collect();
+    servers.push(table["outgoing"].as_table().unwrap());
+    servers
+        .into_iter()
+        .map(|server| {
+            let auth: Vec<&str> = server["auth"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| match (m.as_str().unwrap(), personal) {
+                    ("oauth2", _) => "OAuth2 (Microsoft sign-in)",
+                    ("password", true) => "Password (app password only)",
+                    ("password", false) => "Password",
+                    (other, _) => panic!("unknown method {other}"),
+                })
+                .collect();
+            [
+                match server["protocol"].as_str().unwrap() {
+                    "imap" => "IMAP",
+                    "pop3" => "POP3",
+                    "smtp" => "SMTP",
+                    other => panic!("unknown protocol {other}"),
+                }
+                .to_owned(),
+                server["host"].as_str().unwrap().to_owned(),
+                server["port"].as_integer().unwrap().to_string(),
+                match server["security"].as_str().unwrap() {
+                    "tls" => "SSL/TLS",
+                    "starttls" => "STARTTLS",
+                    other => panic!("unknown security {other}"),
+                }
+                .to_owned(),
+                auth.join(", "),
+            ]
+        })
+        .collect()
+}
+
+fn settings_rows(document: &Node) -> Vec<[String; 5]> {
+    let settings = document.by_id("settings").unwrap();
+    let tbody = settings.first("tbody");
+    tbody
+        .tags("tr")
+        .iter()
+        .map(|row| {
+            let cells: Vec<String> = row.elements().map(Node::text).collect();
+            cells.try_into().expect("five cells per row")
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn settings_table_equals_the_profile() {
+    let server = TestServer::start().await;
+    for (address, profile_file, personal) in [
+        ("alice@contoso.test", "microsoft365.toml", false),
+        ("bob@fabrikam.test", "outlook.toml", true),
+        ("bob@hotmail.fr", "outlook.toml", true),
+    ] {
+        let reply = page(&server, &format!("/?email={address}"), &[]).await;
+        let document = parse(&reply);
+        let rows = settings_rows(&document);
+        let expected = expected_rows(profile_file, personal);
+        assert!(expected.len() >= 2);
+        assert_eq!(rows, expected, "{address}");
+        let username = document.find_all(&|n| n.has_class("username"));
+        assert_eq!(username[0].text(), address);
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn settings_table_follows_an_overriding_profile() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A profile in profiles_dir replaces the built-in one: the table must
+    // show the new values, so nothing can be hard-coded in the template.
+    let ca = common::TestCa::new();
+    let built_in = std::fs::read_to_string(format!(
+        "{}/profiles/microsoft365.toml",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let changed = built_in
+        .replace("smtp.office365.com", "smtp.relay.contoso.test")
+        .replacen("port = 995", "port = 1995", 1);
+    let profiles = ca.dir.path().join("profiles");
+    std::fs::create_dir(&profiles).unwrap();
+    std::fs::write(profiles.join("microsoft365.toml"), &changed).unwrap();
+    // profiles_dir is a top-level key: it goes before the first table.
+    let config_path = common::write_config(&ca, "");
+    let text = std::fs::read_to_string(&config_path).unwrap();
+    std::fs::write(&config_path, format!("profiles_dir = \"profiles\"\n{text}")).unwrap();
+    let config = mailsetup::config::Config::load(Some(&config_path)).unwrap();
+    let running = mailsetup::server::start(config).await.unwrap();
+
+    let mut stream = tokio::net::TcpStream::connect(running.http_addrs[0])
+        .await
+        .unwrap();
+    stream
+        .write_all(
+            b"GET /?email=alice@contoso.test HTTP/1.1\r\nHost: contoso.test\r\nConnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    let rows = settings_rows(&Node::parse(body));
+    assert!(
+        rows.iter()
+            .any(|r| r[0] == "SMTP" && r[1] == "smtp.relay.contoso.test"),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r[0] == "POP3" && r[2] == "1995"),
+        "{rows:?}"
+    );
+    running.shutdown().await;
+}
+
+#[tokio::test]
+async fn qr_code_is_an_svg_image_for_a_valid_host_only() {
+    let server = TestServer::start().await;
+    let reply = page(&server, "/?email=alice@contoso.test", &[]).await;
+    let document = parse(&reply);
+    let qr = document.find_all(&|n| n.name == "img" && n.has_class("qr"));
+    let src = qr[0].attr("src").unwrap();
+    assert!(src.starts_with("data:image/svg+xml,"), "{src}");
+    let svg = percent_encoding::percent_decode_str(&src["data:image/svg+xml,".len()..])
+        .decode_utf8()
+        .unwrap();
+    assert!(svg.contains("<svg") && svg.contains("<path"), "{svg}");
+    assert!(!qr[0].attr("alt").unwrap().is_empty());
+
+    for host in ["evil.test/x", "a\"b.test", "contoso.test:99999"] {
+        let reply = server
+            .send(
+                Scheme::Http,
+                Method::GET,
+                host,
+                "/?email=alice@contoso.test",
+                Bytes::new(),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{host}");
+        let document = parse(&reply);
+        assert!(document.by_id("phone").is_none(), "{host}");
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn landing_page_refuses_other_methods() {
+    let server = TestServer::start().await;
+    let reply = server
+        .send(
+            Scheme::Http,
+            Method::POST,
+            "contoso.test",
+            "/",
+            Bytes::from_static(b"email=a@b.c"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn stylesheet_is_served_from_the_binary() {
+    let server = TestServer::start().await;
+    let reply = page(&server, "/", &[]).await;
+    let document = parse(&reply);
+    let link = document.find_all(&|n| n.name == "link" && n.attr("rel") == Some("stylesheet"));
+    let href = link[0].attr("href").unwrap();
+    let reply = page(&server, href, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/css; charset=utf-8")
+    );
+    assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+    assert!(reply.text().contains(".answer"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn head_gets_the_headers_without_a_body() {
+    let server = TestServer::start().await;
+    let reply = server
+        .send(
+            Scheme::Http,
+            Method::HEAD,
+            "contoso.test",
+            "/?email=alice@contoso.test",
+            Bytes::new(),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.body.is_empty());
+    assert_eq!(reply.header("content-security-policy"), Some(CSP));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn repeated_address_and_unknown_preferences_are_handled_in_the_page() {
+    let server = TestServer::start().await;
+    let reply = page(&server, "/?email=a@contoso.test&email=b@contoso.test", &[]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let document = parse(&reply);
+    assert_eq!(
+        document.by_id("email-error").unwrap().text(),
+        "The link gives the address more than once; type it again."
+    );
+    // An unknown language or app is only a preference: ignored.
+    let reply = page(
+        &server,
+        "/?email=alice@contoso.test&lang=de&app=pine",
+        &[("accept-language", "fr"), ("user-agent", IPHONE)],
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let document = parse(&reply);
+    assert_eq!(html_lang(&document), "fr");
+    let steps = document.by_id("steps").unwrap();
+    assert_eq!(
+        steps.find_all(&|n| n.attr("data-app").is_some())[0].attr("data-app"),
+        Some("ios-mail")
+    );
+    server.shutdown().await;
+}
