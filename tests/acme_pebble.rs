@@ -419,3 +419,47 @@ async fn renewal_replaces_certificate_without_dropping_open_connection() {
     assert!(!connection.is_finished());
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn failed_validation_is_counted_and_default_certificate_stays() {
+    let Some(binary) = pebble_binary() else {
+        return;
+    };
+    let ca = TestCa::new();
+    let http_port = free_port();
+    // Pebble validates on a port where nothing listens: every order fails.
+    let pebble = start_pebble(binary, &ca, free_port(), start_dns_stand_in()).await;
+    let state = tempfile::tempdir().unwrap();
+    let running = start_mailsetup(&ca, &pebble, http_port, state.path(), "").await;
+    let status = running.acme.clone().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while status.failures() == 0 {
+        assert!(Instant::now() < deadline, "no ACME failure was counted");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(status.issued(), 0);
+
+    // The configured default certificate still answers for the name.
+    let connector = client_trusting(&ca.ca_der);
+    let stream = connect(&connector, running.https_addrs[0]).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let (_, body) = get(&mut sender, "/metrics").await;
+    let text = String::from_utf8(body.to_vec()).unwrap();
+    let failures = text
+        .lines()
+        .find_map(|l| l.strip_prefix("mailsetup_acme_failures_total "))
+        .unwrap();
+    assert!(failures.parse::<u64>().unwrap() >= 1, "{text}");
+    assert!(
+        !state
+            .path()
+            .join("certificates")
+            .join(DOMAIN)
+            .join("key.pem")
+            .exists()
+    );
+    running.shutdown().await;
+}
