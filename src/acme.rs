@@ -162,6 +162,8 @@ pub fn start(
 /// First retry after a failure; doubled per failure up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// Longest single sleep before the renewal time is checked again.
+const MAX_SLEEP: Duration = Duration::from_secs(3600);
 
 impl Manager {
     async fn run(
@@ -175,9 +177,15 @@ impl Manager {
             let wait = renew_at
                 .duration_since(SystemTime::now())
                 .unwrap_or(Duration::ZERO);
-            tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = shutdown.changed() => return,
+            if !wait.is_zero() {
+                // Wake at least hourly and look at the wall clock again: a
+                // monotonic sleep of weeks drifts from it across suspend
+                // and clock changes.
+                tokio::select! {
+                    _ = tokio::time::sleep(wait.min(MAX_SLEEP)) => {}
+                    _ = shutdown.changed() => return,
+                }
+                continue;
             }
             let attempt = tokio::select! {
                 result = self.issue(&domain) => result,
