@@ -9,7 +9,7 @@
 //! - `certificates/<domain>/fullchain.pem`: leaf first, then the chain
 //! - `certificates/<domain>/key.pem`: the certificate's key (0600)
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -124,6 +124,40 @@ struct Manager {
     account: Mutex<Option<Account>>,
 }
 
+/// The running ACME service: its counters, and the way to give it the
+/// domains of a reloaded configuration.
+pub struct Acme {
+    status: Arc<AcmeStatus>,
+    manager: Arc<Manager>,
+    /// Domains that have a task issuing and renewing their certificate.
+    domains: std::sync::Mutex<HashSet<String>>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Acme {
+    pub fn failures(&self) -> u64 {
+        self.status.failures()
+    }
+
+    pub fn issued(&self) -> u64 {
+        self.status.issued()
+    }
+
+    /// Starts issuing for the domains not yet served (a reload added them).
+    /// Domains a reload removed keep their certificate until the next
+    /// restart: a mistaken edit must not cost a certificate.
+    pub fn add_domains(&self, domains: Vec<String>) {
+        let Ok(mut running) = self.domains.lock() else {
+            return;
+        };
+        for domain in domains {
+            if running.insert(domain.clone()) {
+                start_domain(&self.manager, domain, self.shutdown.clone());
+            }
+        }
+    }
+}
+
 /// Loads the stored certificates (installing those still valid at once),
 /// then starts one task per domain that issues and renews. Returns at once;
 /// the tasks end when `shutdown` turns true.
@@ -133,7 +167,7 @@ pub fn start(
     services: Arc<Services>,
     resolver: Arc<CertResolver>,
     shutdown: watch::Receiver<bool>,
-) -> Arc<AcmeStatus> {
+) -> Arc<Acme> {
     let status = Arc::new(AcmeStatus::default());
     let manager = Arc::new(Manager {
         config,
@@ -142,21 +176,29 @@ pub fn start(
         status: status.clone(),
         account: Mutex::new(None),
     });
-    for domain in domains {
-        let stored = match manager.load_stored(&domain) {
-            Ok(stored) => stored,
-            Err(error) => {
-                tracing::warn!(%domain, %error, "stored ACME certificate not usable; ordering a new one");
-                None
-            }
-        };
-        let renew_at = match &stored {
-            Some(info) => manager.renew_at(info),
-            None => SystemTime::now(),
-        };
-        tokio::spawn(manager.clone().run(domain, renew_at, shutdown.clone()));
-    }
-    status
+    let acme = Arc::new(Acme {
+        status,
+        manager,
+        domains: std::sync::Mutex::new(HashSet::new()),
+        shutdown,
+    });
+    acme.add_domains(domains);
+    acme
+}
+
+fn start_domain(manager: &Arc<Manager>, domain: String, shutdown: watch::Receiver<bool>) {
+    let stored = match manager.load_stored(&domain) {
+        Ok(stored) => stored,
+        Err(error) => {
+            tracing::warn!(%domain, %error, "stored ACME certificate not usable; ordering a new one");
+            None
+        }
+    };
+    let renew_at = match &stored {
+        Some(info) => manager.renew_at(info),
+        None => SystemTime::now(),
+    };
+    tokio::spawn(manager.clone().run(domain, renew_at, shutdown));
 }
 
 /// First retry after a failure; doubled per failure up to `MAX_BACKOFF`.

@@ -53,7 +53,7 @@ pub struct Running {
     /// Present when an HTTPS listener exists.
     pub tls: Option<TlsSummary>,
     /// Present when `[acme]` is enabled (and an HTTPS listener exists).
-    pub acme: Option<Arc<crate::acme::AcmeStatus>>,
+    pub acme: Option<Arc<crate::acme::Acme>>,
     /// Everything connections share; also what `reload` swaps.
     shared: Arc<Shared>,
     /// Set to `true` to stop accepting and close connections gracefully.
@@ -93,6 +93,15 @@ pub enum ReloadError {
     Tls(#[from] TlsError),
     #[error(transparent)]
     Signing(#[from] SigningError),
+}
+
+/// The mail domains ACME issues certificates for: the domain table's.
+fn acme_domains(config: &Config) -> Vec<String> {
+    config
+        .domains
+        .iter()
+        .map(|d| d.name.as_str().to_owned())
+        .collect()
 }
 
 /// Binds every configured listener and starts serving.
@@ -156,11 +165,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         }
     });
     let acme_config = config.acme.clone();
-    let acme_domains: Vec<String> = config
-        .domains
-        .iter()
-        .map(|d| d.name.as_str().to_owned())
-        .collect();
+    let acme_domains = acme_domains(&config);
     let acceptor = certificates
         .clone()
         .map(|resolver| TlsAcceptor::from(tls::server_config(resolver)));
@@ -262,6 +267,11 @@ impl Running {
         }
         if let (Some(resolver), Some(certificates)) = (&services.certificates, certificates) {
             resolver.replace_files(certificates);
+        }
+        // New domains get certificates; [acme] settings themselves change
+        // only with a restart.
+        if let Some(acme) = &self.acme {
+            acme.add_domains(acme_domains(&config));
         }
         self.shared.app.store(Arc::new(
             App::with_services(config, services.clone()).with_profile_signer(signer),

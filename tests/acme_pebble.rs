@@ -463,3 +463,46 @@ async fn failed_validation_is_counted_and_default_certificate_stays() {
     );
     running.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_domain_added_by_reload_gets_its_certificate() {
+    let Some(binary) = pebble_binary() else {
+        return;
+    };
+    let ca = TestCa::new();
+    let http_port = free_port();
+    let pebble = start_pebble(binary, &ca, http_port, start_dns_stand_in()).await;
+    let root = pebble_root(&pebble, &ca).await;
+    let state = tempfile::tempdir().unwrap();
+    let running = start_mailsetup(&ca, &pebble, http_port, state.path(), "").await;
+    let https = running.https_addrs[0];
+    let connector = client_trusting(&root);
+    wait_for_new_leaf(&connector, https, None).await;
+
+    // Add fabrikam.test to the table and reload.
+    let path = ca.dir.path().join("mailsetup-acme.toml");
+    let text = std::fs::read_to_string(&path).unwrap()
+        + "\n[[domain]]\nname = \"fabrikam.test\"\nprofile = \"microsoft365\"\n";
+    std::fs::write(&path, text).unwrap();
+    running.reload(Some(&path)).unwrap();
+
+    let added = "autoconfig.fabrikam.test";
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let stream = TcpStream::connect(https).await.unwrap();
+        let attempt = connector
+            .connect(ServerName::try_from(added).unwrap(), stream)
+            .await;
+        if let Ok(stream) = attempt {
+            assert!(san_names(&leaf_of(&stream)).contains(&added.to_owned()));
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no certificate for {added} after the reload"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(running.acme.as_ref().unwrap().failures(), 0);
+    running.shutdown().await;
+}
