@@ -250,6 +250,23 @@ impl TestServer {
         self.running.as_ref().unwrap()
     }
 
+    /// A handle on a server running as a separate process (the binary),
+    /// for the same client methods; `shutdown` is then a no-op.
+    pub fn for_process(
+        ca: TestCa,
+        config_path: PathBuf,
+        http: SocketAddr,
+        https: SocketAddr,
+    ) -> TestServer {
+        TestServer {
+            ca,
+            config_path,
+            http,
+            https,
+            running: None,
+        }
+    }
+
     pub async fn shutdown(mut self) {
         if let Some(running) = self.running.take() {
             running.shutdown().await;

@@ -1,0 +1,270 @@
+#!/usr/bin/env bash
+# Benchmarks mailsetup (release build) against nginx serving the
+# byte-identical config-v1.1.xml as a static file, with the same keep-alive
+# and TLS settings (one ECDSA P-256 certificate for both), and prints a
+# Markdown table: requests/s, p50/p99/p99.9 latency, server RSS, and the
+# ratio mailsetup/nginx for (a)-(c).
+#
+#   scripts/bench.sh                 # 10 s per run, 64 connections
+#   DURATION=30 CONNECTIONS=128 scripts/bench.sh
+#
+# Needs: nginx, wrk, openssl, taskset (apt-get install -y nginx wrk).
+# Loopback only. Not run by CI: a benchmark job or a person runs it.
+#
+# Pinning: on a machine with N >= 2 cores the servers get core 1 and wrk
+# (2 threads) gets core 0, so client and server never share a core; both
+# servers then have one core (nginx one worker, mailsetup
+# TOKIO_WORKER_THREADS=1). With one core nothing is pinned.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-10}
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=2
+HTTP_PORT=${HTTP_PORT:-18080}
+HTTPS_PORT=${HTTPS_PORT:-18443}
+NGINX_HTTP_PORT=${NGINX_HTTP_PORT:-18081}
+NGINX_HTTPS_PORT=${NGINX_HTTPS_PORT:-18444}
+ADDRESS=alice@contoso.example
+QUERY="/mail/config-v1.1.xml?emailaddress=alice%40contoso.example"
+
+for tool in nginx wrk openssl; do
+  command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || {
+    echo "missing $tool: apt-get install -y nginx wrk openssl" >&2
+    exit 1
+  }
+done
+NGINX=$(command -v nginx || echo /usr/sbin/nginx)
+
+if [ "$(nproc)" -ge 2 ]; then
+  SERVER_PIN=(taskset -c 1)
+  CLIENT_PIN=(taskset -c 0)
+  PINNING="servers on core 1 (mailsetup 1 tokio worker, nginx 1 worker), wrk -t$THREADS on core 0"
+  export TOKIO_WORKER_THREADS=1
+  NGINX_WORKERS=1
+else
+  SERVER_PIN=()
+  CLIENT_PIN=()
+  PINNING="none (one core: client and server share it)"
+  NGINX_WORKERS=1
+fi
+
+if [ -z "${SKIP_BUILD:-}" ]; then
+  cargo build --release --quiet
+fi
+BIN=$PWD/target/release/mailsetup
+
+WORK=$(mktemp -d /tmp/mailsetup-bench.XXXXXX)
+# nginx's workers run as an unprivileged user (www-data) and must read the
+# document.
+chmod 755 "$WORK"
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if [ -n "${KEEP_WORK:-}" ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# One ECDSA P-256 certificate for both servers.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+  -subj "/CN=localhost" -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+
+cat >"$WORK/mailsetup.toml" <<EOF
+[server]
+http = ["127.0.0.1:$HTTP_PORT"]
+https = ["127.0.0.1:$HTTPS_PORT"]
+
+[tls]
+certificate = "$WORK/cert.pem"
+private_key = "$WORK/key.pem"
+
+[[domain]]
+name = "contoso.example"
+profile = "microsoft365"
+display_name = "Contoso"
+EOF
+
+# The byte-identical document nginx serves.
+"$BIN" render thunderbird "$ADDRESS" --config "$WORK/mailsetup.toml" >"$WORK/config-v1.1.xml"
+
+mkdir -p "$WORK/nginx"
+cat >"$WORK/nginx.conf" <<EOF
+worker_processes $NGINX_WORKERS;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  # Like mailsetup: one log line per request, HTTP/1.1 keep-alive with no
+  # per-connection request cap, 60 s idle timeout, full TLS handshakes
+  # (no session cache or tickets), TLS 1.2 and 1.3.
+  access_log $WORK/nginx/access.log;
+  keepalive_timeout 60s;
+  keepalive_requests 1000000000;
+  ssl_certificate $WORK/cert.pem;
+  ssl_certificate_key $WORK/key.pem;
+  ssl_protocols TLSv1.2 TLSv1.3;
+  ssl_session_cache off;
+  ssl_session_tickets off;
+  client_body_temp_path $WORK/nginx;
+  proxy_temp_path $WORK/nginx;
+  fastcgi_temp_path $WORK/nginx;
+  uwsgi_temp_path $WORK/nginx;
+  scgi_temp_path $WORK/nginx;
+  etag off;
+  server {
+    listen 127.0.0.1:$NGINX_HTTP_PORT;
+    listen 127.0.0.1:$NGINX_HTTPS_PORT ssl;
+    location = /mail/config-v1.1.xml {
+      default_type "application/xml; charset=utf-8";
+      add_header Cache-Control "public, max-age=3600";
+      add_header X-Content-Type-Options nosniff;
+      alias $WORK/config-v1.1.xml;
+    }
+  }
+}
+EOF
+
+"${SERVER_PIN[@]}" "$BIN" serve --config "$WORK/mailsetup.toml" \
+  >"$WORK/mailsetup.out" 2>"$WORK/mailsetup.log" &
+MAILSETUP_PID=$!
+PIDS+=("$MAILSETUP_PID")
+"${SERVER_PIN[@]}" "$NGINX" -c "$WORK/nginx.conf" -p "$WORK/nginx" 2>"$WORK/nginx/stderr.log" &
+NGINX_PID=$!
+PIDS+=("$NGINX_PID")
+
+for _ in $(seq 50); do
+  grep -q "mailsetup ready" "$WORK/mailsetup.out" 2>/dev/null &&
+    curl -sf "http://127.0.0.1:$NGINX_HTTP_PORT$QUERY" >/dev/null 2>&1 && break
+  sleep 0.2
+done
+
+# The two documents must be the same bytes, over HTTP and HTTPS.
+for url in "http://127.0.0.1:$HTTP_PORT$QUERY" "http://127.0.0.1:$NGINX_HTTP_PORT$QUERY" \
+  "https://127.0.0.1:$HTTPS_PORT$QUERY" "https://127.0.0.1:$NGINX_HTTPS_PORT$QUERY"; do
+  curl -sfk "$url" | cmp -s - "$WORK/config-v1.1.xml" || {
+    echo "$url does not serve the rendered document" >&2
+    exit 1
+  }
+done
+
+# wrk reports through this script: requests/s, latency percentiles
+# (p99.9 is not in wrk's own --latency output), errors. BENCH_METHOD and
+# BENCH_BODY_FILE turn the requests into POSTs.
+cat >"$WORK/report.lua" <<'EOF'
+local body_file = os.getenv("BENCH_BODY_FILE")
+if body_file then
+  local f = assert(io.open(body_file, "rb"))
+  wrk.method = "POST"
+  wrk.body = f:read("*a")
+  f:close()
+  wrk.headers["Content-Type"] = "text/xml"
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  local errors = e.connect + e.read + e.write + e.status + e.timeout
+  io.write(string.format("RESULT %.0f %.3f %.3f %.3f %d %d\n",
+    summary.requests / (summary.duration / 1e6),
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000,
+    latency:percentile(99.9) / 1000, errors, summary.requests))
+end
+EOF
+
+# RSS of a process tree (nginx: master + workers), KiB, sampled mid-run.
+rss_kib() {
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    total=$((total + $(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)))
+  done
+  echo "$total"
+}
+
+# run NAME PID URL [wrk args...] → one table row's numbers in $ROW.
+run() {
+  local pid=$1 url=$2
+  shift 2
+  "${CLIENT_PIN[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" \
+    -s "$WORK/report.lua" "$@" "$url" >"$WORK/wrk.out" 2>&1 &
+  local wrk_pid=$!
+  sleep $((DURATION / 2))
+  local rss
+  rss=$(rss_kib "$pid")
+  wait "$wrk_pid" || true
+  local result
+  result=$(grep '^RESULT' "$WORK/wrk.out" || true)
+  if [ -z "$result" ]; then
+    cat "$WORK/wrk.out" >&2
+    ROW="failed | | | | | |"
+    RPS=0
+    return
+  fi
+  # shellcheck disable=SC2086
+  set -- $result
+  RPS=$2
+  ROW=$(printf "%s | %s | %s | %s | %.1f | %s / %s" "$2" "$3" "$4" "$5" "$(echo "$rss / 1024" | bc -l)" "$6" "$7")
+  # Truncate the request logs so disk use stays bounded.
+  : >"$WORK/mailsetup.log"
+  : >"$WORK/nginx/access.log"
+}
+
+ratio() { echo "scale=2; $1 / $2" | bc -l; }
+
+POX_BODY=$WORK/pox.xml
+cat >"$POX_BODY" <<EOF
+<?xml version="1.0" encoding="utf-8"?>
+<Autodiscover xmlns="http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006">
+  <Request>
+    <EMailAddress>$ADDRESS</EMailAddress>
+    <AcceptableResponseSchema>http://schemas.microsoft.com/exchange/autodiscover/outlook/responseschema/2006a</AcceptableResponseSchema>
+  </Request>
+</Autodiscover>
+EOF
+
+echo "# mailsetup vs nginx — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DURATION}s per run, $CONNECTIONS connections, wrk -t$THREADS"
+echo "# pinning: $PINNING"
+echo "# document: $(wc -c <"$WORK/config-v1.1.xml") bytes, identical for both servers"
+echo
+echo "| case | server | requests/s | p50 ms | p99 ms | p99.9 ms | RSS MiB | errors / requests | mailsetup/nginx |"
+echo "|---|---|---|---|---|---|---|---|---|"
+
+declare -A NAMES=(
+  [a]="(a) autoconfig GET, HTTP keep-alive"
+  [b]="(b) autoconfig GET, HTTPS keep-alive"
+  [c]="(c) new TLS connection per request (handshakes/s)"
+)
+for case in a b c; do
+  args=()
+  case $case in
+    a) ours="http://127.0.0.1:$HTTP_PORT$QUERY" theirs="http://127.0.0.1:$NGINX_HTTP_PORT$QUERY" ;;
+    b) ours="https://127.0.0.1:$HTTPS_PORT$QUERY" theirs="https://127.0.0.1:$NGINX_HTTPS_PORT$QUERY" ;;
+    c)
+      ours="https://127.0.0.1:$HTTPS_PORT$QUERY" theirs="https://127.0.0.1:$NGINX_HTTPS_PORT$QUERY"
+      args=(-H "Connection: close")
+      ;;
+  esac
+  run "$MAILSETUP_PID" "$ours" "${args[@]}"
+  ours_row=$ROW ours_rps=$RPS
+  run "$NGINX_PID" "$theirs" "${args[@]}"
+  theirs_row=$ROW theirs_rps=$RPS
+  r=$( [ "$theirs_rps" != 0 ] && ratio "$ours_rps" "$theirs_rps" || echo n/a)
+  echo "| ${NAMES[$case]} | mailsetup | $ours_row | $r |"
+  echo "| | nginx | $theirs_row | |"
+done
+
+BENCH_BODY_FILE=$POX_BODY run "$MAILSETUP_PID" "https://127.0.0.1:$HTTPS_PORT/autodiscover/autodiscover.xml"
+echo "| (d) POX autodiscover POST, HTTPS keep-alive | mailsetup | $ROW | |"
+
+APPLE_PATH="/apple/$ADDRESS.mobileconfig"
+if [ -f src/apple.rs ] && curl -sfk -o /dev/null "https://127.0.0.1:$HTTPS_PORT$APPLE_PATH"; then
+  run "$MAILSETUP_PID" "https://127.0.0.1:$HTTPS_PORT$APPLE_PATH"
+  echo "| (e) signed mobileconfig, HTTPS keep-alive | mailsetup | $ROW | |"
+else
+  echo "| (e) signed mobileconfig | mailsetup | n/a (endpoint not present) | | | | | | |"
+fi
+echo
+echo "(c): wrk sends Connection: close, so every request is a new TCP connection and a full"
+echo "TLS handshake (wrk/OpenSSL does not resume sessions; nginx has session cache and tickets"
+echo "off; mailsetup's rustls does no resumption for a client that offers none): handshakes/s = requests/s."
+echo "RSS: VmRSS sampled halfway through each run (nginx: master + worker)."
