@@ -223,9 +223,17 @@ fn serve(
     log_format: LogFormat,
     pid_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
+    // Log lines go through a channel to a writer thread that batches them
+    // into few write(2) calls: a request no longer waits for its log line
+    // to reach stderr (the largest cost on the hot path in BENCHMARKS.md).
+    // Not lossy: under a flood, requests wait rather than lines vanish.
+    // The guard flushes what is left when `serve` returns.
+    let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(log_level)
-        .with_writer(std::io::stderr);
+        .with_writer(writer);
     match log_format {
         LogFormat::Text => subscriber.with_ansi(std::io::stderr().is_terminal()).init(),
         LogFormat::Json => subscriber.json().init(),
