@@ -331,15 +331,6 @@ async fn accept_loop(
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
-        // Take a permit before accepting: over the limit, new connections
-        // wait in the kernel's backlog instead of being served badly.
-        let permit = tokio::select! {
-            permit = connections.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_) => return,
-            },
-            _ = shutdown.changed() => return,
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -350,6 +341,17 @@ async fn accept_loop(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
+            },
+            _ = shutdown.changed() => return,
+        };
+        // Over the limit, this listener holds the connection just accepted
+        // until a slot frees, and the next ones wait in the kernel's
+        // backlog. (Taking the slot before accepting would make every idle
+        // listener hold one slot: with L listeners, L-1 slots unusable.)
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => return,
             },
             _ = shutdown.changed() => return,
         };

@@ -61,10 +61,9 @@ async fn get_on(sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>
 #[tokio::test]
 async fn slow_header_clients_are_cut_and_cannot_starve_others() {
     // Every connection slot is taken by a client that never finishes its
-    // request head (seven on HTTP; the idle HTTPS accept loop holds the
-    // eighth, see the next test). Connections over the limit wait in the kernel's accept
-    // backlog (the server takes a permit before accepting), so the normal
-    // client is served as soon as the header timeout frees the slots.
+    // request head. Connections over the limit wait (held by the accept
+    // loop, then in the kernel's backlog), so the normal client is served
+    // as soon as the header timeout frees the slots.
     let server = TestServer::start_with("max_connections = 8\nheader_read_timeout_secs = 1").await;
     let mut slow = Vec::new();
     for _ in 0..8 {
@@ -114,11 +113,11 @@ async fn slow_header_clients_are_cut_and_cannot_starve_others() {
 
 #[tokio::test]
 async fn connections_over_the_limit_queue_without_affecting_served_ones() {
-    // Each accept loop takes its connection slot *before* accepting, so
-    // that connections over the limit wait in the kernel's backlog. The
-    // test server has two listeners (HTTP and HTTPS): the idle HTTPS loop
-    // holds one of the three slots while it waits, leaving two for HTTP.
-    let server = TestServer::start_with("max_connections = 3").await;
+    // Two slots. A connection over the limit is accepted and held until a
+    // slot frees (later ones wait in the kernel's backlog); listeners that
+    // are idle hold no slot, so both slots serve HTTP here although the
+    // server also listens for HTTPS.
+    let server = TestServer::start_with("max_connections = 2").await;
     let mut first = http1_connection(&server).await;
     let mut second = http1_connection(&server).await;
     assert_eq!(get_on(&mut first).await, StatusCode::OK);
