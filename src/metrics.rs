@@ -20,8 +20,9 @@ const LATENCY_BUCKETS: &[f64] = &[
 #[derive(Default)]
 pub struct Metrics {
     // (fields below; Debug is implemented by hand to keep locks out of it)
-    /// (endpoint, status, profile id or "") → count.
-    requests: Mutex<BTreeMap<(&'static str, u16, String), u64>>,
+    /// (endpoint, status) → profile id (or "") → count. Nested so that the
+    /// hot path finds an existing counter without allocating a key.
+    requests: Mutex<BTreeMap<(&'static str, u16), BTreeMap<String, u64>>>,
     /// endpoint → histogram.
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
     reloads_ok: AtomicU64,
@@ -53,9 +54,13 @@ impl Metrics {
         latency: Duration,
     ) {
         if let Ok(mut requests) = self.requests.lock() {
-            *requests
-                .entry((endpoint, status, profile.to_owned()))
-                .or_default() += 1;
+            let by_profile = requests.entry((endpoint, status)).or_default();
+            match by_profile.get_mut(profile) {
+                Some(count) => *count += 1,
+                None => {
+                    by_profile.insert(profile.to_owned(), 1);
+                }
+            }
         }
         let seconds = latency.as_secs_f64();
         let bucket = LATENCY_BUCKETS
@@ -92,12 +97,14 @@ impl Metrics {
         );
         let _ = writeln!(out, "# TYPE mailsetup_requests_total counter");
         if let Ok(requests) = self.requests.lock() {
-            for ((endpoint, status, profile), count) in requests.iter() {
-                let _ = writeln!(
-                    out,
-                    "mailsetup_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\",profile=\"{}\"}} {count}",
-                    label(profile)
-                );
+            for ((endpoint, status), by_profile) in requests.iter() {
+                for (profile, count) in by_profile {
+                    let _ = writeln!(
+                        out,
+                        "mailsetup_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\",profile=\"{}\"}} {count}",
+                        label(profile)
+                    );
+                }
             }
         }
         let _ = writeln!(
