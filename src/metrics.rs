@@ -17,12 +17,15 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
 
+/// Profile id (or "") → requests.
+type CountByProfile = BTreeMap<String, u64>;
+
 #[derive(Default)]
 pub struct Metrics {
     // (fields below; Debug is implemented by hand to keep locks out of it)
     /// (endpoint, status) → profile id (or "") → count. Nested so that the
     /// hot path finds an existing counter without allocating a key.
-    requests: Mutex<BTreeMap<(&'static str, u16), BTreeMap<String, u64>>>,
+    requests: Mutex<BTreeMap<(&'static str, u16), CountByProfile>>,
     /// endpoint → histogram.
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
     reloads_ok: AtomicU64,
