@@ -35,7 +35,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the server until SIGINT or SIGTERM.
+    /// Run the server until SIGINT or SIGTERM; SIGHUP reloads the configuration.
     ///
     /// Prints each listening URL, the certificate's SHA-256 fingerprint and a
     /// final line `mailsetup ready`, then logs one line per request to stderr.
@@ -228,8 +228,11 @@ fn serve(
     // to reach stderr (the largest cost on the hot path in BENCHMARKS.md).
     // Not lossy: under a flood, requests wait rather than lines vanish.
     // The guard flushes what is left when `serve` returns.
+    // The queue is bounded at 8192 lines (a few MiB at most): a flood
+    // waits on the disk instead of growing memory.
     let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
         .lossy(false)
+        .buffered_lines_limit(8192)
         .finish(std::io::BufWriter::new(std::io::stderr()));
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(log_level)
