@@ -694,3 +694,87 @@ async fn idle_connections_are_closed_after_the_idle_timeout_on_http1_and_http2()
     assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
     server.shutdown().await;
 }
+
+#[test]
+fn json_logs_are_one_object_per_request_without_addresses() {
+    use std::io::{BufRead, BufReader};
+    let ca = TestCa::new();
+    let config = write_config_with(&ca, "", "");
+    let log_path = ca.dir.path().join("log.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mailsetup"))
+        .args(["serve", "--log-format", "json", "--config"])
+        .arg(&config)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut http = None;
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(addr) = line.strip_prefix("listening on http://") {
+            http = Some(addr.parse::<std::net::SocketAddr>().unwrap());
+        }
+        if line == "mailsetup ready" {
+            break;
+        }
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let answer = runtime.block_on(raw_get(
+        http.unwrap(),
+        "/mail/config-v1.1.xml?emailaddress=secret.person%40contoso.test",
+    ));
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        std::process::Command::new("kill")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(child.wait().unwrap().success());
+
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let requests: Vec<serde_json::Value> = log
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .filter(|entry: &serde_json::Value| entry["fields"]["message"] == "request")
+        .collect();
+    assert_eq!(requests.len(), 1, "{log}");
+    let fields = &requests[0]["fields"];
+    assert_eq!(fields["method"], "GET");
+    assert_eq!(fields["path"], "/mail/config-v1.1.xml");
+    assert_eq!(fields["status"], 200);
+    assert_eq!(fields["endpoint"], "thunderbird");
+    assert_eq!(fields["domain"], "contoso.test");
+    assert_eq!(fields["profile"], "microsoft365");
+    assert!(fields["latency_us"].as_u64().is_some());
+    // Addresses are personal data: logged only when the admin asks.
+    assert!(!log.contains("secret.person"), "{log}");
+}
+
+#[test]
+fn a_certificate_not_valid_yet_is_refused_with_its_path() {
+    let ca = TestCa::new();
+    let live = ca.dir.path().join("live");
+    ca.issue_into_with_dates(
+        &live.join("future"),
+        &["autoconfig.contoso.test"],
+        (2090, 1, 1),
+        (2091, 1, 1),
+    );
+    let config = sni_config(&ca, true, "");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mailsetup"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("live/future/fullchain.pem: the certificate is not valid yet"),
+        "{stderr}"
+    );
+}

@@ -55,13 +55,37 @@ impl TestCa {
     /// `dir/privkey.pem` (certbot's layout); `expired` back-dates it.
     /// Returns the leaf's DER.
     pub fn issue_into(&self, dir: &Path, names: &[&str], expired: bool) -> Vec<u8> {
+        if expired {
+            self.issue_into_with_dates(dir, names, (2020, 1, 1), (2021, 1, 1))
+        } else {
+            self.issue_leaf(dir, names, None)
+        }
+    }
+
+    /// Like `issue_into`, valid from `not_before` to `not_after` (y, m, d).
+    pub fn issue_into_with_dates(
+        &self,
+        dir: &Path,
+        names: &[&str],
+        not_before: (i32, u8, u8),
+        not_after: (i32, u8, u8),
+    ) -> Vec<u8> {
+        self.issue_leaf(dir, names, Some((not_before, not_after)))
+    }
+
+    fn issue_leaf(
+        &self,
+        dir: &Path,
+        names: &[&str],
+        dates: Option<((i32, u8, u8), (i32, u8, u8))>,
+    ) -> Vec<u8> {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut params =
             rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
                 .unwrap();
-        if expired {
-            params.not_before = rcgen::date_time_ymd(2020, 1, 1);
-            params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+        if let Some(((y1, m1, d1), (y2, m2, d2))) = dates {
+            params.not_before = rcgen::date_time_ymd(y1, m1, d1);
+            params.not_after = rcgen::date_time_ymd(y2, m2, d2);
         }
         let leaf = params.signed_by(&key, &self.issuer).unwrap();
         std::fs::create_dir_all(dir).unwrap();
