@@ -40,6 +40,9 @@ pub const TEST_NAMES: &[&str] = &[
     "adatum.test",
 ];
 
+/// A calendar date: year, month, day.
+pub type Ymd = (i32, u8, u8);
+
 /// A certificate authority made for one test, and a leaf it signed.
 pub struct TestCa {
     pub dir: tempfile::TempDir,
@@ -67,18 +70,13 @@ impl TestCa {
         &self,
         dir: &Path,
         names: &[&str],
-        not_before: (i32, u8, u8),
-        not_after: (i32, u8, u8),
+        not_before: Ymd,
+        not_after: Ymd,
     ) -> Vec<u8> {
         self.issue_leaf(dir, names, Some((not_before, not_after)))
     }
 
-    fn issue_leaf(
-        &self,
-        dir: &Path,
-        names: &[&str],
-        dates: Option<((i32, u8, u8), (i32, u8, u8))>,
-    ) -> Vec<u8> {
+    fn issue_leaf(&self, dir: &Path, names: &[&str], dates: Option<(Ymd, Ymd)>) -> Vec<u8> {
         let key = rcgen::KeyPair::generate().unwrap();
         let mut params =
             rcgen::CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
