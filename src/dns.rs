@@ -803,6 +803,7 @@ impl MxDetector {
                 display_name: self.microsoft365.name.clone(),
                 organization: None,
                 source: SiteSource::Mx,
+                thunderbird_document: Default::default(),
             })),
             Ok(MxVerdict::Other { exchanges }) => Err(ResolveError::NotMicrosoft365 {
                 domain: domain.clone(),

@@ -20,6 +20,9 @@ pub struct Site {
     /// How the domain was found; decides which `<domain>` entries a
     /// Thunderbird document lists.
     pub source: SiteSource,
+    /// This site's config-v1.1.xml around its username slots, rendered on
+    /// first use (see `thunderbird`): a request only fills in the address.
+    pub thunderbird_document: std::sync::OnceLock<Option<crate::thunderbird::Pieces>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +106,7 @@ impl Directory {
                         display_name: profile.name.clone(),
                         organization: None,
                         source: SiteSource::Profile,
+                        thunderbird_document: Default::default(),
                     }),
                 );
             }
@@ -124,6 +128,7 @@ impl Directory {
                         .unwrap_or_else(|| profile.name.clone()),
                     organization: entry.organization.clone(),
                     source: SiteSource::Table,
+                    thunderbird_document: Default::default(),
                 }),
             );
         }

@@ -80,8 +80,84 @@ fn authentication(method: AuthMethod) -> &'static str {
     }
 }
 
-/// Renders `config-v1.1.xml` for an account.
+/// Renders `config-v1.1.xml` for an account. The document differs between
+/// the accounts of one site only in the username, so each site keeps its
+/// document cut at the username slots (rendered once) and a request joins
+/// the pieces with its escaped address. `render_uncached` is the
+/// reference; a test checks both give the same bytes.
 pub fn render_thunderbird_config(account: Account<'_>) -> Document {
+    let pieces = account
+        .site
+        .thunderbird_document
+        .get_or_init(|| Pieces::new(account));
+    match pieces {
+        Some(pieces) => Document {
+            content_type: media_type::XML,
+            body: pieces.join(&escape(username(account))),
+        },
+        None => render_uncached(account),
+    }
+}
+
+fn username<'a>(account: Account<'a>) -> &'a str {
+    account.address.map_or(EMAIL_PLACEHOLDER, |a| a.as_str())
+}
+
+/// A site's document split at its username slots.
+#[derive(Debug)]
+pub struct Pieces {
+    parts: Vec<String>,
+}
+
+/// Stands for the username while a site's document is cut into pieces. It
+/// holds characters no escaping changes and no profile text carries; when
+/// it is found anywhere but in the username slots the site falls back to
+/// rendering every request.
+const SENTINEL: &str = "\u{1}mailsetup-username\u{1}";
+
+impl Pieces {
+    fn new(account: Account<'_>) -> Option<Pieces> {
+        let document = render_with_username(account, SENTINEL);
+        let text = String::from_utf8(document.body).ok()?;
+        let parts: Vec<String> = text.split(SENTINEL).map(str::to_owned).collect();
+        // One slot per server: the incoming ones and the outgoing one.
+        let slots = account.profile().enabled_incoming().count() + 1;
+        (parts.len() == slots + 1).then_some(Pieces { parts })
+    }
+
+    fn join(&self, username: &str) -> Vec<u8> {
+        let length = self.parts.iter().map(String::len).sum::<usize>()
+            + username.len() * (self.parts.len() - 1);
+        let mut body = String::with_capacity(length);
+        for (i, part) in self.parts.iter().enumerate() {
+            if i > 0 {
+                body.push_str(username);
+            }
+            body.push_str(part);
+        }
+        body.into_bytes()
+    }
+}
+
+/// The address escaped exactly as the template escapes it (askama's XML
+/// escaping: `&` and `'` may occur in a local part).
+fn escape(value: &str) -> String {
+    #[derive(Template)]
+    #[template(source = "{{ value }}", ext = "xml")]
+    struct Escaped<'a> {
+        value: &'a str,
+    }
+    Escaped { value }
+        .render()
+        .unwrap_or_else(|e| unreachable!("escaping cannot fail: {e}"))
+}
+
+/// Renders the whole template for this account.
+pub fn render_uncached(account: Account<'_>) -> Document {
+    render_with_username(account, username(account))
+}
+
+fn render_with_username(account: Account<'_>, username: &str) -> Document {
     let profile = account.profile();
     let site = account.site;
     let config = ClientConfig {
@@ -95,7 +171,7 @@ pub fn render_thunderbird_config(account: Account<'_>) -> Document {
         display_short_name: &profile.short_name,
         incoming: profile.enabled_incoming().map(ServerView::new).collect(),
         outgoing: ServerView::new(&profile.outgoing),
-        username: account.address.map_or(EMAIL_PLACEHOLDER, |a| a.as_str()),
+        username,
         documentation_url: profile.documentation.url.as_str(),
         documentation_text: &profile.documentation.text,
         oauth2: profile.oauth2.as_ref().map(|o| OAuth2View {
@@ -114,5 +190,46 @@ pub fn render_thunderbird_config(account: Account<'_>) -> Document {
     Document {
         content_type: media_type::XML,
         body: body.into_bytes(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::email::{DomainName, EmailAddress};
+    use crate::resolve::Directory;
+
+    #[test]
+    fn cached_pieces_give_the_same_bytes_as_the_template() {
+        let config = Config::load(None).unwrap();
+        let directory = Directory::new(&config);
+        for domain in ["contoso.example", "hotmail.fr"] {
+            let site = directory
+                .resolve(&DomainName::parse(domain).unwrap())
+                .unwrap();
+            for local in [
+                "alice",
+                "o'brien",
+                "tom&jerry",
+                "x+tag",
+                "zoë",
+                "%EMAILADDRESS%x",
+            ] {
+                let address = EmailAddress::parse(&format!("{local}@{domain}")).unwrap();
+                for address in [Some(&address), None] {
+                    let account = Account { site, address };
+                    assert_eq!(
+                        render_thunderbird_config(account),
+                        render_uncached(account),
+                        "{local}@{domain}"
+                    );
+                }
+            }
+            assert!(
+                site.thunderbird_document.get().unwrap().is_some(),
+                "{domain} is cached"
+            );
+        }
     }
 }
