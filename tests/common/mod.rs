@@ -571,6 +571,12 @@ pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
 /// packages, created on first use. `None` (after printing why) when Python
 /// or the packages cannot be had; with `CI=true` that is a failure instead.
 pub fn python_venv(name: &str, packages: &[&str]) -> Option<PathBuf> {
+    // The tests of one binary run in parallel threads: only one of them
+    // may create the venv (the others wait and reuse it).
+    static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _creating = CREATING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("target")
         .join(name);
