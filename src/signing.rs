@@ -10,7 +10,6 @@
 //! read (PKCS #8, PKCS #1 and SEC1 PEM all work).
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use cms::cert::IssuerAndSerialNumber;
@@ -21,12 +20,13 @@ use cms::signed_data::{
 use der::asn1::{ObjectIdentifier, OctetString, SetOfVec, UtcTime};
 use der::{Any, Decode, Encode, Tag};
 use rustls::SignatureScheme;
-use rustls::sign::{CertifiedKey, Signer, SigningKey};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::Signer;
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::spki::AlgorithmIdentifierOwned;
+
+use crate::config::CertificateFiles;
+use crate::tls::TlsError;
 
 /// RFC 5652 §4: id-data.
 const ID_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.1");
@@ -191,27 +191,26 @@ impl ProfileSigner {
             path: private_key.to_owned(),
             reason,
         };
-        let chain = CertificateDer::pem_file_iter(certificate)
-            .map_err(|e| cert_error(e.to_string()))?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| cert_error(e.to_string()))?;
-        if chain.is_empty() {
-            return Err(cert_error("no CERTIFICATE block found".into()));
-        }
-        let key_der =
-            PrivateKeyDer::from_pem_file(private_key).map_err(|e| key_error(e.to_string()))?;
-        let key: Arc<dyn SigningKey> = rustls::crypto::ring::sign::any_supported_type(&key_der)
-            .map_err(|e| key_error(e.to_string()))?;
-
-        // The same check rustls makes for a TLS certificate: the key's
-        // public half must be the one in the leaf certificate.
-        CertifiedKey::new(chain.clone(), key.clone())
-            .keys_match()
-            .map_err(|e| SigningError::Mismatch {
-                certificate: certificate.to_owned(),
-                private_key: private_key.to_owned(),
-                reason: e.to_string(),
-            })?;
+        // The same reading and key check as TLS certificates.
+        let files = CertificateFiles {
+            certificate: certificate.to_owned(),
+            private_key: private_key.to_owned(),
+        };
+        let certified = crate::tls::read_certified_key(&files).map_err(|error| match error {
+            TlsError::Certificate { path, reason } => SigningError::Certificate { path, reason },
+            TlsError::Mismatch {
+                certificate,
+                private_key,
+                reason,
+            } => SigningError::Mismatch {
+                certificate,
+                private_key,
+                reason,
+            },
+            other => key_error(other.to_string()),
+        })?;
+        let chain = certified.cert.clone();
+        let key = certified.key.clone();
 
         let signer = key
             .choose_scheme(&[

@@ -158,6 +158,20 @@ fn load_files(
     files: &CertificateFiles,
     source: CertificateSource,
 ) -> Result<(Arc<CertifiedKey>, CertificateInfo), TlsError> {
+    let certified = read_certified_key(files)?;
+    let mut info =
+        describe(&certified.cert[0], source).map_err(|reason| TlsError::Certificate {
+            path: files.certificate.clone(),
+            reason,
+        })?;
+    info.path = Some(files.certificate.clone());
+    check_validity(&info, &files.certificate)?;
+    Ok((Arc::new(certified), info))
+}
+
+/// Reads a PEM chain (leaf first) and its private key, and checks that the
+/// key is the leaf's. Shared by TLS and the Apple profile signer.
+pub fn read_certified_key(files: &CertificateFiles) -> Result<CertifiedKey, TlsError> {
     let cert_error = |reason: String| TlsError::Certificate {
         path: files.certificate.clone(),
         reason,
@@ -174,16 +188,11 @@ fn load_files(
             path: files.private_key.clone(),
             reason: e.to_string(),
         })?;
-    let mismatch = |reason: String| TlsError::Mismatch {
+    certified_key(chain, key).map_err(|reason| TlsError::Mismatch {
         certificate: files.certificate.clone(),
         private_key: files.private_key.clone(),
         reason,
-    };
-    let certified = certified_key(chain, key).map_err(mismatch)?;
-    let mut info = describe(&certified.cert[0], source).map_err(cert_error)?;
-    info.path = Some(files.certificate.clone());
-    check_validity(&info, &files.certificate)?;
-    Ok((Arc::new(certified), info))
+    })
 }
 
 /// A certified key whose private key is checked against the leaf.
