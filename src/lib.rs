@@ -12,6 +12,7 @@ pub mod config;
 pub mod dns;
 pub mod document;
 pub mod email;
+pub mod log_writer;
 pub mod metrics;
 pub mod profile;
 pub mod resolve;

@@ -223,17 +223,13 @@ fn serve(
     log_format: LogFormat,
     pid_file: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    // Log lines go through a channel to a writer thread that batches them
-    // into few write(2) calls: a request no longer waits for its log line
-    // to reach stderr (the largest cost on the hot path in BENCHMARKS.md).
-    // Not lossy: under a flood, requests wait rather than lines vanish.
-    // The guard flushes what is left when `serve` returns.
-    // The queue is bounded at 8192 lines (a few MiB at most): a flood
-    // waits on the disk instead of growing memory.
-    let (writer, _flush_on_exit) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .buffered_lines_limit(8192)
-        .finish(std::io::BufWriter::new(std::io::stderr()));
+    // Log lines are appended to a buffer that a writer thread writes out in
+    // batches: a request never waits for stderr, and costs no channel
+    // operation or thread wake-up (src/log_writer.rs, BENCHMARKS.md).
+    // Not lossy: past 1 MiB pending, requests wait for the disk. The guard
+    // flushes what is left when `serve` returns.
+    let (writer, _flush_on_exit) = mailsetup::log_writer::BatchedLog::new(std::io::stderr())
+        .context("cannot start the log writer thread")?;
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(log_level)
         .with_writer(writer);
