@@ -83,10 +83,12 @@ impl AcmeStatus {
 
 #[derive(Debug, thiserror::Error)]
 pub enum AcmeError {
-    #[error("{path}: {source}", path = path.display())]
+    #[error("{path}: {cause}", path = path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        /// Shown in the message, not chained as `source()`: callers log
+        /// `%error` and print `{error:#}`, and either must say it once.
+        cause: std::io::Error,
     },
     #[error("ACME server: {0}")]
     Protocol(#[from] instant_acme::Error),
@@ -99,9 +101,9 @@ pub enum AcmeError {
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> AcmeError + '_ {
-    move |source| AcmeError::Io {
+    move |cause| AcmeError::Io {
         path: path.to_owned(),
-        source,
+        cause,
     }
 }
 

@@ -21,10 +21,11 @@ const EMBEDDED_DEFAULT_NAME: &str = "(embedded default configuration)";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("{path}: {source}", path = path.display())]
+    #[error("{path}: {cause}", path = path.display())]
     Io {
         path: PathBuf,
-        source: std::io::Error,
+        /// In the message, not chained: `{error:#}` must not say it twice.
+        cause: std::io::Error,
     },
     /// `line` and `column` are 1-based; absent when the problem is the file
     /// as a whole.
@@ -45,10 +46,10 @@ fn location(path: &Path, line: Option<usize>, column: Option<usize>) -> String {
 }
 
 impl ConfigError {
-    pub fn io(path: &Path, source: std::io::Error) -> Self {
+    pub fn io(path: &Path, cause: std::io::Error) -> Self {
         ConfigError::Io {
             path: path.to_owned(),
-            source,
+            cause,
         }
     }
 }

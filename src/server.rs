@@ -33,10 +33,11 @@ use arc_swap::ArcSwap;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    #[error("cannot listen on {addr}: {source}")]
+    #[error("cannot listen on {addr}: {cause}")]
     Bind {
         addr: SocketAddr,
-        source: std::io::Error,
+        /// In the message, not chained: `{error:#}` must not say it twice.
+        cause: std::io::Error,
     },
     #[error(transparent)]
     Tls(#[from] TlsError),
@@ -125,14 +126,10 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         for addr in addrs {
             let socket = TcpListener::bind(addr)
                 .await
-                .map_err(|source| ServeError::Bind {
-                    addr: *addr,
-                    source,
-                })?;
-            let local = socket.local_addr().map_err(|source| ServeError::Bind {
-                addr: *addr,
-                source,
-            })?;
+                .map_err(|cause| ServeError::Bind { addr: *addr, cause })?;
+            let local = socket
+                .local_addr()
+                .map_err(|cause| ServeError::Bind { addr: *addr, cause })?;
             bound.push((socket, local, listener));
         }
     }

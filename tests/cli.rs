@@ -174,6 +174,47 @@ fn serve_refuses_a_broken_config_with_file_and_line() {
     );
 }
 
+/// The whole message, exactly once: "file: reason", not "file: reason: reason".
+fn assert_said_once(stderr: &str, expected: &str) {
+    assert_eq!(
+        stderr.trim_end(),
+        format!("mailsetup: {expected}"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_config_file_is_named_with_its_reason_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("absent.toml");
+    for command in ["serve", "check"] {
+        let output = run(&[command, "--config", path.to_str().unwrap()]);
+        assert_eq!(output.status.code(), Some(1));
+        assert_said_once(
+            &String::from_utf8(output.stderr).unwrap(),
+            &format!("{}: No such file or directory (os error 2)", path.display()),
+        );
+    }
+}
+
+#[test]
+fn an_address_in_use_is_named_with_its_reason_once() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_file(
+        dir.path(),
+        "m.toml",
+        &format!("[server]\nhttp = [\"{addr}\"]\nhttps = []\n"),
+    );
+    let output = run(&["serve", "--config", config.to_str().unwrap()]);
+    assert_eq!(output.status.code(), Some(1));
+    assert_said_once(
+        &String::from_utf8(output.stderr).unwrap(),
+        &format!("cannot listen on {addr}: Address already in use (os error 98)"),
+    );
+}
+
 #[test]
 fn check_prints_the_domain_table() {
     let ca = TestCa::new();
