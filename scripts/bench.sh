@@ -1,26 +1,41 @@
 #!/usr/bin/env bash
 # Benchmarks mailsetup (release build) against nginx serving the
 # byte-identical config-v1.1.xml as a static file, with the same keep-alive
-# and TLS settings (one ECDSA P-256 certificate for both), and prints a
-# Markdown table: requests/s, p50/p99/p99.9 latency, server RSS, and the
-# ratio mailsetup/nginx for (a)-(c).
+# and TLS settings (one ECDSA P-256 certificate for both), and prints two
+# Markdown tables:
+#
+# 1. at saturation (wrk, each connection sends its next request as soon as
+#    the answer arrives): requests/s, p50/p99/p99.9 latency, server RSS, and
+#    the ratio mailsetup/nginx for (a)-(c);
+# 2. at fixed offered rates (oha, open loop with latency correction, the
+#    first WARMUP seconds excluded so the initial TLS handshakes do not
+#    count): p50/p99/p99.9 latency of both servers at the same load.
 #
 #   scripts/bench.sh                 # 10 s per run, 64 connections
-#   DURATION=30 CONNECTIONS=128 scripts/bench.sh
+#   DURATION=30 CONNECTIONS=128 RATES="10000 40000" scripts/bench.sh
 #
-# Needs: nginx, wrk, openssl, taskset (apt-get install -y nginx wrk).
+# Needs: nginx, wrk, openssl, taskset (apt-get install -y nginx wrk), and
+# for table 2 oha (cargo install oha --locked --version 1.16.0; the table is
+# skipped with a note when oha is missing).
 # Loopback only. Not run by CI: a benchmark job or a person runs it.
 #
-# Pinning: on a machine with N >= 2 cores the servers get core 1 and wrk
-# (2 threads) gets core 0, so client and server never share a core; both
-# servers then have one core (nginx one worker, mailsetup
-# TOKIO_WORKER_THREADS=1). With one core nothing is pinned.
+# Pinning: on a machine with N >= 2 cores the servers get core 1 and the
+# load generator every other core, so client and server never share a core;
+# both servers have one core (nginx one worker, mailsetup
+# TOKIO_WORKER_THREADS=1). The load generator runs one thread per client
+# core, at most 2 (THREADS overrides): on a 2-core machine that is one
+# thread, because two wrk threads sharing one core take turns, and a
+# thread's whole scheduler slice shows up as latency of the other thread's
+# connections (BENCHMARKS.md measures the difference). With one core
+# nothing is pinned.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DURATION=${DURATION:-10}
 CONNECTIONS=${CONNECTIONS:-64}
-THREADS=2
+WARMUP=${WARMUP:-2}
+RATES=${RATES:-10000 20000 30000}
+SIGNED_RATES=${SIGNED_RATES:-2000 5000}
 HTTP_PORT=${HTTP_PORT:-18080}
 HTTPS_PORT=${HTTPS_PORT:-18443}
 NGINX_HTTP_PORT=${NGINX_HTTP_PORT:-18081}
@@ -36,17 +51,25 @@ for tool in nginx wrk openssl; do
 done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 
-if [ "$(nproc)" -ge 2 ]; then
+CORES=$(nproc)
+if [ "$CORES" -ge 2 ]; then
+  CLIENT_CORES=0
+  [ "$CORES" -gt 2 ] && CLIENT_CORES="0,2-$((CORES - 1))"
+  CLIENT_CORE_COUNT=$((CORES - 1))
   SERVER_PIN=(taskset -c 1)
-  CLIENT_PIN=(taskset -c 0)
-  PINNING="servers on core 1 (mailsetup 1 tokio worker, nginx 1 worker), wrk -t$THREADS on core 0"
+  CLIENT_PIN=(taskset -c "$CLIENT_CORES")
   export TOKIO_WORKER_THREADS=1
-  NGINX_WORKERS=1
 else
+  CLIENT_CORE_COUNT=1
   SERVER_PIN=()
   CLIENT_PIN=()
+fi
+NGINX_WORKERS=1
+THREADS=${THREADS:-$((CLIENT_CORE_COUNT < 2 ? CLIENT_CORE_COUNT : 2))}
+if [ "$CORES" -ge 2 ]; then
+  PINNING="servers on core 1 (mailsetup 1 tokio worker, nginx 1 worker), load generator (threads: $THREADS) on cores $CLIENT_CORES"
+else
   PINNING="none (one core: client and server share it)"
-  NGINX_WORKERS=1
 fi
 
 if [ -z "${SKIP_BUILD:-}" ]; then
@@ -256,15 +279,73 @@ done
 BENCH_BODY_FILE=$POX_BODY run "$MAILSETUP_PID" "https://127.0.0.1:$HTTPS_PORT/autodiscover/autodiscover.xml"
 echo "| (d) POX autodiscover POST, HTTPS keep-alive | mailsetup | $ROW | |"
 
-APPLE_PATH="/apple/$ADDRESS.mobileconfig"
-if [ -f src/apple.rs ] && curl -sfk -o /dev/null "https://127.0.0.1:$HTTPS_PORT$APPLE_PATH"; then
-  run "$MAILSETUP_PID" "https://127.0.0.1:$HTTPS_PORT$APPLE_PATH"
-  echo "| (e) signed mobileconfig, HTTPS keep-alive | mailsetup | $ROW | |"
-else
-  echo "| (e) signed mobileconfig | mailsetup | n/a (endpoint not present) | | | | | | |"
-fi
+APPLE_URL="https://127.0.0.1:$HTTPS_PORT/apple/$ADDRESS.mobileconfig"
+run "$MAILSETUP_PID" "$APPLE_URL"
+echo "| (e) signed mobileconfig, HTTPS keep-alive | mailsetup | $ROW | |"
 echo
 echo "(c): wrk sends Connection: close, so every request is a new TCP connection and a full"
 echo "TLS handshake (wrk/OpenSSL does not resume sessions; nginx has session cache and tickets"
 echo "off; mailsetup's rustls does no resumption for a client that offers none): handshakes/s = requests/s."
 echo "RSS: VmRSS sampled halfway through each run (nginx: master + worker)."
+
+# fixed_rate URL RATE [oha args...] → one table row's numbers in $ROW.
+# oha is open loop: it sends at RATE whatever the answers do, and with
+# --latency-correction a request's latency starts when oha released it,
+# so a stalled server cannot hide its queue (coordinated omission). Each
+# request's start time is in the CSV, so the first WARMUP seconds (64 TLS
+# handshakes and the queue they build up) are left out of the percentiles.
+fixed_rate() {
+  local url=$1 rate=$2
+  shift 2
+  "${CLIENT_PIN[@]}" oha -z "$((WARMUP + DURATION))s" -c "$CONNECTIONS" -q "$rate" \
+    --latency-correction --no-tui --insecure --output-format csv \
+    --worker-threads "$THREADS" "$@" "$url" >"$WORK/oha.csv" 2>"$WORK/oha.err" || {
+    cat "$WORK/oha.err" >&2
+    ROW="failed | | | | |"
+    return
+  }
+  # Columns: request-start,DNS,DNS+dialup,Response-delay,request-duration,bytes,status
+  # → "latency_ms not_2xx" per measured request, sorted by latency.
+  awk -F, -v warmup="$WARMUP" 'NR > 1 && $1 >= warmup { print $5 * 1000, ($7 ~ /^2/ ? 0 : 1) }' \
+    "$WORK/oha.csv" | sort -g >"$WORK/latency"
+  ROW=$(awk -v seconds="$DURATION" '
+    function at(p) { i = int(p * NR); return v[i < NR ? i : NR - 1] }
+    { v[NR - 1] = $1; bad += $2 }
+    END { printf "%d | %.3f | %.3f | %.3f | %.3f | %d / %d", NR / seconds, at(0.5), at(0.99), at(0.999), v[NR - 1], bad, NR }
+  ' "$WORK/latency")
+  : >"$WORK/mailsetup.log"
+  : >"$WORK/nginx/access.log"
+}
+
+echo
+if ! command -v oha >/dev/null; then
+  echo "Latency at fixed rates: skipped, oha is missing (cargo install oha --locked --version 1.16.0)."
+  exit 0
+fi
+echo "Latency at fixed offered rates: oha, open loop with latency correction, $CONNECTIONS connections,"
+echo "client threads: $THREADS, ${WARMUP}s warm-up excluded, ${DURATION}s measured. oha's CSV lists"
+echo "answered requests only: a measured rate below the offered rate means requests failed."
+echo
+echo "| case | offered req/s | server | measured req/s | p50 ms | p99 ms | p99.9 ms | max ms | non-2xx / requests |"
+echo "|---|---|---|---|---|---|---|---|---|"
+for rate in $RATES; do
+  fixed_rate "http://127.0.0.1:$HTTP_PORT$QUERY" "$rate"
+  echo "| (a) autoconfig GET, HTTP | $rate | mailsetup | $ROW |"
+  fixed_rate "http://127.0.0.1:$NGINX_HTTP_PORT$QUERY" "$rate"
+  echo "| | | nginx | $ROW |"
+done
+for rate in $RATES; do
+  fixed_rate "https://127.0.0.1:$HTTPS_PORT$QUERY" "$rate"
+  echo "| (b) autoconfig GET, HTTPS | $rate | mailsetup | $ROW |"
+  fixed_rate "https://127.0.0.1:$NGINX_HTTPS_PORT$QUERY" "$rate"
+  echo "| | | nginx | $ROW |"
+done
+for rate in $RATES; do
+  fixed_rate "https://127.0.0.1:$HTTPS_PORT/autodiscover/autodiscover.xml" "$rate" \
+    -m POST -T text/xml -D "$POX_BODY"
+  echo "| (d) POX autodiscover POST, HTTPS | $rate | mailsetup | $ROW |"
+done
+for rate in $SIGNED_RATES; do
+  fixed_rate "$APPLE_URL" "$rate"
+  echo "| (e) signed mobileconfig, HTTPS | $rate | mailsetup | $ROW |"
+done
