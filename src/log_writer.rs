@@ -101,8 +101,8 @@ impl BatchedLog {
     }
 }
 
-/// A log thread that panicked mid-append must not silence every other
-/// thread's logging: the buffer is plain bytes, still usable.
+/// A thread that panicked while holding the lock must not silence every
+/// other thread's logging: the buffer is plain bytes, still usable.
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state
         .lock()
