@@ -311,7 +311,10 @@ fixed_rate() {
   ROW=$(awk -v seconds="$DURATION" '
     function at(p) { i = int(p * NR); return v[i < NR ? i : NR - 1] }
     { v[NR - 1] = $1; bad += $2 }
-    END { printf "%d | %.3f | %.3f | %.3f | %.3f | %d / %d", NR / seconds, at(0.5), at(0.99), at(0.999), v[NR - 1], bad, NR }
+    END {
+      if (NR == 0) { printf "no answers | | | | | 0 / 0"; exit }
+      printf "%d | %.3f | %.3f | %.3f | %.3f | %d / %d", NR / seconds, at(0.5), at(0.99), at(0.999), v[NR - 1], bad, NR
+    }
   ' "$WORK/latency")
   : >"$WORK/mailsetup.log"
   : >"$WORK/nginx/access.log"
