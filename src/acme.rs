@@ -9,11 +9,11 @@
 //! - `certificates/<domain>/fullchain.pem`: leaf first, then the chain
 //! - `certificates/<domain>/key.pem`: the certificate's key (0600)
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use instant_acme::{
@@ -26,39 +26,8 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::sync::{Mutex, watch};
 
 use crate::config::AcmeConfig;
-use crate::router::Services;
+use crate::services::Services;
 use crate::tls::{CertResolver, CertificateInfo, CertificateSource};
-
-/// The http-01 key authorizations being offered right now, by token. The
-/// router answers `GET /.well-known/acme-challenge/<token>` from it.
-#[derive(Debug, Default)]
-pub struct ChallengeStore {
-    tokens: RwLock<HashMap<String, String>>,
-}
-
-impl ChallengeStore {
-    pub fn insert(&self, token: String, key_authorization: String) {
-        self.tokens
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(token, key_authorization);
-    }
-
-    pub fn remove(&self, token: &str) {
-        self.tokens
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(token);
-    }
-
-    pub fn get(&self, token: &str) -> Option<String> {
-        self.tokens
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(token)
-            .cloned()
-    }
-}
 
 /// How the ACME tasks are doing, beside what `/metrics` already shows
 /// (`mailsetup_acme_failures_total`, and the installed certificates' expiry
@@ -550,15 +519,6 @@ mod tests {
                 "{j:?}"
             );
         }
-    }
-
-    #[test]
-    fn challenge_store_answers_until_removed() {
-        let store = ChallengeStore::default();
-        store.insert("t".into(), "t.thumb".into());
-        assert_eq!(store.get("t").as_deref(), Some("t.thumb"));
-        store.remove("t");
-        assert_eq!(store.get("t"), None);
     }
 
     #[test]

@@ -3,104 +3,19 @@
 //! reason. Does not resolve requests (see `resolve`) or open sockets.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use toml::Spanned;
 
 use crate::profile::{HostName, Profiles, load_profiles};
-use crate::signing::SigningSource;
+use crate::source::{ConfigError, SourceFile};
 
 /// The configuration used when `--config` is not given: the listeners of
 /// the README, a self-signed certificate, and a demo domain table.
 pub const EMBEDDED_DEFAULT: &str = include_str!("default.toml");
 const EMBEDDED_DEFAULT_NAME: &str = "(embedded default configuration)";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: {cause}", path = path.display())]
-    Io {
-        path: PathBuf,
-        /// In the message, not chained: `{error:#}` must not say it twice.
-        cause: std::io::Error,
-    },
-    /// `line` and `column` are 1-based; absent when the problem is the file
-    /// as a whole.
-    #[error("{}: {reason}", location(path, *line, *column))]
-    Invalid {
-        path: PathBuf,
-        line: Option<usize>,
-        column: Option<usize>,
-        reason: String,
-    },
-}
-
-fn location(path: &Path, line: Option<usize>, column: Option<usize>) -> String {
-    match (line, column) {
-        (Some(line), Some(column)) => format!("{}:{line}:{column}", path.display()),
-        _ => path.display().to_string(),
-    }
-}
-
-impl ConfigError {
-    pub fn io(path: &Path, cause: std::io::Error) -> Self {
-        ConfigError::Io {
-            path: path.to_owned(),
-            cause,
-        }
-    }
-}
-
-/// A configuration or profile file with its text, so errors found after
-/// parsing can still point at a line.
-pub struct SourceFile {
-    pub path: PathBuf,
-    pub text: String,
-}
-
-impl SourceFile {
-    pub fn new(path: &Path, text: String) -> Self {
-        SourceFile {
-            path: path.to_owned(),
-            text,
-        }
-    }
-
-    pub fn read(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::io(path, e))?;
-        Ok(SourceFile::new(path, text))
-    }
-
-    /// Deserializes the whole file; a syntax or type error keeps toml's
-    /// location and message (without its multi-line snippet).
-    pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
-        toml::from_str(&self.text).map_err(|e| {
-            let reason = e.message().trim().to_owned();
-            self.error_at(e.span(), reason)
-        })
-    }
-
-    pub fn error_at(&self, span: Option<Range<usize>>, reason: String) -> ConfigError {
-        let (line, column) = match span {
-            Some(span) => {
-                let before = &self.text[..span.start.min(self.text.len())];
-                let line = before.matches('\n').count() + 1;
-                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                (Some(line), Some(column))
-            }
-            None => (None, None),
-        };
-        ConfigError::Invalid {
-            path: self.path.clone(),
-            line,
-            column,
-            reason,
-        }
-    }
-}
 
 /// The file as written. Every section is optional; defaults are safe.
 #[derive(Debug, Deserialize)]
@@ -392,6 +307,19 @@ impl Default for DnsSettings {
     }
 }
 
+/// Where the signing certificate and key come from (see `[apple]` in the
+/// configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SigningSource {
+    /// Profiles are served unsigned.
+    Off,
+    /// PEM files: the chain (signer first, then intermediates) and its key.
+    Files {
+        certificate: PathBuf,
+        private_key: PathBuf,
+    },
+}
+
 /// Where the HTTPS certificate comes from.
 #[derive(Debug, Clone)]
 pub struct CertificateFiles {
@@ -631,18 +559,6 @@ fn validate_dns(source: &SourceFile, dns: DnsSection) -> Result<DnsSettings, Con
         ));
     }
     let resolver = dns.resolver.map(|r| r.0);
-    // Without an explicit resolver the system's is used: find out now,
-    // not at the first request, that it cannot be read.
-    if dns.detect_microsoft365_by_mx && resolver.is_none() {
-        crate::dns::system_resolver_config().map_err(|reason| {
-            source.error_at(
-                None,
-                format!(
-                    "[dns] detect_microsoft365_by_mx: {reason}; set [dns] resolver = \"IP:port\""
-                ),
-            )
-        })?;
-    }
     Ok(DnsSettings {
         detect_microsoft365_by_mx: dns.detect_microsoft365_by_mx,
         resolver,

@@ -4,6 +4,7 @@ use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -15,6 +16,7 @@ use mailsetup::autodiscover::{
 };
 use mailsetup::config::Config;
 use mailsetup::email::EmailAddress;
+use mailsetup::load::Loaded;
 use mailsetup::resolve::{Account, Directory, Site, SiteSource};
 use mailsetup::signing::ProfileSigner;
 use mailsetup::thunderbird::render_thunderbird_config;
@@ -213,10 +215,6 @@ fn main() -> ExitCode {
     }
 }
 
-fn load(path: Option<PathBuf>) -> anyhow::Result<Config> {
-    Ok(Config::load(path.as_deref())?)
-}
-
 fn serve(
     config_path: Option<PathBuf>,
     log_level: tracing::Level,
@@ -237,7 +235,7 @@ fn serve(
         LogFormat::Text => subscriber.with_ansi(std::io::stderr().is_terminal()).init(),
         LogFormat::Json => subscriber.json().init(),
     }
-    let config = load(config_path.clone())?;
+    let config = Config::load(config_path.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -381,13 +379,8 @@ fn reload(config: Option<PathBuf>, pid_file: &std::path::Path) -> anyhow::Result
 fn render(document: RenderDocument) -> anyhow::Result<()> {
     match document {
         RenderDocument::Thunderbird { email, config } => {
-            let config = load(config)?;
-            let directory = Directory::new(&config);
-            let (address, site) = resolve_address(&directory, &email)?;
-            let document = render_thunderbird_config(Account {
-                site,
-                address: Some(&address),
-            });
+            let input = RenderInput::load(config, &email)?;
+            let document = render_thunderbird_config(input.account());
             write_stdout(&document.body)
         }
         RenderDocument::Autodiscover {
@@ -396,13 +389,8 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
             json,
             config,
         } => {
-            let config = load(config)?;
-            let directory = Directory::new(&config);
-            let (address, site) = resolve_address(&directory, &email)?;
-            let account = Account {
-                site,
-                address: Some(&address),
-            };
+            let input = RenderInput::load(config, &email)?;
+            let account = input.account();
             let document = match json {
                 Some(name) => {
                     let protocol = JsonProtocol::parse(&name).with_context(|| {
@@ -427,13 +415,14 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
             sign,
             config,
         } => {
-            let config = load(config)?;
-            let directory = Directory::new(&config);
-            let (address, site) = resolve_address(&directory, &email)?;
-            let mut document =
-                render_apple_profile(site, &address, ProfileOptions { kind, platform })?;
+            let input = RenderInput::load(config, &email)?;
+            let mut document = render_apple_profile(
+                &input.site,
+                &input.address,
+                ProfileOptions { kind, platform },
+            )?;
             if sign {
-                let signer = ProfileSigner::load(&config.apple_signing)?.context(
+                let signer = ProfileSigner::load(&input.config.apple_signing)?.context(
                     "--sign: profile signing is off in this configuration; configure [tls] \
                      or [apple] signing_certificate and signing_key (and not sign = false)",
                 )?;
@@ -444,14 +433,33 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
     }
 }
 
-/// Parses an address from the command line and finds its site.
-fn resolve_address<'a>(
-    directory: &'a Directory,
-    email: &str,
-) -> anyhow::Result<(EmailAddress, &'a Site)> {
-    let address = EmailAddress::parse(email).with_context(|| format!("{email:?}"))?;
-    let site = directory.resolve(address.domain())?;
-    Ok((address, site))
+/// What every `render` subcommand starts from: the configuration, the
+/// address from the command line and its site (from the domain table; the
+/// CLI does not look up MX records).
+struct RenderInput {
+    config: Config,
+    address: EmailAddress,
+    site: Arc<Site>,
+}
+
+impl RenderInput {
+    fn load(config: Option<PathBuf>, email: &str) -> anyhow::Result<RenderInput> {
+        let config = Config::load(config.as_deref())?;
+        let address = EmailAddress::parse(email).with_context(|| format!("{email:?}"))?;
+        let site = Directory::new(&config).resolve(address.domain())?.clone();
+        Ok(RenderInput {
+            config,
+            address,
+            site,
+        })
+    }
+
+    fn account(&self) -> Account<'_> {
+        Account {
+            site: &self.site,
+            address: Some(&self.address),
+        }
+    }
 }
 
 fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
@@ -462,12 +470,13 @@ fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
 /// Loads and validates everything `serve` would use; the report `check`
 /// prints.
 fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<String> {
-    let config = load(config)?;
-    // Certificates are part of the configuration: a missing, expired or
-    // mismatched file must fail here, not at the next restart.
+    let Loaded {
+        config,
+        certificates,
+        signer,
+    } = mailsetup::load::load(config.as_deref())?;
     let mut out_certificates = String::new();
-    if !config.https_listeners.is_empty() {
-        let certificates = mailsetup::tls::CertificateSet::load(&config.tls)?;
+    if let Some(certificates) = &certificates {
         for certificate in &certificates.certificates {
             let _ = writeln!(
                 out_certificates,
@@ -483,7 +492,6 @@ fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<String> {
             );
         }
     }
-    let signer = ProfileSigner::load(&config.apple_signing)?;
     let directory = Directory::new(&config);
     let mut out = String::new();
     let _ = writeln!(out, "configuration OK: {}", config.origin.display());
@@ -535,7 +543,7 @@ const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 fn dns(args: DnsArgs) -> anyhow::Result<()> {
     use mailsetup::dns;
-    let config = load(args.config)?;
+    let config = Config::load(args.config.as_deref())?;
     let domain = mailsetup::email::DomainName::parse(&args.domain)
         .with_context(|| format!("{:?} is not a domain name", args.domain))?;
     let directory = Directory::new(&config);
@@ -552,11 +560,11 @@ fn dns(args: DnsArgs) -> anyhow::Result<()> {
             .map(|site| site.profile.clone())
             .with_context(|| "add it to the domain table or pass --profile microsoft365")?,
     };
-    let records = dns::expected_records(&domain, &profile, &config.public)?;
+    let records = dns::records::expected_records(&domain, &profile, &config.public)?;
     if !args.check {
         let text = match args.format {
-            DnsFormat::Zone => dns::render_zone(&domain, &profile, &records),
-            DnsFormat::Json => dns::render_json(&domain, &profile, &records),
+            DnsFormat::Zone => dns::records::render_zone(&domain, &profile, &records),
+            DnsFormat::Json => dns::records::render_json(&domain, &profile, &records),
         };
         return write_stdout(text.as_bytes());
     }
@@ -565,17 +573,17 @@ fn dns(args: DnsArgs) -> anyhow::Result<()> {
         .build()
         .context("cannot start the async runtime")?;
     let results = runtime.block_on(async {
-        let resolver = dns::build_resolver(
+        let resolver = dns::resolver::build_resolver(
             args.resolver.or(config.dns.resolver),
             CHECK_TIMEOUT,
             2,
             1024,
         )
         .map_err(anyhow::Error::msg)?;
-        anyhow::Ok(dns::check_records(&resolver, &records, CHECK_TIMEOUT).await)
+        anyhow::Ok(dns::check::check_records(&resolver, &records, CHECK_TIMEOUT).await)
     })?;
     let text = match args.format {
-        DnsFormat::Zone => dns::render_check_table(&results),
+        DnsFormat::Zone => dns::check::render_check_table(&results),
         DnsFormat::Json => {
             let mut text = serde_json::to_string_pretty(&results)?;
             text.push('\n');
@@ -585,7 +593,7 @@ fn dns(args: DnsArgs) -> anyhow::Result<()> {
     write_stdout(text.as_bytes())?;
     let bad = results
         .iter()
-        .filter(|r| r.status != dns::CheckStatus::Ok)
+        .filter(|r| r.status != dns::check::CheckStatus::Ok)
         .count();
     if bad > 0 {
         anyhow::bail!(

@@ -9,8 +9,8 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::config::{ConfigError, SourceFile};
 use crate::email::DomainName;
+use crate::source::{ConfigError, SourceFile};
 
 /// The profiles compiled into the binary, so it runs with no files at all.
 /// `(id, file name, contents)`.

@@ -25,10 +25,11 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Config, Limits};
+use crate::load::{LoadError, Loaded, load, load_files_of};
 use crate::router::{App, RequestLog, plain_error, route};
-use crate::router::{ConnectionInfo, Listener, Services};
-use crate::signing::{ProfileSigner, SigningError};
-use crate::tls::{self, CertResolver, CertificateSet, CertificateSource, TlsError};
+use crate::router::{ConnectionInfo, Listener};
+use crate::services::Services;
+use crate::tls::{self, CertResolver, CertificateSource};
 use arc_swap::ArcSwap;
 
 #[derive(Debug, thiserror::Error)]
@@ -40,9 +41,7 @@ pub enum ServeError {
         cause: std::io::Error,
     },
     #[error(transparent)]
-    Tls(#[from] TlsError),
-    #[error(transparent)]
-    Signing(#[from] SigningError),
+    Load(#[from] LoadError),
 }
 
 /// A server that is accepting connections.
@@ -89,11 +88,7 @@ struct Shared {
 #[derive(Debug, thiserror::Error)]
 pub enum ReloadError {
     #[error(transparent)]
-    Config(#[from] crate::config::ConfigError),
-    #[error(transparent)]
-    Tls(#[from] TlsError),
-    #[error(transparent)]
-    Signing(#[from] SigningError),
+    Load(#[from] LoadError),
 }
 
 /// The mail domains ACME issues certificates for: the domain table's.
@@ -107,15 +102,12 @@ fn acme_domains(config: &Config) -> Vec<String> {
 
 /// Binds every configured listener and starts serving.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
-    let certificates = if config.https_listeners.is_empty() {
-        None
-    } else {
-        Some(Arc::new(CertResolver::new(CertificateSet::load(
-            &config.tls,
-        )?)))
-    };
-    // Loaded once: requests sign with it and never touch the key files.
-    let profile_signer = ProfileSigner::load(&config.apple_signing)?;
+    let Loaded {
+        config,
+        certificates,
+        signer: profile_signer,
+    } = load_files_of(config)?;
+    let certificates = certificates.map(|set| Arc::new(CertResolver::new(set)));
     let limits = config.limits.clone();
     let mut bound = Vec::new();
     for (addrs, listener) in [
@@ -240,20 +232,15 @@ impl Running {
     pub fn reload(&self, path: Option<&std::path::Path>) -> Result<(), ReloadError> {
         let current = self.shared.app.load();
         let services = current.services.clone();
-        let result = (|| {
-            let config = Config::load(path)?;
-            let certificates = match &services.certificates {
-                Some(_) => Some(CertificateSet::load(&config.tls)?),
-                None => None,
-            };
-            let signer = ProfileSigner::load(&config.apple_signing)?;
-            Ok::<_, ReloadError>((config, certificates, signer))
-        })();
-        let (config, certificates, signer) = match result {
+        let Loaded {
+            config,
+            certificates,
+            signer,
+        } = match load(path) {
             Ok(loaded) => loaded,
             Err(error) => {
                 services.metrics.record_reload(false);
-                return Err(error);
+                return Err(error.into());
             }
         };
         if config.http_listeners != current.config.http_listeners
@@ -517,11 +504,10 @@ fn log_request(
 ) {
     let latency = started.elapsed();
     let log = response.extensions().get::<RequestLog>();
-    let endpoint = log.map_or("none", |l| l.endpoint);
+    let endpoint = log.map_or("none", |l| l.endpoint.as_str());
     let domain = log.and_then(|l| l.domain.as_ref());
-    let profile = domain
-        .and_then(|d| app.directory.resolve(d).ok())
-        .map_or("", |site| site.profile.id.as_str());
+    // The site the router resolved, MX-detected ones included.
+    let profile = log.map_or("", RequestLog::profile_id);
     app.services
         .metrics
         .record_request(endpoint, response.status().as_u16(), profile, latency);

@@ -25,7 +25,7 @@ use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 
-use crate::config::CertificateFiles;
+use crate::config::{CertificateFiles, SigningSource};
 use crate::tls::TlsError;
 
 /// RFC 5652 §4: id-data.
@@ -43,19 +43,6 @@ const ID_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-
-/// Where the signing certificate and key come from (see `[apple]` in the
-/// configuration).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SigningSource {
-    /// Profiles are served unsigned.
-    Off,
-    /// PEM files: the chain (signer first, then intermediates) and its key.
-    Files {
-        certificate: PathBuf,
-        private_key: PathBuf,
-    },
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SigningError {

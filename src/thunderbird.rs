@@ -6,9 +6,13 @@
 //! Deliberate differences from Thunderbird's own ISPDB entries are listed in
 //! README.md ("Differences from Thunderbird's ISPDB").
 
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
 use askama::Template;
 
 use crate::document::{Document, media_type};
+use crate::email::DomainName;
 use crate::profile::{AuthMethod, MailServer, Security};
 use crate::resolve::Account;
 
@@ -80,22 +84,53 @@ fn authentication(method: AuthMethod) -> &'static str {
     }
 }
 
-/// Renders `config-v1.1.xml` for an account. The document differs between
-/// the accounts of one site only in the username, so each site keeps its
-/// document cut at the username slots (rendered once) and a request joins
-/// the pieces with its escaped address. `render_uncached` is the
-/// reference; a test checks both give the same bytes.
-pub fn render_thunderbird_config(account: Account<'_>) -> Document {
-    let pieces = account
-        .site
-        .thunderbird_document
-        .get_or_init(|| Pieces::new(account));
-    match pieces {
-        Some(pieces) => Document {
-            content_type: media_type::XML,
-            body: pieces.join(&escape(username(account))),
-        },
-        None => render_uncached(account),
+/// Each site's document cut at its username slots, rendered on a site's
+/// first request: the document differs between the accounts of one site
+/// only in the username, so a request joins the pieces with its escaped
+/// address. One cache per configuration generation; MX-detected sites use
+/// it too. `render_thunderbird_config` is the reference; a test checks both give the
+/// same bytes.
+#[derive(Debug, Default)]
+pub struct DocumentCache {
+    /// `None`: the site's document cannot be cut (see `Pieces::new`), so
+    /// it is rendered whole every time.
+    sites: RwLock<HashMap<DomainName, Option<Arc<Pieces>>>>,
+}
+
+/// Most sites kept. Table and profile domains are bounded by the
+/// configuration, MX-detected ones by the DNS cache; past this the cache
+/// starts again rather than grow without bound.
+const MAX_CACHED_SITES: usize = 100_000;
+
+impl DocumentCache {
+    /// Renders `config-v1.1.xml` for an account.
+    pub fn render(&self, account: Account<'_>) -> Document {
+        let domain = &account.site.domain;
+        let cached = self
+            .sites
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(domain)
+            .cloned();
+        let pieces = match cached {
+            Some(pieces) => pieces,
+            None => {
+                let pieces = Pieces::new(account).map(Arc::new);
+                let mut sites = self.sites.write().unwrap_or_else(|e| e.into_inner());
+                if sites.len() >= MAX_CACHED_SITES {
+                    sites.clear();
+                }
+                sites.insert(domain.clone(), pieces.clone());
+                pieces
+            }
+        };
+        match pieces {
+            Some(pieces) => Document {
+                content_type: media_type::XML,
+                body: pieces.join(&escape(username(account))),
+            },
+            None => render_thunderbird_config(account),
+        }
     }
 }
 
@@ -153,7 +188,7 @@ fn escape(value: &str) -> String {
 }
 
 /// Renders the whole template for this account.
-pub fn render_uncached(account: Account<'_>) -> Document {
+pub fn render_thunderbird_config(account: Account<'_>) -> Document {
     render_with_username(account, username(account))
 }
 
@@ -197,13 +232,14 @@ fn render_with_username(account: Account<'_>, username: &str) -> Document {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::email::{DomainName, EmailAddress};
+    use crate::email::EmailAddress;
     use crate::resolve::Directory;
 
     #[test]
     fn cached_pieces_give_the_same_bytes_as_the_template() {
         let config = Config::load(None).unwrap();
         let directory = Directory::new(&config);
+        let cache = DocumentCache::default();
         for domain in ["contoso.example", "hotmail.fr"] {
             let site = directory
                 .resolve(&DomainName::parse(domain).unwrap())
@@ -220,16 +256,14 @@ mod tests {
                 for address in [Some(&address), None] {
                     let account = Account { site, address };
                     assert_eq!(
+                        cache.render(account),
                         render_thunderbird_config(account),
-                        render_uncached(account),
                         "{local}@{domain}"
                     );
                 }
             }
-            assert!(
-                site.thunderbird_document.get().unwrap().is_some(),
-                "{domain} is cached"
-            );
+            let cached = cache.sites.read().unwrap().get(&site.domain).cloned();
+            assert!(cached.flatten().is_some(), "{domain} is cached");
         }
     }
 }

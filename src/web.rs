@@ -11,7 +11,7 @@ use askama::Template;
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::document::{Document, media_type};
-use crate::email::{AddressError, DomainName, EmailAddress};
+use crate::email::{AddressError, EmailAddress};
 use crate::profile::{Audience, AuthMethod, MailServer, Profile, Security};
 use crate::resolve::{Site, SiteSource};
 
@@ -159,52 +159,10 @@ pub struct LandingPage<'a> {
     /// Otherwise it came from the `User-Agent`, and the phone that scans
     /// the QR code picks its own.
     pub app_chosen: bool,
-    /// `scheme://host[:port]` of this server as the visitor reached it,
-    /// from `page_origin`; without it there is no QR code.
+    /// `scheme://host[:port]` of this server as the visitor reached it
+    /// (the router parses and normalises the host); without it there is
+    /// no QR code.
     pub origin: Option<String>,
-}
-
-/// The absolute origin for links that leave the browser (the QR code):
-/// `scheme` and the `Host` header's value, accepted only when it is a
-/// domain name, `localhost` or an IP address, with an optional port. A
-/// hostile or malformed Host gives `None`, never a URL to someone else.
-pub fn page_origin(scheme: &str, host: &str) -> Option<String> {
-    if !matches!(scheme, "http" | "https") {
-        return None;
-    }
-    let (name, port) = if let Some(rest) = host.strip_prefix('[') {
-        let (literal, after) = rest.split_once(']')?;
-        let address: std::net::Ipv6Addr = literal.parse().ok()?;
-        (format!("[{address}]"), after)
-    } else {
-        let (name, port) = match host.split_once(':') {
-            Some((name, _)) => (name, &host[name.len()..]),
-            None => (host, ""),
-        };
-        let name = if name.eq_ignore_ascii_case("localhost") {
-            "localhost".to_owned()
-        } else if let Ok(address) = name.parse::<std::net::Ipv4Addr>() {
-            address.to_string()
-        } else {
-            DomainName::parse(name).ok()?.as_str().to_owned()
-        };
-        (name, port)
-    };
-    let port = match port.strip_prefix(':') {
-        None if port.is_empty() => String::new(),
-        None => return None,
-        Some(digits) => {
-            if digits.is_empty() || digits.len() > 5 || !digits.bytes().all(|b| b.is_ascii_digit())
-            {
-                return None;
-            }
-            match digits.parse::<u16>() {
-                Ok(number) if number > 0 => format!(":{number}"),
-                _ => return None,
-            }
-        }
-    };
-    Some(format!("{scheme}://{name}{port}"))
 }
 
 /// Renders the page.
@@ -643,45 +601,6 @@ mod tests {
     fn app_ids_round_trip() {
         for app in AppId::ALL {
             assert_eq!(AppId::from_id(app.id()), Some(app));
-        }
-    }
-
-    #[test]
-    fn page_origin_accepts_names_addresses_and_ports_only() {
-        let good = [
-            (
-                "https",
-                "autoconfig.contoso.com",
-                "https://autoconfig.contoso.com",
-            ),
-            (
-                "https",
-                "Autoconfig.Contoso.COM:8443",
-                "https://autoconfig.contoso.com:8443",
-            ),
-            ("http", "127.0.0.1:8080", "http://127.0.0.1:8080"),
-            ("http", "localhost:8080", "http://localhost:8080"),
-            ("https", "[::1]:8443", "https://[::1]:8443"),
-            ("https", "bücher.example", "https://xn--bcher-kva.example"),
-        ];
-        for (scheme, host, origin) in good {
-            assert_eq!(page_origin(scheme, host).as_deref(), Some(origin), "{host}");
-        }
-        let bad = [
-            ("https", "evil.com/x"),
-            ("https", "evil.com:80@other"),
-            ("https", "a.com:0"),
-            ("https", "a.com:65536"),
-            ("https", "a.com:"),
-            ("https", "a.com:8a"),
-            ("https", "a\"><script>.com"),
-            ("https", "[::1"),
-            ("https", "[::1]x"),
-            ("https", ""),
-            ("javascript", "a.com"),
-        ];
-        for (scheme, host) in bad {
-            assert_eq!(page_origin(scheme, host), None, "{scheme} {host}");
         }
     }
 

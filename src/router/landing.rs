@@ -1,7 +1,12 @@
 //! `GET /`: the landing page for people, with the security headers every
 //! HTML response carries.
 
-use super::*;
+use http::StatusCode;
+use http::header::{self, HeaderValue};
+
+use super::reply::{Caching, Reply};
+use super::{Exchange, Listener, RequestHost, RouteError};
+use crate::email::EmailAddress;
 use crate::web::{AppId, InputError, LandingPage, Lang, Lookup, render_landing_page};
 
 /// `GET /`: the landing page. Whatever the visitor typed, the answer is the
@@ -10,48 +15,39 @@ use crate::web::{AppId, InputError, LandingPage, Lang, Lookup, render_landing_pa
 /// an unreadable address, 404 for a domain this server does not serve, 200
 /// otherwise. Browsers show the page whatever the status, and link
 /// checkers and scripts get the truth.
-pub(super) async fn landing_page(
-    app: &App,
-    request: &Request<Bytes>,
-    log: &mut RequestLog,
-) -> Response<Full<Bytes>> {
-    log.endpoint = "landing";
-    if let Err(error) = require_get(request) {
-        return error_response(&error);
-    }
-    let header = |name| {
-        request
-            .headers()
-            .get(name)
-            .and_then(|v: &HeaderValue| v.to_str().ok())
-    };
+pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
     // `lang` and `app` are only preferences: an unknown value is ignored.
-    let chosen_lang = form_param(request, "lang")
+    let chosen_lang = exchange
+        .form_param("lang")
         .ok()
         .flatten()
         .and_then(|code| Lang::from_code(&code));
     let lang = chosen_lang
-        .or_else(|| header(header::ACCEPT_LANGUAGE).and_then(Lang::from_accept_language))
+        .or_else(|| {
+            exchange
+                .header(header::ACCEPT_LANGUAGE)
+                .and_then(Lang::from_accept_language)
+        })
         .unwrap_or(Lang::ALL[0]);
-    let chosen_app = form_param(request, "app")
+    let chosen_app = exchange
+        .form_param("app")
         .ok()
         .flatten()
         .and_then(|id| AppId::from_id(&id));
-    let app_id = chosen_app
-        .unwrap_or_else(|| AppId::from_user_agent(header(header::USER_AGENT).unwrap_or_default()));
+    let app_id = chosen_app.unwrap_or_else(|| {
+        AppId::from_user_agent(exchange.header(header::USER_AGENT).unwrap_or_default())
+    });
     // The landing page's QR code needs an absolute URL.
-    let scheme = match request.extensions().get::<ConnectionInfo>() {
-        Some(connection) if connection.listener == Listener::Https => "https",
+    let scheme = match exchange.request.extensions().get::<super::ConnectionInfo>() {
+        Some(_) if exchange.connection.listener == Listener::Https => "https",
         Some(_) => "http",
-        None => request.uri().scheme_str().unwrap_or("https"),
+        None => exchange.request.uri().scheme_str().unwrap_or("https"),
     };
-    let host = match request.uri().authority() {
-        Some(authority) => Some(authority.as_str()),
-        None => header(header::HOST),
-    };
-    let origin = host.and_then(|host| web::page_origin(scheme, host));
+    let origin = RequestHost::of(exchange.request)
+        .filter(|_| matches!(scheme, "http" | "https"))
+        .map(|host| format!("{scheme}://{host}"));
 
-    let typed = form_param(request, "email");
+    let typed = exchange.form_param("email");
     let address = match &typed {
         Ok(Some(typed)) => Some(EmailAddress::parse(typed).map_err(InputError::Address)),
         Ok(None) => None,
@@ -60,9 +56,8 @@ pub(super) async fn landing_page(
     };
     let site = match &address {
         Some(Ok(address)) => {
-            log.domain = Some(address.domain().clone());
-            log.address = Some(address.clone());
-            Some(app.resolve(address.domain()).await)
+            exchange.about(address);
+            Some(exchange.resolve(address.domain()).await)
         }
         _ => None,
     };
@@ -86,41 +81,17 @@ pub(super) async fn landing_page(
         app_chosen: chosen_app.is_some(),
         origin,
     });
-    let mut response = document_response(document);
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_LANGUAGE,
-        HeaderValue::from_static(lang.code()),
-    );
     // The page depends on the address, the language and the device, and
     // an address is personal: no shared cache keeps it.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
-        header::VARY,
-        HeaderValue::from_static("Accept-Language, User-Agent"),
-    );
-    response
-}
-
-/// The headers every HTML response carries: no script at all, styles and
-/// images from this origin (and the QR code's `data:` image), forms only to
-/// this origin, never framed, no base URL games, no MIME sniffing, no
-/// Referer leaking the address to the sites the page links to.
-pub(super) fn add_html_security_headers(headers: &mut http::HeaderMap) {
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
-        ),
-    );
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    Reply::document(document)
+        .with_status(status)
+        .with_caching(Caching::NoStore)
+        .with_header(
+            header::CONTENT_LANGUAGE,
+            HeaderValue::from_static(lang.code()),
+        )
+        .with_header(
+            header::VARY,
+            HeaderValue::from_static("Accept-Language, User-Agent"),
+        )
 }

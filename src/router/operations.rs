@@ -1,112 +1,74 @@
-//! Operator endpoints (`/healthz`, `/metrics`, the admin listener) and the
-//! plain-HTTP policy (what is answered, what is redirected to HTTPS).
+//! Operator endpoints (`/healthz`, `/metrics`), ACME http-01 challenges and
+//! the redirect of plain HTTP to HTTPS.
 
-use super::*;
+use http::header::{self, HeaderValue};
+use http::{Method, StatusCode};
 
-pub(super) fn healthz(
-    request: &Request<Bytes>,
-    log: &mut RequestLog,
-) -> Result<Document, RouteError> {
-    log.endpoint = "healthz";
-    require_get(request)?;
-    Ok(Document {
+use super::reply::Reply;
+use super::{App, Exchange, RequestHost, RouteError};
+use crate::document::{Document, media_type};
+
+pub(super) fn healthz() -> Reply {
+    Reply::document(Document {
         content_type: media_type::TEXT,
         body: b"ok\n".to_vec(),
     })
 }
 
-pub(super) fn metrics(
-    app: &App,
-    request: &Request<Bytes>,
-    log: &mut RequestLog,
-) -> Result<Document, RouteError> {
-    log.endpoint = "metrics";
-    require_get(request)?;
+pub(super) fn metrics(app: &App) -> Reply {
     let certificates = app
         .services
         .certificates
         .as_ref()
         .map(|c| c.certificates())
         .unwrap_or_default();
-    Ok(Document {
+    Reply::document(Document {
         content_type: media_type::PROMETHEUS,
         body: app.services.metrics.render(&certificates).into_bytes(),
     })
 }
 
-pub(super) fn admin_dispatch(
-    app: &App,
-    request: &Request<Bytes>,
-    log: &mut RequestLog,
-) -> Result<Document, RouteError> {
-    match request.uri().path() {
-        "/metrics" => metrics(app, request, log),
-        "/healthz" => healthz(request, log),
-        _ => {
-            log.endpoint = "none";
-            Err(RouteError::NotFound)
-        }
-    }
-}
-
-/// What plain HTTP answers under the `redirect` policy: Thunderbird's
-/// autoconfig URLs (it falls back to http:// when HTTPS fails, and the
-/// document holds no secret), ISPDB-style lookups, ACME http-01 challenges
-/// (which must be served over port 80), and health checks.
-pub(super) fn served_over_plain_http(path: &str) -> bool {
-    matches!(
-        path,
-        "/mail/config-v1.1.xml" | "/.well-known/autoconfig/mail/config-v1.1.xml" | "/healthz"
-    ) || path.starts_with("/v1.1/")
-        || path.starts_with(ACME_CHALLENGE_PREFIX)
+/// The key authorization of a pending http-01 challenge.
+pub(super) fn acme_challenge(app: &App, token: &str) -> Result<Reply, RouteError> {
+    let key_authorization = app
+        .services
+        .challenges
+        .get(token)
+        .ok_or(RouteError::NotFound)?;
+    Ok(Reply::document(Document {
+        content_type: media_type::TEXT,
+        body: key_authorization.into_bytes(),
+    }))
 }
 
 /// 302 for GET/HEAD (what Outlook's "HTTP redirect method" expects from
 /// http://autodiscover.<domain>/...), 308 for other methods so that a POST
 /// is repeated as a POST. The host must be a domain name: a redirect is
 /// never built from an unvalidated Host header.
-pub(super) fn redirect_to_https(
-    app: &App,
-    request: &Request<Bytes>,
-    log: RequestLog,
-) -> Response<Full<Bytes>> {
-    let host = request
-        .uri()
-        .host()
-        .or_else(|| request.headers().get(header::HOST)?.to_str().ok())
-        .map(|h| h.rsplit_once(':').map_or(h, |(name, _)| name))
-        .and_then(|h| DomainName::parse(h).ok());
-    let mut response = match host {
-        None => plain_error(
+pub(super) fn redirect_to_https(exchange: &Exchange<'_>) -> Reply {
+    let request = exchange.request;
+    let Some(host) = RequestHost::of(request).and_then(|h| h.domain().cloned()) else {
+        return Reply::plain(
             StatusCode::BAD_REQUEST,
             "this plain-HTTP listener answers only Thunderbird's autoconfig; use https:// with a host name",
-        ),
-        Some(host) => {
-            let port = match app.services.https_port {
-                Some(443) | None => String::new(),
-                Some(port) => format!(":{port}"),
-            };
-            let path_and_query = request.uri().path_and_query().map_or("/", |p| p.as_str());
-            let location = format!("https://{host}{port}{path_and_query}");
-            let status = match *request.method() {
-                Method::GET | Method::HEAD => StatusCode::FOUND,
-                _ => StatusCode::PERMANENT_REDIRECT,
-            };
-            let mut response = plain_error(status, &format!("moved to {location}"));
-            match HeaderValue::from_str(&location) {
-                Ok(value) => {
-                    response.headers_mut().insert(header::LOCATION, value);
-                }
-                Err(_) => {
-                    response = plain_error(
-                        StatusCode::BAD_REQUEST,
-                        "the request URL cannot be redirected",
-                    );
-                }
-            }
-            response
-        }
+        );
     };
-    response.extensions_mut().insert(log);
-    response
+    let port = match exchange.app.services.https_port {
+        Some(443) | None => String::new(),
+        Some(port) => format!(":{port}"),
+    };
+    let path_and_query = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    let location = format!("https://{host}{port}{path_and_query}");
+    let status = match *request.method() {
+        Method::GET | Method::HEAD => StatusCode::FOUND,
+        _ => StatusCode::PERMANENT_REDIRECT,
+    };
+    match HeaderValue::from_str(&location) {
+        Ok(value) => Reply::plain(status, &format!("moved to {location}"))
+            .with_header(header::LOCATION, value),
+        Err(_) => Reply::plain(
+            StatusCode::BAD_REQUEST,
+            "the request URL cannot be redirected",
+        ),
+    }
 }

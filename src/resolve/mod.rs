@@ -1,6 +1,10 @@
-//! Domain → profile resolution: the domain table first, then the domains a
-//! profile owns (Microsoft's consumer domains). Owns the lookup tables built
-//! from a `Config`; knows nothing of HTTP or documents.
+//! Domain → site resolution, the one place it happens: the domain table
+//! first, then the domains a profile owns (Microsoft's consumer domains),
+//! then, when enabled, the domain's MX record (`mx`). The answer is a
+//! `Site` that carries its profile, so nobody looks a domain up twice.
+//! Knows nothing of HTTP or documents.
+
+pub mod mx;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,6 +12,7 @@ use std::sync::Arc;
 use crate::config::Config;
 use crate::email::{DomainName, EmailAddress};
 use crate::profile::Profile;
+use mx::MxDetector;
 
 /// Everything a renderer needs to know about one mail domain.
 #[derive(Debug)]
@@ -20,9 +25,6 @@ pub struct Site {
     /// How the domain was found; decides which `<domain>` entries a
     /// Thunderbird document lists.
     pub source: SiteSource,
-    /// This site's config-v1.1.xml around its username slots, rendered on
-    /// first use (see `thunderbird`): a request only fills in the address.
-    pub thunderbird_document: std::sync::OnceLock<Option<crate::thunderbird::Pieces>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,30 @@ pub enum SiteSource {
 }
 
 impl Site {
+    /// The one way a site is made: the display name defaults to the
+    /// profile's name.
+    pub fn new(
+        domain: DomainName,
+        profile: Arc<Profile>,
+        display_name: Option<String>,
+        organization: Option<String>,
+        source: SiteSource,
+    ) -> Site {
+        Site {
+            display_name: display_name.unwrap_or_else(|| profile.name.clone()),
+            domain,
+            profile,
+            organization,
+            source,
+        }
+    }
+
+    /// The id of the site's profile, e.g. `microsoft365`: what logs and
+    /// metrics label a request with.
+    pub fn profile_id(&self) -> &str {
+        &self.profile.id
+    }
+
     /// The domains a client may treat this configuration as valid for. For
     /// a table domain only itself: a multi-tenant server must not tell one
     /// customer which other domains it serves.
@@ -98,17 +124,14 @@ impl Directory {
         let mut sites = HashMap::new();
         for profile in config.profiles.values() {
             for domain in profile.domains() {
-                sites.insert(
+                let site = Site::new(
                     domain.clone(),
-                    Arc::new(Site {
-                        domain: domain.clone(),
-                        profile: profile.clone(),
-                        display_name: profile.name.clone(),
-                        organization: None,
-                        source: SiteSource::Profile,
-                        thunderbird_document: Default::default(),
-                    }),
+                    profile.clone(),
+                    None,
+                    None,
+                    SiteSource::Profile,
                 );
+                sites.insert(domain.clone(), Arc::new(site));
             }
         }
         // The table overrides profile domains: inserted last.
@@ -117,20 +140,14 @@ impl Directory {
             let Some(profile) = config.profiles.get(&entry.profile) else {
                 continue;
             };
-            sites.insert(
+            let site = Site::new(
                 entry.name.clone(),
-                Arc::new(Site {
-                    domain: entry.name.clone(),
-                    profile: profile.clone(),
-                    display_name: entry
-                        .display_name
-                        .clone()
-                        .unwrap_or_else(|| profile.name.clone()),
-                    organization: entry.organization.clone(),
-                    source: SiteSource::Table,
-                    thunderbird_document: Default::default(),
-                }),
+                profile.clone(),
+                entry.display_name.clone(),
+                entry.organization.clone(),
+                SiteSource::Table,
             );
+            sites.insert(entry.name.clone(), Arc::new(site));
         }
         Directory { sites }
     }
@@ -146,6 +163,39 @@ impl Directory {
         let mut rows: Vec<_> = self.sites.iter().map(|(d, s)| (d, s.as_ref())).collect();
         rows.sort_by(|a, b| a.0.cmp(b.0));
         rows
+    }
+}
+
+/// Resolves every domain a request names: the table, then (when `[dns]
+/// detect_microsoft365_by_mx` is on) MX detection, whose cache starts
+/// empty with each configuration.
+#[derive(Debug)]
+pub struct Resolver {
+    directory: Directory,
+    mx: Option<MxDetector>,
+}
+
+impl Resolver {
+    pub fn new(config: &Config) -> Resolver {
+        Resolver {
+            directory: Directory::new(config),
+            mx: MxDetector::new(&config.dns, config.profiles.get("microsoft365")),
+        }
+    }
+
+    /// The site for a mail domain. Asynchronous because resolution may
+    /// need the network (MX detection); table lookups do not wait.
+    pub async fn resolve(&self, domain: &DomainName) -> Result<Arc<Site>, ResolveError> {
+        match (self.directory.resolve(domain), &self.mx) {
+            (Ok(site), _) => Ok(site.clone()),
+            (Err(_), Some(mx)) => mx.resolve(domain).await,
+            (Err(unknown), None) => Err(unknown),
+        }
+    }
+
+    /// The domain table alone, without the network.
+    pub fn directory(&self) -> &Directory {
+        &self.directory
     }
 }
 

@@ -1,0 +1,67 @@
+//! Process-wide state that outlives a configuration reload: the counters,
+//! the certificates in service, the pending ACME http-01 challenges and the
+//! bound HTTPS port. The server creates it, ACME writes challenges into it,
+//! the router reads it; it knows nothing of either.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::metrics::Metrics;
+use crate::tls::CertResolver;
+
+/// State shared by every configuration generation: counters, the
+/// certificates in service, pending ACME challenges.
+#[derive(Debug, Default)]
+pub struct Services {
+    pub metrics: Metrics,
+    /// Present when the server has HTTPS listeners.
+    pub certificates: Option<Arc<CertResolver>>,
+    pub challenges: ChallengeStore,
+    /// The bound port of the first HTTPS listener, for redirects.
+    pub https_port: Option<u16>,
+}
+
+/// The http-01 key authorizations being offered right now, by token. The
+/// router answers `GET /.well-known/acme-challenge/<token>` from it.
+#[derive(Debug, Default)]
+pub struct ChallengeStore {
+    tokens: RwLock<HashMap<String, String>>,
+}
+
+impl ChallengeStore {
+    pub fn insert(&self, token: String, key_authorization: String) {
+        self.tokens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(token, key_authorization);
+    }
+
+    pub fn remove(&self, token: &str) {
+        self.tokens
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(token);
+    }
+
+    pub fn get(&self, token: &str) -> Option<String> {
+        self.tokens
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(token)
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenge_store_answers_until_removed() {
+        let store = ChallengeStore::default();
+        store.insert("t".into(), "t.thumb".into());
+        assert_eq!(store.get("t").as_deref(), Some("t.thumb"));
+        store.remove("t");
+        assert_eq!(store.get("t"), None);
+    }
+}
