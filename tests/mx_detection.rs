@@ -402,3 +402,44 @@ async fn autodiscover_answers_503_in_its_own_format_when_the_resolver_is_down() 
     assert_eq!(json["ErrorCode"], "ServiceUnavailable");
     server.shutdown().await;
 }
+
+/// The metrics label a request with the profile the router resolved: an
+/// MX-detected domain is counted under `microsoft365`, not under no
+/// profile at all (it once was, when metrics looked the domain up again in
+/// the table only).
+#[tokio::test]
+async fn mx_detected_requests_are_counted_under_microsoft365() {
+    let standin = standin();
+    let server = server_with_resolver(standin.addr, "").await;
+    for _ in 0..3 {
+        let reply = autoconfig(&server, "alice@tenant.test").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    }
+    assert_eq!(
+        autoconfig(&server, "bob@elsewhere.test").await.status,
+        StatusCode::NOT_FOUND
+    );
+    let metrics = server.get("localhost", "/metrics").await.text();
+    let count = |series: &str| {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(series)?.trim().parse::<u64>().ok())
+    };
+    assert_eq!(
+        count(
+            "mailsetup_requests_total{endpoint=\"thunderbird\",status=\"200\",profile=\"microsoft365\"}"
+        ),
+        Some(3),
+        "{metrics}"
+    );
+    assert_eq!(
+        count("mailsetup_requests_total{endpoint=\"thunderbird\",status=\"404\",profile=\"\"}"),
+        Some(1),
+        "{metrics}"
+    );
+    assert_eq!(
+        count("mailsetup_requests_total{endpoint=\"thunderbird\",status=\"200\",profile=\"\"}"),
+        None,
+        "{metrics}"
+    );
+}
