@@ -4,6 +4,17 @@
 //! Data flows one way: request → typed input (`email`) → domain resolution
 //! (`resolve`) → a renderer (`thunderbird`, ...) → response (`router`,
 //! `server`). Configuration (`config`, `profile`) is validated once.
+//!
+//! Layers stack one way; no two modules import each other: `email`,
+//! `source`, `document` → `profile` → `config` → `tls`, `signing`, `dns`,
+//! `metrics` → `load`, `resolve` → the documents (`thunderbird`,
+//! `autodiscover`, `apple`, `web`) → `services` → `router`, `acme` →
+//! `server` → the CLI (`main.rs`).
+
+// Anything `pub` must really be reachable from outside; the library has no
+// unsafe code (only the CLI signals a process).
+#![warn(unreachable_pub)]
+#![forbid(unsafe_code)]
 
 pub mod acme;
 pub mod apple;

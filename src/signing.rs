@@ -130,7 +130,7 @@ impl Algorithm {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Algorithm::EcdsaP256Sha256 => "ECDSA P-256 with SHA-256",
             Algorithm::EcdsaP384Sha384 => "ECDSA P-384 with SHA-384",

@@ -72,7 +72,7 @@ const LEGACY_WORK: &[&str] = &[
     "A printer or scanner that only sends mail: ask your IT department for an SMTP relay (a Microsoft 365 connector or a relay service).",
 ];
 
-pub const STRINGS: Strings = Strings {
+pub(super) const STRINGS: Strings = Strings {
     code: "en",
     name: "English",
     page_title: "Set up your Outlook.com or Microsoft 365 mailbox",

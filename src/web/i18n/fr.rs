@@ -72,7 +72,7 @@ const LEGACY_WORK: &[&str] = &[
     "Une imprimante ou un scanner qui ne fait qu’envoyer : demandez un relais SMTP à votre service informatique (connecteur Microsoft 365 ou service de relais).",
 ];
 
-pub const STRINGS: Strings = Strings {
+pub(super) const STRINGS: Strings = Strings {
     code: "fr",
     name: "Français",
     page_title: "Configurer votre boîte Outlook.com ou Microsoft 365",
