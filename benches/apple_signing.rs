@@ -11,8 +11,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use mailsetup::apple::{ProfileOptions, render_apple_profile};
+use mailsetup::apple::{Platform, ProfileKind, ProfileOptions, render_apple_profile};
 use mailsetup::config::Config;
+use mailsetup::date::Date;
 use mailsetup::email::EmailAddress;
 use mailsetup::resolve::Directory;
 use mailsetup::signing::ProfileSigner;
@@ -27,9 +28,17 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
 
     let render = || {
-        render_apple_profile(site, &address, ProfileOptions::default())
-            .unwrap()
-            .body
+        render_apple_profile(
+            site,
+            &address,
+            ProfileOptions {
+                kind: ProfileKind::default(),
+                platform: Platform::default(),
+                today: Date::today_utc(),
+            },
+        )
+        .unwrap()
+        .body
     };
     report(
         "unsigned (render only)",

@@ -16,9 +16,11 @@ use std::str::FromStr;
 use plist::{Dictionary, Value};
 use uuid::Uuid;
 
+use crate::clients::{APPLE_APP_ID, Client, EWS_BLOCKED_BY_DEFAULT, EWS_END, Offer};
+use crate::date::Date;
 use crate::document::{Document, media_type};
 use crate::email::EmailAddress;
-use crate::profile::{AuthMethod, MailServer, Protocol};
+use crate::profile::{Audience, AuthMethod, MailServer, Protocol};
 use crate::resolve::Site;
 
 /// Which account the profile creates.
@@ -132,10 +134,13 @@ pub struct UnknownValue {
 }
 
 /// What a profile is for besides the address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ProfileOptions {
     pub kind: ProfileKind,
     pub platform: Platform,
+    /// The day the profile is for: the client table decides whether the
+    /// Mac's Exchange (EWS) profile still works.
+    pub today: Date,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -152,6 +157,14 @@ pub enum AppleError {
     NoIncomingServer { profile: String },
     #[error("cannot write the profile: {0}")]
     Encoding(String),
+    /// The profile would add an account that cannot work on that day.
+    #[error(
+        "no Mac Exchange profile from {ended}: the Mac's Exchange account uses Exchange Web \
+         Services (EWS), which Microsoft switched off in Exchange Online on {ended}. On a Mac, \
+         use Outlook for Mac, or Thunderbird (it sets the account up with OAuth2 from this \
+         server's autoconfig); iPhone and iPad profiles (ActiveSync) still work"
+    )]
+    Gone { ended: Date },
 }
 
 impl AppleError {
@@ -159,6 +172,11 @@ impl AppleError {
     /// false for a fault of the server.
     pub fn is_client_error(&self) -> bool {
         !matches!(self, AppleError::Encoding(_))
+    }
+
+    /// True when the answer is gone for good (410), not a bad request.
+    pub fn is_gone(&self) -> bool {
+        matches!(self, AppleError::Gone { .. })
     }
 }
 
@@ -191,6 +209,15 @@ pub fn build_apple_profile(
     options: ProfileOptions,
 ) -> Result<Dictionary, AppleError> {
     let identifier = profile_identifier(address);
+    if options.kind == ProfileKind::Exchange
+        && options.platform == Platform::Macos
+        && !site
+            .profile
+            .clients
+            .offers(Client::MacMail, Offer::MacEws, options.today)
+    {
+        return Err(AppleError::Gone { ended: EWS_END });
+    }
     let payload = match (options.kind, options.platform) {
         (ProfileKind::Exchange, Platform::Ios) => exchange_activesync_payload(site, address),
         (ProfileKind::Exchange, Platform::Macos) => exchange_web_services_payload(address),
@@ -209,7 +236,7 @@ pub fn build_apple_profile(
     );
     profile.insert(
         "PayloadDescription".into(),
-        profile_description(site, address, options.kind).into(),
+        profile_description(site, address, options).into(),
     );
     if let Some(organization) = &site.organization {
         profile.insert("PayloadOrganization".into(), organization.as_str().into());
@@ -306,8 +333,25 @@ fn with_common_keys(
     payload
 }
 
-fn profile_description(site: &Site, address: &EmailAddress, kind: ProfileKind) -> String {
-    match kind {
+fn profile_description(site: &Site, address: &EmailAddress, options: ProfileOptions) -> String {
+    match options.kind {
+        ProfileKind::Exchange if options.platform == Platform::Macos => {
+            let mut text = format!(
+                "Adds {address} ({}) as an Exchange account for Mail, Contacts and Calendars. \
+                 You sign in with Microsoft when the account is added; this profile contains no \
+                 password. The Mac's Exchange account uses Exchange Web Services (EWS), which \
+                 Microsoft switches off on {EWS_END}; from then on use Outlook for Mac or \
+                 Thunderbird.",
+                site.profile.name
+            );
+            if site.profile.audience == Audience::Work && options.today >= EWS_BLOCKED_BY_DEFAULT {
+                text.push_str(&format!(
+                    " Since {EWS_BLOCKED_BY_DEFAULT} Microsoft 365 blocks EWS unless your \
+                     administrator allows Apple's app (application ID {APPLE_APP_ID}) for EWS."
+                ));
+            }
+            text
+        }
         ProfileKind::Exchange => format!(
             "Adds {address} ({}) as an Exchange account for Mail, Contacts and Calendars. \
              You sign in with Microsoft when the account is added; this profile contains no \

@@ -25,6 +25,8 @@ use askama::Template;
 use quick_xml::events::Event;
 use serde::Serialize;
 
+use crate::clients::{Client, EWS_END, Offer};
+use crate::date::Date;
 use crate::document::{Document, media_type};
 use crate::profile::{AutodiscoverAction, Protocol, Security};
 use crate::resolve::Account;
@@ -414,6 +416,8 @@ pub enum JsonProtocol {
     AutodiscoverV1,
     /// The Exchange ActiveSync URL.
     ActiveSync,
+    /// The EWS URL, while the client table offers EWS.
+    Ews,
 }
 
 impl JsonProtocol {
@@ -423,6 +427,8 @@ impl JsonProtocol {
             Some(JsonProtocol::AutodiscoverV1)
         } else if name.eq_ignore_ascii_case("ActiveSync") {
             Some(JsonProtocol::ActiveSync)
+        } else if name.eq_ignore_ascii_case("EWS") {
+            Some(JsonProtocol::Ews)
         } else {
             None
         }
@@ -430,7 +436,18 @@ impl JsonProtocol {
 }
 
 /// Protocol names listed in the InvalidProtocol error.
-pub const JSON_PROTOCOLS: &str = "AutodiscoverV1,ActiveSync";
+pub const JSON_PROTOCOLS: &str = "AutodiscoverV1,ActiveSync,EWS";
+
+/// Why a v2 protocol has no answer for this account on this day.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "EWS is not offered for this account on {today}: Microsoft switches EWS off in Exchange \
+     Online on {ended} (use Microsoft Graph, ActiveSync or IMAP with OAuth2)"
+)]
+pub struct ProtocolRetired {
+    pub today: Date,
+    pub ended: Date,
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -449,15 +466,33 @@ struct JsonError<'a> {
 /// Renders the v2 answer. `requested_name` is echoed as the caller spelled
 /// it, as Exchange Online does (it is one of the names `JsonProtocol`
 /// accepts, so it is safe).
+/// `Protocol=EWS` is answered while the client table offers EWS (until
+/// 2027-04-01) and the profile has an EWS URL.
 pub fn render_autodiscover_json(
     account: Account<'_>,
     protocol: JsonProtocol,
     requested_name: &str,
-) -> Document {
+    today: Date,
+) -> Result<Document, ProtocolRetired> {
     let profile = account.profile();
     let pox_url;
     let url = match protocol {
         JsonProtocol::ActiveSync => profile.exchange.activesync_url.as_str(),
+        JsonProtocol::Ews => match &profile.exchange.ews_url {
+            Some(url)
+                if profile
+                    .clients
+                    .offers(Client::NewOutlook, Offer::AutodiscoverV2Ews, today) =>
+            {
+                url.as_str()
+            }
+            _ => {
+                return Err(ProtocolRetired {
+                    today,
+                    ended: EWS_END,
+                });
+            }
+        },
         JsonProtocol::AutodiscoverV1 => match profile.autodiscover.policy {
             AutodiscoverAction::Redirect => profile.autodiscover.redirect_url.as_str(),
             AutodiscoverAction::Settings => {
@@ -469,10 +504,10 @@ pub fn render_autodiscover_json(
             }
         },
     };
-    json_document(&JsonAnswer {
+    Ok(json_document(&JsonAnswer {
         protocol: requested_name,
         url,
-    })
+    }))
 }
 
 /// Renders the v2 error shape: `{"ErrorCode": ..., "ErrorMessage": ...}`.

@@ -19,7 +19,9 @@
 pub mod acme;
 pub mod apple;
 pub mod autodiscover;
+pub mod clients;
 pub mod config;
+pub mod date;
 pub mod dns;
 pub mod document;
 pub mod email;

@@ -14,12 +14,14 @@ use mailsetup::autodiscover::{
     JSON_PROTOCOLS, JsonProtocol, ResponseSchema, render_autodiscover_json,
     render_autodiscover_response,
 };
+use mailsetup::clients::Client;
 use mailsetup::config::Config;
+use mailsetup::date::{Clock, Date};
 use mailsetup::email::EmailAddress;
 use mailsetup::load::Loaded;
 use mailsetup::resolve::{Account, Directory, Site, SiteSource};
 use mailsetup::signing::ProfileSigner;
-use mailsetup::thunderbird::render_thunderbird_config;
+use mailsetup::thunderbird::{NativeTypes, render_thunderbird_config};
 
 /// Answers mail clients' auto-configuration requests so that Outlook.com and
 /// Microsoft 365 mailboxes are added with OAuth2, by their native type.
@@ -54,6 +56,10 @@ enum Command {
         /// Write the process id here (for `mailsetup reload` and init systems).
         #[arg(long)]
         pid_file: Option<PathBuf>,
+        /// Answer as on this day (YYYY-MM-DD) instead of today: what clients
+        /// get depends on the date (see `mailsetup clients`).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<Date>,
     },
     /// Validate a configuration, then make the running server reload it.
     ///
@@ -74,6 +80,20 @@ enum Command {
     Render {
         #[command(subcommand)]
         document: RenderDocument,
+    },
+    /// Print the client table: what each mail client is offered for
+    /// Outlook.com and Microsoft 365 accounts, from when until when, and why.
+    ///
+    /// The table is dated: Microsoft and the clients change what works. It
+    /// is printed as it applies on --today (default: today); with --config,
+    /// the profiles' `[[offer]]` date changes are applied.
+    Clients {
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<Date>,
+        #[arg(long, value_enum, default_value = "text")]
+        format: ClientsFormat,
+        #[arg(long, short)]
+        config: Option<PathBuf>,
     },
     /// Validate the configuration and profiles and print the domain table.
     ///
@@ -114,6 +134,14 @@ struct DnsArgs {
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
+enum ClientsFormat {
+    Text,
+    Json,
+    /// The README's table.
+    Markdown,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
 enum DnsFormat {
     Zone,
     Json,
@@ -131,6 +159,15 @@ enum RenderDocument {
         email: String,
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Answer this client, e.g. "... Thunderbird/153.8.0": Thunderbird
+        /// 153 and later are offered native Exchange types where the client
+        /// table says so. Without it, the answer any other client gets.
+        #[arg(long)]
+        user_agent: Option<String>,
+        /// Answer as on this day (YYYY-MM-DD) instead of today: what clients
+        /// get depends on the date (see `mailsetup clients`).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<Date>,
     },
     /// The autodiscover answer for an address: POX (outlook or mobilesync
     /// schema), or with --json the Autodiscover v2 answer for a protocol.
@@ -139,11 +176,16 @@ enum RenderDocument {
         /// The response schema the client asked for.
         #[arg(long, value_enum, default_value = "outlook", conflicts_with = "json")]
         schema: SchemaArg,
-        /// Render the v2 JSON answer for this protocol (AutodiscoverV1, ActiveSync).
+        /// Render the v2 JSON answer for this protocol (AutodiscoverV1,
+        /// ActiveSync, EWS).
         #[arg(long, value_name = "PROTOCOL")]
         json: Option<String>,
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Answer as on this day (YYYY-MM-DD) instead of today: what clients
+        /// get depends on the date (see `mailsetup clients`).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<Date>,
     },
     /// An Apple configuration profile (.mobileconfig) for an address, the
     /// bytes `GET /apple/<email>.mobileconfig` answers (the signature's
@@ -151,12 +193,13 @@ enum RenderDocument {
     Mobileconfig {
         /// The email address, e.g. alice@contoso.example.
         email: String,
-        /// exchange (Exchange with OAuth, the native account) or imap (the
-        /// password fallback: last resort, personal accounts, app password).
+        /// exchange (Exchange with OAuth, the native account) or imap (IMAP
+        /// with a password, only for a profile that allows passwords; the
+        /// built-in Outlook.com and Microsoft 365 profiles do not).
         #[arg(long, default_value = "exchange", value_parser = parse_kind)]
         kind: ProfileKind,
         /// ios (iPhone/iPad: com.apple.eas.account) or macos
-        /// (com.apple.ews.account).
+        /// (com.apple.ews.account, EWS: refused from 2027-04-01).
         #[arg(long, default_value = "ios", value_parser = parse_platform)]
         platform: Platform,
         /// Sign with the configured certificate ([apple] or [tls]); fails
@@ -165,6 +208,10 @@ enum RenderDocument {
         sign: bool,
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// Answer as on this day (YYYY-MM-DD) instead of today: what clients
+        /// get depends on the date (see `mailsetup clients`).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        today: Option<Date>,
     },
 }
 
@@ -200,10 +247,16 @@ fn main() -> ExitCode {
             log_level,
             log_format,
             pid_file,
-        } => serve(config, log_level, log_format, pid_file),
+            today,
+        } => serve(config, log_level, log_format, pid_file, today),
         Command::Reload { config, pid_file } => reload(config, &pid_file),
         Command::Render { document } => render(document),
         Command::Check { config } => check(config),
+        Command::Clients {
+            today,
+            format,
+            config,
+        } => clients(today, format, config),
         Command::Dns(args) => dns(args),
     };
     match result {
@@ -220,6 +273,7 @@ fn serve(
     log_level: tracing::Level,
     log_format: LogFormat,
     pid_file: Option<PathBuf>,
+    today: Option<Date>,
 ) -> anyhow::Result<()> {
     // Log lines are appended to a buffer that a writer thread writes out in
     // batches: a request never waits for stderr, and costs no channel
@@ -241,7 +295,8 @@ fn serve(
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
-        let running = mailsetup::server::start(config).await?;
+        let clock = today.map_or(Clock::System, Clock::Fixed);
+        let running = mailsetup::server::start_with_clock(config, clock).await?;
         if let Some(pid_file) = &pid_file {
             std::fs::write(pid_file, format!("{}\n", std::process::id()))
                 .with_context(|| format!("cannot write the pid file {}", pid_file.display()))?;
@@ -378,9 +433,17 @@ fn reload(config: Option<PathBuf>, pid_file: &std::path::Path) -> anyhow::Result
 
 fn render(document: RenderDocument) -> anyhow::Result<()> {
     match document {
-        RenderDocument::Thunderbird { email, config } => {
+        RenderDocument::Thunderbird {
+            email,
+            config,
+            user_agent,
+            today,
+        } => {
             let input = RenderInput::load(config, &email)?;
-            let document = render_thunderbird_config(input.account());
+            let client = Client::from_user_agent(user_agent.as_deref());
+            let today = today.unwrap_or_else(Date::today_utc);
+            let native = NativeTypes::for_client(&input.site.profile, client, today);
+            let document = render_thunderbird_config(input.account(), native);
             write_stdout(&document.body)
         }
         RenderDocument::Autodiscover {
@@ -388,6 +451,7 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
             schema,
             json,
             config,
+            today,
         } => {
             let input = RenderInput::load(config, &email)?;
             let account = input.account();
@@ -396,7 +460,8 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
                     let protocol = JsonProtocol::parse(&name).with_context(|| {
                         format!("unknown protocol {name:?}; supported: {JSON_PROTOCOLS}")
                     })?;
-                    render_autodiscover_json(account, protocol, &name)
+                    let today = today.unwrap_or_else(Date::today_utc);
+                    render_autodiscover_json(account, protocol, &name, today)?
                 }
                 None => {
                     let schema = match schema {
@@ -414,13 +479,15 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
             platform,
             sign,
             config,
+            today,
         } => {
             let input = RenderInput::load(config, &email)?;
-            let mut document = render_apple_profile(
-                &input.site,
-                &input.address,
-                ProfileOptions { kind, platform },
-            )?;
+            let options = ProfileOptions {
+                kind,
+                platform,
+                today: today.unwrap_or_else(Date::today_utc),
+            };
+            let mut document = render_apple_profile(&input.site, &input.address, options)?;
             if sign {
                 let signer = ProfileSigner::load(&input.config.apple_signing)?.context(
                     "--sign: profile signing is off in this configuration; configure [tls] \
@@ -527,6 +594,42 @@ fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<String> {
         );
     }
     Ok(out)
+}
+
+/// `mailsetup clients`: the client table of the configuration's
+/// Outlook.com and Microsoft 365 profiles, as it applies on one day.
+fn clients(
+    today: Option<Date>,
+    format: ClientsFormat,
+    config: Option<PathBuf>,
+) -> anyhow::Result<()> {
+    use mailsetup::clients::{self, AccountKind};
+    let config = Config::load(config.as_deref())?;
+    let day = today.unwrap_or_else(Date::today_utc);
+    let mut tables = Vec::new();
+    for (id, kind) in [
+        ("outlook", AccountKind::Personal),
+        ("microsoft365", AccountKind::Work),
+    ] {
+        let profile = config.profiles.get(id).with_context(|| {
+            format!("the configuration has no {id} profile for {}", kind.label())
+        })?;
+        tables.push(&profile.clients);
+    }
+    let rows = clients::report(&tables, day);
+    let text = match format {
+        ClientsFormat::Text => clients::render_text(&rows, day),
+        ClientsFormat::Markdown => clients::render_markdown(&rows, day),
+        ClientsFormat::Json => {
+            let mut text = serde_json::to_string_pretty(&serde_json::json!({
+                "today": day.to_string(),
+                "rows": rows,
+            }))?;
+            text.push('\n');
+            text
+        }
+    };
+    write_stdout(text.as_bytes())
 }
 
 /// Writes to stdout; a closed pipe (`mailsetup check | head`) is not an error.

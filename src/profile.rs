@@ -9,6 +9,8 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::clients::{AccountKind, ClientTable, DateChange, TableError, check_change};
+use crate::date::Date;
 use crate::email::DomainName;
 use crate::source::{ConfigError, SourceFile};
 
@@ -54,6 +56,36 @@ pub struct Profile {
     pub oauth2: Option<OAuth2>,
     pub exchange: Exchange,
     pub autodiscover: AutodiscoverPolicy,
+    /// Dates of the client table this profile moves (`[[offer]]`).
+    #[serde(default, rename = "offer")]
+    offers: Vec<OfferDates>,
+    /// The client table for this profile's audience with its dates
+    /// applied; built by `parse`.
+    #[serde(skip, default = "empty_table")]
+    pub clients: ClientTable,
+}
+
+/// `[[offer]]`: a row of the client table whose dates this profile moves.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OfferDates {
+    id: Spanned<String>,
+    valid_from: Option<Spanned<String>>,
+    valid_until: Option<Spanned<String>>,
+}
+
+fn empty_table() -> ClientTable {
+    ClientTable::new(AccountKind::Work, &[]).unwrap_or_else(|e| unreachable!("{e}"))
+}
+
+impl Audience {
+    /// The client table's account kind.
+    pub fn account_kind(self) -> AccountKind {
+        match self {
+            Audience::Personal => AccountKind::Personal,
+            Audience::Work => AccountKind::Work,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -174,6 +206,11 @@ pub struct Exchange {
     /// Exchange ActiveSync endpoint, for mobilesync autodiscover and Apple
     /// profiles.
     pub activesync_url: HttpsUrl,
+    /// Exchange Web Services, for Thunderbird's `ews` type and autodiscover
+    /// v2 `Protocol=EWS` while the client table offers EWS.
+    pub ews_url: Option<HttpsUrl>,
+    /// Microsoft Graph, for Thunderbird's `graph` type.
+    pub graph_url: Option<HttpsUrl>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -303,7 +340,58 @@ impl Profile {
         let mut profile: Profile = source.deserialize()?;
         profile.id = id.to_owned();
         profile.validate(source)?;
+        profile.clients = profile.client_table(source)?;
         Ok(profile)
+    }
+
+    /// The client table with this profile's `[[offer]]` dates; a date that
+    /// is not a day, runs backwards, names no row or moves EWS past its end
+    /// is refused at its line.
+    fn client_table(&self, source: &SourceFile) -> Result<ClientTable, ConfigError> {
+        let mut changes = Vec::new();
+        for (index, offer) in self.offers.iter().enumerate() {
+            let date = |value: &Option<Spanned<String>>| {
+                value
+                    .as_ref()
+                    .map(|text| {
+                        text.get_ref()
+                            .parse::<Date>()
+                            .map_err(|e| source.error_at(Some(text.span()), e.to_string()))
+                    })
+                    .transpose()
+            };
+            if self.offers[..index]
+                .iter()
+                .any(|earlier| earlier.id.get_ref() == offer.id.get_ref())
+            {
+                return Err(source.error_at(
+                    Some(offer.id.span()),
+                    format!(
+                        "[[offer]] {:?} is listed twice: its dates would overlap",
+                        offer.id.get_ref()
+                    ),
+                ));
+            }
+            let change = DateChange {
+                id: offer.id.get_ref().clone(),
+                valid_from: date(&offer.valid_from)?,
+                valid_until: date(&offer.valid_until)?,
+            };
+            check_change(&change).map_err(|e| {
+                let span = match e {
+                    TableError::UnknownRow { .. } => offer.id.span(),
+                    _ => offer
+                        .valid_until
+                        .as_ref()
+                        .or(offer.valid_from.as_ref())
+                        .map_or(offer.id.span(), |s| s.span()),
+                };
+                source.error_at(Some(span), format!("[[offer]]: {e}"))
+            })?;
+            changes.push(change);
+        }
+        ClientTable::new(self.audience.account_kind(), &changes)
+            .map_err(|e| source.error_at(None, e.to_string()))
     }
 
     /// The checks that span several fields; types already did the rest.
@@ -468,10 +556,10 @@ mod tests {
             (imap.host.to_string(), imap.port.0),
             ("imap-mail.outlook.com".into(), 993)
         );
-        assert_eq!(
-            imap.auth_methods(),
-            [AuthMethod::Oauth2, AuthMethod::Password]
-        );
+        // Outlook.com refuses passwords and app passwords since 2024-09-16.
+        for server in outlook.incoming.iter().chain([&outlook.outgoing]) {
+            assert_eq!(server.auth_methods(), [AuthMethod::Oauth2], "{server:?}");
+        }
         let m365 = &profiles["microsoft365"];
         let smtp = m365.server(Protocol::Smtp).unwrap();
         assert_eq!(
@@ -480,6 +568,72 @@ mod tests {
         );
         assert_eq!(smtp.security, Security::Starttls);
         assert_eq!(smtp.auth_methods(), [AuthMethod::Oauth2]);
+    }
+
+    #[test]
+    fn offer_dates_move_a_row_of_the_client_table() {
+        let text = built_in("microsoft365")
+            + "\n[[offer]]\nid = \"thunderbird-ews\"\nvalid_until = \"2027-04-01\"\n";
+        let profile = parse(&text).unwrap();
+        let row = profile
+            .clients
+            .rows()
+            .iter()
+            .find(|row| row.id == "thunderbird-ews")
+            .unwrap();
+        assert_eq!(row.valid_until.unwrap().to_string(), "2027-04-01");
+    }
+
+    #[test]
+    fn bad_offer_dates_are_refused_at_their_line_and_column() {
+        let base = built_in("microsoft365");
+        // (the [[offer]] lines, the key the error points at, its column, reason)
+        for (offer, key, column, reason) in [
+            (
+                "id = \"thunderbird-graph\"\nvalid_from = \"2027-01-01\"\nvalid_until = \"2026-01-01\"",
+                "valid_until",
+                15,
+                "run backwards",
+            ),
+            (
+                "id = \"thunderbird-ews\"\nvalid_until = \"2027-05-01\"",
+                "valid_until",
+                15,
+                "cannot run past 2027-04-01",
+            ),
+            (
+                "id = \"thunderbird-graph\"\nvalid_until = \"2026-13-40\"",
+                "valid_until",
+                15,
+                "the month must be 01 to 12",
+            ),
+            (
+                "id = \"thunderbird-owa\"",
+                "id",
+                6,
+                "unknown client table row",
+            ),
+        ] {
+            let text = format!("{base}\n[[offer]]\n{offer}\n");
+            let line = text
+                .lines()
+                .collect::<Vec<_>>()
+                .iter()
+                .rposition(|l| l.starts_with(&format!("{key} =")))
+                .unwrap()
+                + 1;
+            let error = parse(&text).unwrap_err().to_string();
+            assert!(
+                error.starts_with(&format!("test.toml:{line}:{column}:")),
+                "{offer}: {error}"
+            );
+            assert!(error.contains(reason), "{offer}: {error}");
+        }
+        let twice = format!(
+            "{base}\n[[offer]]\nid = \"thunderbird-graph\"\n[[offer]]\nid = \"thunderbird-graph\"\n"
+        );
+        let error = parse(&twice).unwrap_err().to_string();
+        assert!(error.contains("listed twice"), "{error}");
     }
 
     #[test]

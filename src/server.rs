@@ -25,6 +25,7 @@ use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Config, Limits};
+use crate::date::Clock;
 use crate::load::{LoadError, Loaded, load, load_files_of};
 use crate::router::{App, RequestLog, plain_error, route};
 use crate::router::{ConnectionInfo, Listener};
@@ -100,8 +101,14 @@ fn acme_domains(config: &Config) -> Vec<String> {
         .collect()
 }
 
-/// Binds every configured listener and starts serving.
+/// Binds every configured listener and starts serving, dated by the
+/// system clock.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
+    start_with_clock(config, Clock::System).await
+}
+
+/// Like `start`, with answers dated by `clock` (`serve --today`).
+pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, ServeError> {
     let Loaded {
         config,
         certificates,
@@ -132,6 +139,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     let services = Arc::new(Services {
         certificates: certificates.clone(),
         https_port,
+        clock,
         ..Services::default()
     });
     let tls = certificates.as_ref().map(|resolver| {

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use crate::date::Clock;
 use crate::metrics::Metrics;
 use crate::tls::CertResolver;
 
@@ -19,6 +20,8 @@ pub struct Services {
     pub challenges: ChallengeStore,
     /// The bound port of the first HTTPS listener, for redirects.
     pub https_port: Option<u16>,
+    /// Where "today" comes from for every dated answer (`--today`).
+    pub clock: Clock,
 }
 
 /// The http-01 key authorizations being offered right now, by token. The

@@ -11,9 +11,11 @@ use std::sync::{Arc, RwLock};
 
 use askama::Template;
 
+use crate::clients::{Client, Offer};
+use crate::date::Date;
 use crate::document::{Document, media_type};
 use crate::email::DomainName;
-use crate::profile::{AuthMethod, MailServer, Security};
+use crate::profile::{AuthMethod, MailServer, Profile, Security};
 use crate::resolve::Account;
 
 /// The placeholder Thunderbird replaces with the address the user typed;
@@ -28,6 +30,8 @@ struct ClientConfig<'a> {
     display_name: &'a str,
     display_short_name: &'a str,
     incoming: Vec<ServerView<'a>>,
+    /// Native Exchange servers, after IMAP/POP (see `NativeTypes`).
+    exchange: Vec<ExchangeView<'a>>,
     outgoing: ServerView<'a>,
     username: &'a str,
     documentation_url: &'a str,
@@ -41,6 +45,38 @@ struct ServerView<'a> {
     port: u16,
     socket_type: &'static str,
     authentication: Vec<&'static str>,
+}
+
+/// An `ews` or `graph` incoming server: Thunderbird takes host and TLS
+/// from the URL (readFromXML), in ISPDB's shape (username,
+/// authentication, url).
+struct ExchangeView<'a> {
+    kind: &'static str,
+    url: &'a str,
+}
+
+/// Which native Exchange types a document offers besides IMAP/SMTP. Only
+/// the clients that read them get them (the client table decides, by the
+/// client's User-Agent and the day): pimconf and other strict readers
+/// reject a whole document with a type they do not know.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub struct NativeTypes {
+    pub graph: bool,
+    pub ews: bool,
+}
+
+impl NativeTypes {
+    /// What the client table offers `client` on `today` for this profile
+    /// (nothing where the profile has no URL for the type).
+    pub fn for_client(profile: &Profile, client: Client, today: Date) -> NativeTypes {
+        let table = &profile.clients;
+        NativeTypes {
+            graph: profile.exchange.graph_url.is_some()
+                && table.offers(client, Offer::ThunderbirdGraph, today),
+            ews: profile.exchange.ews_url.is_some()
+                && table.offers(client, Offer::ThunderbirdEws, today),
+        }
+    }
 }
 
 struct OAuth2View<'a> {
@@ -94,7 +130,7 @@ fn authentication(method: AuthMethod) -> &'static str {
 pub struct DocumentCache {
     /// `None`: the site's document cannot be cut (see `Pieces::new`), so
     /// it is rendered whole every time.
-    sites: RwLock<HashMap<DomainName, Option<Arc<Pieces>>>>,
+    sites: RwLock<HashMap<(DomainName, NativeTypes), Option<Arc<Pieces>>>>,
 }
 
 /// Most sites kept. Table and profile domains are bounded by the
@@ -104,23 +140,23 @@ const MAX_CACHED_SITES: usize = 100_000;
 
 impl DocumentCache {
     /// Renders `config-v1.1.xml` for an account.
-    pub fn render(&self, account: Account<'_>) -> Document {
-        let domain = &account.site.domain;
+    pub fn render(&self, account: Account<'_>, native: NativeTypes) -> Document {
+        let key = (account.site.domain.clone(), native);
         let cached = self
             .sites
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(domain)
+            .get(&key)
             .cloned();
         let pieces = match cached {
             Some(pieces) => pieces,
             None => {
-                let pieces = Pieces::new(account).map(Arc::new);
+                let pieces = Pieces::new(account, native).map(Arc::new);
                 let mut sites = self.sites.write().unwrap_or_else(|e| e.into_inner());
                 if sites.len() >= MAX_CACHED_SITES {
                     sites.clear();
                 }
-                sites.insert(domain.clone(), pieces.clone());
+                sites.insert(key, pieces.clone());
                 pieces
             }
         };
@@ -129,7 +165,7 @@ impl DocumentCache {
                 content_type: media_type::XML,
                 body: pieces.join(&escape(username(account))),
             },
-            None => render_thunderbird_config(account),
+            None => render_thunderbird_config(account, native),
         }
     }
 }
@@ -151,12 +187,15 @@ pub struct Pieces {
 const SENTINEL: &str = "\u{1}mailsetup-username\u{1}";
 
 impl Pieces {
-    fn new(account: Account<'_>) -> Option<Pieces> {
-        let document = render_with_username(account, SENTINEL);
+    fn new(account: Account<'_>, native: NativeTypes) -> Option<Pieces> {
+        let document = render_with_username(account, native, SENTINEL);
         let text = String::from_utf8(document.body).ok()?;
         let parts: Vec<String> = text.split(SENTINEL).map(str::to_owned).collect();
-        // One slot per server: the incoming ones and the outgoing one.
-        let slots = account.profile().enabled_incoming().count() + 1;
+        // One slot per server: the incoming ones, the Exchange ones and the
+        // outgoing one.
+        let slots = account.profile().enabled_incoming().count()
+            + exchange_servers(account.profile(), native).len()
+            + 1;
         (parts.len() == slots + 1).then_some(Pieces { parts })
     }
 
@@ -188,11 +227,30 @@ fn escape(value: &str) -> String {
 }
 
 /// Renders the whole template for this account.
-pub fn render_thunderbird_config(account: Account<'_>) -> Document {
-    render_with_username(account, username(account))
+pub fn render_thunderbird_config(account: Account<'_>, native: NativeTypes) -> Document {
+    render_with_username(account, native, username(account))
 }
 
-fn render_with_username(account: Account<'_>, username: &str) -> Document {
+/// The Exchange servers `native` asks for, IMAP-first order kept: EWS
+/// (while it lives) before Graph, as ISPDB lists them.
+fn exchange_servers(profile: &Profile, native: NativeTypes) -> Vec<ExchangeView<'_>> {
+    let mut servers = Vec::new();
+    if let (true, Some(url)) = (native.ews, &profile.exchange.ews_url) {
+        servers.push(ExchangeView {
+            kind: "ews",
+            url: url.as_str(),
+        });
+    }
+    if let (true, Some(url)) = (native.graph, &profile.exchange.graph_url) {
+        servers.push(ExchangeView {
+            kind: "graph",
+            url: url.as_str(),
+        });
+    }
+    servers
+}
+
+fn render_with_username(account: Account<'_>, native: NativeTypes, username: &str) -> Document {
     let profile = account.profile();
     let site = account.site;
     let config = ClientConfig {
@@ -205,6 +263,7 @@ fn render_with_username(account: Account<'_>, username: &str) -> Document {
         display_name: &site.display_name,
         display_short_name: &profile.short_name,
         incoming: profile.enabled_incoming().map(ServerView::new).collect(),
+        exchange: exchange_servers(profile, native),
         outgoing: ServerView::new(&profile.outgoing),
         username,
         documentation_url: profile.documentation.url.as_str(),
@@ -255,14 +314,23 @@ mod tests {
                 let address = EmailAddress::parse(&format!("{local}@{domain}")).unwrap();
                 for address in [Some(&address), None] {
                     let account = Account { site, address };
-                    assert_eq!(
-                        cache.render(account),
-                        render_thunderbird_config(account),
-                        "{local}@{domain}"
-                    );
+                    for native in [
+                        NativeTypes::default(),
+                        NativeTypes {
+                            graph: true,
+                            ews: true,
+                        },
+                    ] {
+                        assert_eq!(
+                            cache.render(account, native),
+                            render_thunderbird_config(account, native),
+                            "{local}@{domain}"
+                        );
+                    }
                 }
             }
-            let cached = cache.sites.read().unwrap().get(&site.domain).cloned();
+            let key = (site.domain.clone(), NativeTypes::default());
+            let cached = cache.sites.read().unwrap().get(&key).cloned();
             assert!(cached.flatten().is_some(), "{domain} is cached");
         }
     }

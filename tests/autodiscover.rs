@@ -627,10 +627,10 @@ async fn v2_json_errors_use_microsofts_shape() {
     let server = server().await;
     let cases = [
         (
-            "/autodiscover/autodiscover.json/v1.0/alice@contoso.test?Protocol=Ews",
+            "/autodiscover/autodiscover.json/v1.0/alice@contoso.test?Protocol=Mapi",
             400,
             "InvalidProtocol",
-            "Supported values are 'AutodiscoverV1,ActiveSync'",
+            "Supported values are 'AutodiscoverV1,ActiveSync,EWS'",
         ),
         (
             "/autodiscover/autodiscover.json/v1.0/alice@contoso.test?Protocol=%3Cscript%3E",

@@ -32,7 +32,12 @@ pub(super) async fn apple_profile(
         ),
     };
     let site = exchange.resolve(address.domain()).await?;
-    let mut document = render_apple_profile(&site, &address, ProfileOptions { kind, platform })?;
+    let options = ProfileOptions {
+        kind,
+        platform,
+        today: exchange.today(),
+    };
+    let mut document = render_apple_profile(&site, &address, options)?;
     if let Some(signer) = &exchange.app.profile_signer {
         document.body = signer.sign(&document.body)?;
     }

@@ -114,12 +114,11 @@ pub(super) async fn autodiscover_json(
         };
         json_error(status, code, error.to_string())
     })?;
-    Ok(Reply::document(render_autodiscover_json(
-        Account {
-            site: &site,
-            address: Some(&address),
-        },
-        protocol,
-        &name,
-    )))
+    let account = Account {
+        site: &site,
+        address: Some(&address),
+    };
+    render_autodiscover_json(account, protocol, &name, exchange.today())
+        .map(Reply::document)
+        .map_err(|retired| json_error(StatusCode::GONE, "ProtocolRetired", retired.to_string()))
 }

@@ -17,19 +17,21 @@ mod route;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header;
+use http::header::{self, HeaderValue};
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
 use percent_encoding::percent_decode_str;
 
 use crate::apple::{AppleError, UnknownValue};
+use crate::clients::Client;
 use crate::config::Config;
+use crate::date::Date;
 use crate::document::Document;
 use crate::email::{AddressError, DomainName, EmailAddress};
 use crate::resolve::{Account, ResolveError, Resolver, Site, mail_domain_of_host};
 use crate::services::Services;
 use crate::signing::{ProfileSigner, SigningError};
-use crate::thunderbird::DocumentCache;
+use crate::thunderbird::{DocumentCache, NativeTypes};
 use crate::web;
 
 use host::RequestHost;
@@ -159,6 +161,7 @@ impl RouteError {
             | RouteError::QueryEncoding
             | RouteError::NoEmail
             | RouteError::UnknownValue(_) => StatusCode::BAD_REQUEST,
+            RouteError::Apple(error) if error.is_gone() => StatusCode::GONE,
             RouteError::Apple(error) if error.is_client_error() => StatusCode::BAD_REQUEST,
             RouteError::Apple(_) | RouteError::Signing(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -191,6 +194,20 @@ impl Exchange<'_> {
         let site = self.app.resolver.resolve(domain).await?;
         self.log.site = Some(site.clone());
         Ok(site)
+    }
+
+    /// The day every dated answer of this request is for.
+    fn today(&self) -> Date {
+        self.app.services.clock.today()
+    }
+
+    /// config-v1.1.xml with the native types the client table offers this
+    /// client today; the answer depends on the User-Agent, and says so.
+    fn thunderbird_document(&self, account: Account<'_>) -> Reply {
+        let client = Client::from_user_agent(self.header(header::USER_AGENT));
+        let native = NativeTypes::for_client(account.profile(), client, self.today());
+        Reply::document(self.app.thunderbird.render(account, native))
+            .with_header(header::VARY, HeaderValue::from_static("User-Agent"))
     }
 
     fn header(&self, name: header::HeaderName) -> Option<&str> {
@@ -295,10 +312,10 @@ async fn thunderbird(exchange: &mut Exchange<'_>) -> Result<Reply, RouteError> {
         None => host_mail_domain(exchange.request).ok_or(RouteError::NoDomain)?,
     };
     let site = exchange.resolve(&domain).await?;
-    Ok(Reply::document(exchange.app.thunderbird.render(Account {
+    Ok(exchange.thunderbird_document(Account {
         site: &site,
         address: address.as_ref(),
-    })))
+    }))
 }
 
 /// ISPDB style: `/v1.1/<domain>`, no address.
@@ -306,10 +323,10 @@ async fn ispdb(exchange: &mut Exchange<'_>, domain: &str) -> Result<Reply, Route
     let domain = decode_path(domain)?;
     let domain = DomainName::parse(&domain).map_err(RouteError::Domain)?;
     let site = exchange.resolve(&domain).await?;
-    Ok(Reply::document(exchange.app.thunderbird.render(Account {
+    Ok(exchange.thunderbird_document(Account {
         site: &site,
         address: None,
-    })))
+    }))
 }
 
 /// A percent-encoded path segment as UTF-8.
