@@ -767,6 +767,62 @@ pub fn render_text(rows: &[ReportRow], day: Date) -> String {
     out
 }
 
+/// What a Microsoft 365 administrator must allow for a row's answer to
+/// work; empty where nothing is needed or the row is advice.
+pub fn admin_requirement(id: &str) -> &'static str {
+    match id {
+        "thunderbird-mail-oauth2" => {
+            "Thunderbird (app ID 9e5f94bc-e8a4-4e73-b8be-63364c29d753): user consent, or admin \
+             consent where users may not consent; IMAP and SMTP AUTH on for the mailbox"
+        }
+        "thunderbird-graph" => {
+            "consent to Thunderbird's Microsoft Graph permissions (User.Read, Mail.ReadWrite, \
+             Mail.Send, MailboxFolder.ReadWrite)"
+        }
+        "thunderbird-ews" => {
+            "EWS on for the tenant and Thunderbird's app ID in EWSAllowedAppIDs (possible until \
+             2027-04-01 only)"
+        }
+        "ios-activesync" => {
+            "ActiveSync on for the mailbox; consent to Apple Internet Accounts (app ID \
+             f8d98a96-0999-43f5-8af3-69971c7bb423)"
+        }
+        "mac-ews" => {
+            "consent to Apple Internet Accounts (app ID f8d98a96-0999-43f5-8af3-69971c7bb423) and, \
+             since 2026-10-01, that app ID in EWSAllowedAppIDs"
+        }
+        "gmail-android" | "activesync-apps" => {
+            "ActiveSync on for the mailbox; consent to the app where users may not consent"
+        }
+        "legacy-smtp-password" => {
+            "SMTP AUTH on for the mailbox; from the end of 2026 the tenant's exception as well"
+        }
+        "legacy-smtp-relay" => "a connector for the device's IP address or certificate",
+        _ => "",
+    }
+}
+
+/// What a Microsoft 365 admin must allow, client by client, as Markdown.
+pub fn render_admin_markdown(rows: &[ReportRow]) -> String {
+    let mut out = String::from(
+        "| client | answer | the Microsoft 365 admin must allow | until |\n|---|---|---|---|\n",
+    );
+    for row in rows {
+        let need = admin_requirement(row.id);
+        if row.account != AccountKind::Work.label() || need.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "| {} | {} | {} | {} |\n",
+            row.client,
+            row.answer,
+            need,
+            row.valid_until.as_deref().unwrap_or("—"),
+        ));
+    }
+    out
+}
+
 /// The report as the README's Markdown table.
 pub fn render_markdown(rows: &[ReportRow], day: Date) -> String {
     let mut out = format!(

@@ -619,7 +619,11 @@ fn clients(
     let rows = clients::report(&tables, day);
     let text = match format {
         ClientsFormat::Text => clients::render_text(&rows, day),
-        ClientsFormat::Markdown => clients::render_markdown(&rows, day),
+        ClientsFormat::Markdown => format!(
+            "{}\nWhat a Microsoft 365 administrator must allow:\n\n{}",
+            clients::render_markdown(&rows, day),
+            clients::render_admin_markdown(&rows)
+        ),
         ClientsFormat::Json => {
             let mut text = serde_json::to_string_pretty(&serde_json::json!({
                 "today": day.to_string(),
