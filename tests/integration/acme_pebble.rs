@@ -4,8 +4,6 @@
 //! answers 127.0.0.1 for every name; `PEBBLE_VA_ALWAYS_VALID` is not set).
 //! Skipped with a reason when pebble is missing, failed when `CI=true`.
 
-mod common;
-
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -13,12 +11,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::TestCa;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::common::TestCa;
 
 const DOMAIN: &str = "contoso.test";
 const SNI: &str = "autoconfig.contoso.test";

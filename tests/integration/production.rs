@@ -1,19 +1,18 @@
 //! Production serving over real sockets: certificates chosen by SNI,
 //! reload without dropping anything, /metrics, and the plain-HTTP policy.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
-use common::{Scheme, TestCa, TestServer, write_config_with, write_file};
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
 use rustls_pki_types::pem::PemObject;
+
+use crate::common::{Scheme, TestCa, TestServer, write_config_with, write_file};
 
 /// A configuration with a certificates directory and, optionally, the
 /// test CA's leaf as default certificate.

@@ -13,16 +13,15 @@
 //! Thunderbird takes seconds to start, so one session runs every case (the
 //! first test to need it starts it) and each test asserts on its own case.
 
-mod common;
-
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::TestServer;
 use serde_json::{Value, json};
+
+use crate::common::{self, TestServer};
 
 /// The marionette-driver release the driver is written against.
 const MARIONETTE_DRIVER: &str = "marionette-driver==3.7.1";
@@ -234,9 +233,12 @@ fn run_session() -> Result<Outcome, String> {
         for (id, built_in) in [
             (
                 "microsoft365-settings",
-                include_str!("../profiles/microsoft365.toml"),
+                include_str!("../../profiles/microsoft365.toml"),
             ),
-            ("outlook-settings", include_str!("../profiles/outlook.toml")),
+            (
+                "outlook-settings",
+                include_str!("../../profiles/outlook.toml"),
+            ),
         ] {
             let profile = built_in.replace("policy = \"redirect\"", "policy = \"settings\"");
             assert!(profile.contains("policy = \"settings\""));

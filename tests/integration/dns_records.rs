@@ -3,13 +3,12 @@
 //! and `--check` against the stand-in reports correct, wrong, missing and
 //! unresolvable records exactly, with a non-zero exit status.
 
-mod dns_standin;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use dns_standin::{DnsStandIn, zone};
 use serde_json::Value;
+
+use crate::dns_standin::{DnsStandIn, zone};
 
 fn mailsetup() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mailsetup"))

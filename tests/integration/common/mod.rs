@@ -1,7 +1,6 @@
 //! Shared test harness: a test CA, a real server on ephemeral loopback
 //! ports, an HTTP/HTTPS client that can set any Host/SNI, and a small XML
 //! tree parsed with quick-xml (independent of the askama templates).
-#![allow(dead_code)] // each test binary uses a different part
 
 pub mod html;
 
@@ -31,7 +30,7 @@ pub const TEST_NAMES: &[&str] = &[
     "hotmail.fr",
     "autodiscover.hotmail.fr",
     // Domains whose profiles (Microsoft 365's and Outlook.com's) answer
-    // autodiscover with the `settings` policy (tests/thunderbird_real.rs).
+    // autodiscover with the `settings` policy (thunderbird_real.rs).
     "autoconfig.northwind.test",
     "autodiscover.northwind.test",
     "northwind.test",
@@ -182,8 +181,8 @@ pub fn write_config_with(ca: &TestCa, top: &str, extra: &str) -> PathBuf {
 [server]
 http = ["127.0.0.1:0"]
 https = ["127.0.0.1:0"]
-# Most tests talk plain HTTP to every endpoint; tests/production.rs checks
-# the default redirect policy.
+# Most tests talk plain HTTP to every endpoint; production.rs checks the
+# default redirect policy.
 http_policy = "{http_policy}"
 
 [tls]
@@ -651,7 +650,7 @@ pub fn output_within(
 /// The built-in `outlook` profile with the `settings` autodiscover policy
 /// and without its consumer domains (a domain belongs to one profile only).
 pub fn settings_profile() -> String {
-    let text = include_str!("../../profiles/outlook.toml")
+    let text = include_str!("../../../profiles/outlook.toml")
         .replace("policy = \"redirect\"", "policy = \"settings\"");
     let start = text
         .find("domains = [")

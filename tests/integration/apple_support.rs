@@ -1,7 +1,6 @@
 //! Helpers for the Apple profile tests: requests with a User-Agent, plists
 //! flattened by the plist crate and by Python's plistlib (an independent
 //! parser), and the tools check (skip locally, fail under CI=true).
-#![allow(dead_code)] // each test binary uses a different part
 
 use std::collections::BTreeMap;
 use std::io::Write;

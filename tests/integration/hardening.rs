@@ -3,19 +3,18 @@
 //! request smuggling shapes, and credentials that must be neither used,
 //! asked for, nor logged.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{Scheme, TestServer};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::common::{self, Scheme, TestServer};
 
 const CONFIG_PATH: &str = "/mail/config-v1.1.xml?emailaddress=alice%40contoso.test";
 

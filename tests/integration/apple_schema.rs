@@ -4,16 +4,14 @@
 //! schema's type, take one of the allowed values, be available on the
 //! target platform, and every required key must be present.
 
-mod apple_support;
-mod common;
-
 use std::collections::BTreeMap;
 
-use apple_support::{UNSIGNED, get_with_agent};
-use common::{TestServer, encode};
 use http::StatusCode;
 use plist::{Dictionary, Value};
 use serde::Deserialize;
+
+use crate::apple_support::{UNSIGNED, get_with_agent};
+use crate::common::{TestServer, encode};
 
 /// Where the facts live, for messages that ask to look a key up.
 const FACTS_PATH: &str = "tests/data/apple_schema.toml";
@@ -63,7 +61,7 @@ struct Schemas {
 
 impl Schemas {
     fn load() -> Schemas {
-        toml::from_str(include_str!("data/apple_schema.toml"))
+        toml::from_str(include_str!("../data/apple_schema.toml"))
             .unwrap_or_else(|e| panic!("{FACTS_PATH}: {e}"))
     }
 }

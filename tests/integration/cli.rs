@@ -1,14 +1,13 @@
 //! The `mailsetup` binary run as a process: serve, check, render.
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
-use common::{TestCa, TestServer, write_config, write_file};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::{self, TestCa, TestServer, write_config, write_file};
 
 fn mailsetup() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mailsetup"))
@@ -297,7 +296,7 @@ fn check_rejects_a_broken_profile_in_profiles_dir() {
     let dir = tempfile::tempdir().unwrap();
     let profiles = dir.path().join("profiles");
     std::fs::create_dir(&profiles).unwrap();
-    let outlook = include_str!("../profiles/outlook.toml").replace("port = 587", "port = 0");
+    let outlook = include_str!("../../profiles/outlook.toml").replace("port = 587", "port = 0");
     write_file(&profiles, "outlook.toml", &outlook);
     let config = write_file(dir.path(), "m.toml", "profiles_dir = \"profiles\"\n");
     let output = run(&["check", "--config", config.to_str().unwrap()]);
@@ -319,7 +318,7 @@ fn check_rejects_a_domain_claimed_by_two_profiles() {
     write_file(
         &profiles,
         "personal.toml",
-        include_str!("../profiles/outlook.toml"),
+        include_str!("../../profiles/outlook.toml"),
     );
     let config = write_file(dir.path(), "m.toml", "profiles_dir = \"profiles\"\n");
     let output = run(&["check", "--config", config.to_str().unwrap()]);

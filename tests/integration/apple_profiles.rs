@@ -2,14 +2,12 @@
 //! plist crate and with Python's plistlib), platform choice, stable
 //! identifiers, the CLI giving the same bytes, and bad input.
 
-mod apple_support;
-mod common;
+use http::{Method, StatusCode};
 
-use apple_support::{
+use crate::apple_support::{
     IPHONE_UA, MAC_UA, UNSIGNED, assert_field, get_with_agent, parse_both, tool_available,
 };
-use common::{Scheme, TestServer, encode};
-use http::{Method, StatusCode};
+use crate::common::{Scheme, TestServer, encode};
 
 const APPLE_CONFIG: &str = "application/x-apple-aspen-config";
 

@@ -3,10 +3,9 @@
 //! difference is deliberate and listed in README.md; this test pins them so
 //! a new one cannot slip in.
 
-mod common;
-
-use common::{Element, TestServer};
 use serde::Deserialize;
+
+use crate::common::{Element, TestServer};
 
 /// The ISPDB entries we compare with.
 #[derive(Deserialize)]
@@ -47,7 +46,7 @@ struct OAuth2 {
 
 impl Ispdb {
     fn load() -> Ispdb {
-        toml::from_str(include_str!("data/ispdb.toml"))
+        toml::from_str(include_str!("../data/ispdb.toml"))
             .unwrap_or_else(|e| panic!("tests/data/ispdb.toml: {e}"))
     }
 }
