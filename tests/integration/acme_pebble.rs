@@ -17,23 +17,15 @@ use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::common::TestCa;
+use crate::common::{TestCa, tools};
 
 const DOMAIN: &str = "contoso.test";
 const SNI: &str = "autoconfig.contoso.test";
 
-/// Pebble's binary, or why the test cannot run.
+/// Pebble's binary; `None` when it is not installed (see `skip_or_fail`).
 fn pebble_binary() -> Option<&'static str> {
-    let path = "/usr/bin/pebble";
-    if Path::new(path).exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but {path} is missing (apt-get install pebble)"
-    );
-    println!("skipped: {path} is missing (apt-get install pebble)");
-    None
+    const PEBBLE: &str = "/usr/bin/pebble";
+    tools::require_programs(&[PEBBLE], "apt-get install pebble").then_some(PEBBLE)
 }
 
 fn free_port() -> u16 {

@@ -6,15 +6,15 @@ use std::path::{Path, PathBuf};
 
 use http::StatusCode;
 
-use crate::apple_support::{get_with_agent, run, tool_available};
-use crate::common::{TestCa, TestServer, write_config, write_file};
+use crate::apple_support::{get_with_agent, run};
+use crate::common::{TestCa, TestServer, tools, write_config, write_file};
 
 fn mailsetup() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_mailsetup"))
 }
 
 fn openssl_available() -> bool {
-    tool_available("openssl", &["version"])
+    tools::require_programs(&["openssl"], "apt-get install openssl")
 }
 
 /// `openssl cms -verify`: Ok(content) when the signature and chain verify.

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{self, TestServer, output_within, python_venv, write_file};
+use crate::common::tools::python_venv;
+use crate::common::{self, TestServer, output_within, write_file};
 
 /// Runs exchangelib's discovery step 1 for each address; its reading of
 /// our answers by address.
