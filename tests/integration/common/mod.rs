@@ -1,9 +1,11 @@
 //! Shared test harness: a test CA, a real server on ephemeral loopback
 //! ports, an HTTP/HTTPS client that can set any Host/SNI, and a small XML
 //! tree parsed with quick-xml (independent of the askama templates);
-//! `tools` finds (or skips without) the external programs some tests drive.
+//! `serve_process` runs the binary instead, and `tools` finds (or skips
+//! without) the external programs some tests drive.
 
 pub mod html;
+pub mod serve_process;
 pub mod tools;
 
 use std::net::SocketAddr;
