@@ -18,6 +18,7 @@ const FACTS_PATH: &str = "tests/data/apple_schema.toml";
 
 /// One payload type's schema: its keys and where it is available.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Schema {
     /// The schema file in Apple's repository the facts come from.
     file: String,
@@ -29,6 +30,7 @@ struct Schema {
 
 /// What the schema says about one key.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct KeySpec {
     /// The plist type, e.g. `string` for Apple's `<string>`.
     #[serde(rename = "type")]
@@ -50,6 +52,7 @@ impl Schema {
 
 /// All of Apple's schema we use.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Schemas {
     /// The profile's outer dictionary (`TopLevel.yaml`).
     top_level: Schema,

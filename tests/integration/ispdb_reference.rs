@@ -9,6 +9,7 @@ use crate::common::{Element, TestServer};
 
 /// The ISPDB entries we compare with.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Ispdb {
     /// ispdb/office365.com.xml: Microsoft 365.
     office365: Entry,
@@ -19,6 +20,7 @@ struct Ispdb {
 /// One ISPDB file's IMAP, POP3 and SMTP servers, its domains and its
 /// top-level `<oAuth2>` element.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Entry {
     servers: Vec<MailServer>,
     #[serde(default)]
@@ -27,6 +29,7 @@ struct Entry {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct MailServer {
     #[serde(rename = "type")]
     protocol: String,
@@ -37,6 +40,7 @@ struct MailServer {
 }
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct OAuth2 {
     issuer: String,
     scope: String,
