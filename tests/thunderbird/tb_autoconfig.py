@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Drive REAL Thunderbird's account-setup modules against a loopback server.
 
-Used by tests/thunderbird_real.rs (which starts mailsetup and creates the venv
-with marionette-driver); runnable alone for debugging, see --help.
+Used by tests/integration/thunderbird_real.rs (which starts mailsetup and
+creates the venv with marionette-driver); runnable alone for debugging, see
+--help.
 
 Starts one headless Thunderbird on a fresh throw-away profile, connects with
 Marionette (chrome context), imports Thunderbird's own modules from omni.ja

@@ -13,16 +13,15 @@
 //! Thunderbird takes seconds to start, so one session runs every case (the
 //! first test to need it starts it) and each test asserts on its own case.
 
-mod common;
-
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::TestServer;
 use serde_json::{Value, json};
+
+use crate::common::{self, TestServer, tools};
 
 /// The marionette-driver release the driver is written against.
 const MARIONETTE_DRIVER: &str = "marionette-driver==3.7.1";
@@ -88,15 +87,16 @@ struct Session {
 
 enum Outcome {
     Ran(Session),
-    /// A tool is missing and this is not CI: the reason to print.
+    /// A tool is missing: the reason, for `skip_or_fail` in each test.
     Skipped(String),
 }
 
 static SESSION: OnceLock<Result<Outcome, String>> = OnceLock::new();
 
 /// The shared session, started by the first caller; `None` means skipped
-/// (the reason is printed). A failed session fails every test with its
-/// reason and Thunderbird's log.
+/// (the reason is printed; under `CI=true` a missing tool fails every
+/// test). A failed session fails every test with its reason and
+/// Thunderbird's log.
 fn session() -> Option<&'static Session> {
     let outcome = SESSION.get_or_init(|| {
         std::panic::catch_unwind(run_session).unwrap_or_else(|panic| {
@@ -111,27 +111,11 @@ fn session() -> Option<&'static Session> {
     match outcome {
         Ok(Outcome::Ran(session)) => Some(session),
         Ok(Outcome::Skipped(reason)) => {
-            eprintln!("skipped: {reason}");
+            tools::skip_or_fail(reason);
             None
         }
         Err(error) => panic!("{error}"),
     }
-}
-
-/// A missing tool: skipped locally, an error when `CI=true`.
-fn missing(reason: String) -> Result<Outcome, String> {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        Err(format!("CI=true but {reason}"))
-    } else {
-        Ok(Outcome::Skipped(reason))
-    }
-}
-
-fn on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
 }
 
 /// Debian's real binary rather than the /usr/bin wrapper script (which
@@ -144,7 +128,7 @@ fn find_thunderbird() -> Option<PathBuf> {
     if debian.is_file() {
         return Some(debian.to_owned());
     }
-    on_path("thunderbird")
+    tools::find_program("thunderbird")
 }
 
 /// `target/thunderbird-venv` with marionette-driver, made on first use.
@@ -207,19 +191,24 @@ fn marionette_venv() -> Result<PathBuf, String> {
     }
 }
 
+/// A missing tool: the session is skipped (or failed, under `CI=true`).
+fn skipped(reason: String) -> Result<Outcome, String> {
+    Ok(Outcome::Skipped(reason))
+}
+
 fn run_session() -> Result<Outcome, String> {
     let Some(thunderbird) = find_thunderbird() else {
-        return missing("thunderbird not found (Debian: apt-get install thunderbird)".into());
+        return skipped("thunderbird not found (Debian: apt-get install thunderbird)".into());
     };
-    if on_path("certutil").is_none() {
-        return missing("certutil not found (Debian: apt-get install libnss3-tools)".into());
+    if tools::find_program("certutil").is_none() {
+        return skipped("certutil not found (Debian: apt-get install libnss3-tools)".into());
     }
-    if on_path("python3").is_none() {
-        return missing("python3 not found (Debian: apt-get install python3-venv)".into());
+    if tools::find_program("python3").is_none() {
+        return skipped("python3 not found (Debian: apt-get install python3-venv)".into());
     }
     let python = match marionette_venv() {
         Ok(python) => python,
-        Err(reason) => return missing(reason),
+        Err(reason) => return skipped(reason),
     };
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -234,9 +223,12 @@ fn run_session() -> Result<Outcome, String> {
         for (id, built_in) in [
             (
                 "microsoft365-settings",
-                include_str!("../profiles/microsoft365.toml"),
+                include_str!("../../profiles/microsoft365.toml"),
             ),
-            ("outlook-settings", include_str!("../profiles/outlook.toml")),
+            (
+                "outlook-settings",
+                include_str!("../../profiles/outlook.toml"),
+            ),
         ] {
             let profile = built_in.replace("policy = \"redirect\"", "policy = \"settings\"");
             assert!(profile.contains("policy = \"settings\""));

@@ -1,19 +1,19 @@
 //! Production serving over real sockets: certificates chosen by SNI,
 //! reload without dropping anything, /metrics, and the plain-HTTP policy.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
-use common::{Scheme, TestCa, TestServer, write_config_with, write_file};
 use http::{Method, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
 use rustls_pki_types::pem::PemObject;
+
+use crate::common::serve_process::{ServeProcess, serve_command};
+use crate::common::{Scheme, TestCa, TestServer, write_config_with, write_file};
 
 /// A configuration with a certificates directory and, optionally, the
 /// test CA's leaf as default certificate.
@@ -560,30 +560,16 @@ async fn plain_http_answers_autoconfig_and_redirects_the_rest() {
 /// The pid file names a live `serve` process and `reload` signals it.
 #[test]
 fn reload_command_validates_then_signals_the_running_server() {
-    use std::io::{BufRead, BufReader};
     let ca = TestCa::new();
     let config = write_config_with(&ca, "", "");
     let pid_file = ca.dir.path().join("mailsetup.pid");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mailsetup"))
-        .args(["serve", "--config"])
-        .arg(&config)
-        .arg("--pid-file")
-        .arg(&pid_file)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut http = None;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(addr) = line.strip_prefix("listening on http://") {
-            http = Some(addr.parse::<std::net::SocketAddr>().unwrap());
-        }
-        if line == "mailsetup ready" {
-            break;
-        }
-    }
-    let http = http.unwrap();
+    let mut serve = ServeProcess::spawn(
+        serve_command(&config)
+            .arg("--pid-file")
+            .arg(&pid_file)
+            .stderr(std::process::Stdio::null()),
+    );
+    let http = serve.http;
     let status_of = |path: &str| {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -631,14 +617,7 @@ fn reload_command_validates_then_signals_the_running_server() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert_eq!(status, "200");
-    assert!(
-        std::process::Command::new("kill")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(child.wait().unwrap().success());
+    assert!(serve.terminate().success());
     assert!(!pid_file.exists(), "the pid file is removed at exit");
 }
 
@@ -697,44 +676,24 @@ async fn idle_connections_are_closed_after_the_idle_timeout_on_http1_and_http2()
 
 #[test]
 fn json_logs_are_one_object_per_request_without_addresses() {
-    use std::io::{BufRead, BufReader};
     let ca = TestCa::new();
     let config = write_config_with(&ca, "", "");
     let log_path = ca.dir.path().join("log.json");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_mailsetup"))
-        .args(["serve", "--log-format", "json", "--config"])
-        .arg(&config)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut http = None;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(addr) = line.strip_prefix("listening on http://") {
-            http = Some(addr.parse::<std::net::SocketAddr>().unwrap());
-        }
-        if line == "mailsetup ready" {
-            break;
-        }
-    }
+    let mut serve = ServeProcess::spawn(
+        serve_command(&config)
+            .args(["--log-format", "json"])
+            .stderr(std::fs::File::create(&log_path).unwrap()),
+    );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let answer = runtime.block_on(raw_get(
-        http.unwrap(),
+        serve.http,
         "/mail/config-v1.1.xml?emailaddress=secret.person%40contoso.test",
     ));
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
-    assert!(
-        std::process::Command::new("kill")
-            .arg(child.id().to_string())
-            .status()
-            .unwrap()
-            .success()
-    );
-    assert!(child.wait().unwrap().success());
+    assert!(serve.terminate().success());
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     let requests: Vec<serde_json::Value> = log

@@ -3,13 +3,12 @@
 //! with the profile files, parsed with an independent HTML tokenizer
 //! (html5gum) and TOML reader.
 
-mod common;
-
 use bytes::Bytes;
-use common::html::Node;
-use common::{Reply, Scheme, TestServer, encode};
 use http::{Method, Request, StatusCode};
 use http_body_util::Full;
+
+use crate::common::html::Node;
+use crate::common::{self, Reply, Scheme, TestServer, encode};
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                    form-action 'self'; frame-ancestors 'none'; base-uri 'none'";

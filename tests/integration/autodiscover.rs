@@ -2,11 +2,10 @@
 //! over real sockets: both profiles, every schema and path spelling, request
 //! bodies written the ways real clients write them, and hostile ones.
 
-mod common;
-
 use bytes::Bytes;
-use common::{Element, Reply, Scheme, TestServer, write_file};
 use http::{Method, StatusCode};
+
+use crate::common::{self, Element, Reply, Scheme, TestServer, write_file};
 
 const OUTLOOK_REQUEST: &str =
     "http://schemas.microsoft.com/exchange/autodiscover/outlook/requestschema/2006";

@@ -1,78 +1,71 @@
-//! Every profile we generate, checked against Apple's published schema (the
-//! device-management YAML in ../shared/reference/apple/): each key must
-//! exist for its payload, have the schema's type, take one of the allowed
-//! values, be available on the target platform, and every required key
-//! must be present.
+//! Every profile we generate, checked against Apple's published schema
+//! (the facts in tests/data/apple_schema.toml, taken from Apple's
+//! device-management YAML): each key must exist for its payload, have the
+//! schema's type, take one of the allowed values, be available on the
+//! target platform, and every required key must be present.
 
-mod apple_support;
-mod common;
+use std::collections::BTreeMap;
 
-use std::path::{Path, PathBuf};
-
-use apple_support::{UNSIGNED, get_with_agent};
-use common::{TestServer, encode};
 use http::StatusCode;
 use plist::{Dictionary, Value};
-use yaml_rust2::{Yaml, YamlLoader};
+use serde::Deserialize;
 
-fn schema_dir() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/apple");
-    if dir.join("TopLevel.yaml").is_file() {
-        return Some(dir);
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{} is missing and CI=true", dir.display());
-    }
-    eprintln!("skipped: Apple's schema is not at {}", dir.display());
-    None
-}
+use crate::apple_support::{UNSIGNED, get_with_agent};
+use crate::common::{TestServer, encode};
+
+/// Where the facts live, for messages that ask to look a key up.
+const FACTS_PATH: &str = "tests/data/apple_schema.toml";
 
 /// One payload type's schema: its keys and where it is available.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Schema {
-    payload_type: String,
-    supported_os: Yaml,
-    keys: Vec<Yaml>,
+    /// The schema file in Apple's repository the facts come from.
+    file: String,
+    /// Platforms (`iOS`, `macOS`) where the payload type is `n/a`.
+    #[serde(default)]
+    unavailable_on: Vec<String>,
+    keys: BTreeMap<String, KeySpec>,
+}
+
+/// What the schema says about one key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct KeySpec {
+    /// The plist type, e.g. `string` for Apple's `<string>`.
+    #[serde(rename = "type")]
+    plist_type: String,
+    #[serde(default)]
+    required: bool,
+    /// The schema's `rangelist`: the only values the key may take.
+    allowed: Option<Vec<toml::Value>>,
+    /// Platforms where the key is `n/a`.
+    #[serde(default)]
+    unavailable_on: Vec<String>,
 }
 
 impl Schema {
-    fn load(dir: &Path, file: &str) -> Schema {
-        let path = dir.join(file);
-        let text = std::fs::read_to_string(&path).unwrap();
-        let mut docs = YamlLoader::load_from_str(&text).unwrap();
-        let doc = docs.remove(0);
-        Schema {
-            payload_type: doc["payload"]["payloadtype"].as_str().unwrap().to_owned(),
-            supported_os: doc["payload"]["supportedOS"].clone(),
-            keys: doc["payloadkeys"].as_vec().unwrap().clone(),
-        }
-    }
-
-    fn key(&self, name: &str) -> Option<&Yaml> {
-        self.keys.iter().find(|k| k["key"].as_str() == Some(name))
+    fn key(&self, name: &str) -> Option<&KeySpec> {
+        self.keys.get(name)
     }
 }
 
 /// All of Apple's schema we use.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct Schemas {
+    /// The profile's outer dictionary (`TopLevel.yaml`).
     top_level: Schema,
+    /// Keys every payload has (`CommonPayloadKeys.yaml`).
     common: Schema,
-    payloads: Vec<Schema>,
+    /// Each payload type we serve, by `PayloadType`.
+    payload: BTreeMap<String, Schema>,
 }
 
 impl Schemas {
-    fn load(dir: &Path) -> Schemas {
-        Schemas {
-            top_level: Schema::load(dir, "TopLevel.yaml"),
-            common: Schema::load(dir, "CommonPayloadKeys.yaml"),
-            payloads: [
-                "com.apple.eas.account.yaml",
-                "com.apple.ews.account.yaml",
-                "com.apple.mail.managed.yaml",
-            ]
-            .iter()
-            .map(|file| Schema::load(dir, file))
-            .collect(),
-        }
+    fn load() -> Schemas {
+        toml::from_str(include_str!("../data/apple_schema.toml"))
+            .unwrap_or_else(|e| panic!("{FACTS_PATH}: {e}"))
     }
 }
 
@@ -85,32 +78,33 @@ fn os_name(platform: &str) -> &'static str {
     }
 }
 
+/// The plist type of `value`, named as Apple's schema names it.
 fn type_name(value: &Value) -> &'static str {
     match value {
-        Value::String(_) => "<string>",
-        Value::Integer(_) => "<integer>",
-        Value::Boolean(_) => "<boolean>",
-        Value::Array(_) => "<array>",
-        Value::Dictionary(_) => "<dictionary>",
-        Value::Data(_) => "<data>",
-        Value::Date(_) => "<date>",
-        Value::Real(_) => "<real>",
-        _ => "<unknown>",
+        Value::String(_) => "string",
+        Value::Integer(_) => "integer",
+        Value::Boolean(_) => "boolean",
+        Value::Array(_) => "array",
+        Value::Dictionary(_) => "dictionary",
+        Value::Data(_) => "data",
+        Value::Date(_) => "date",
+        Value::Real(_) => "real",
+        _ => "unknown",
     }
 }
 
-fn matches_allowed(value: &Value, allowed: &Yaml) -> bool {
+fn matches_allowed(value: &Value, allowed: &toml::Value) -> bool {
     match (value, allowed) {
-        (Value::String(s), Yaml::String(a)) => s == a,
-        (Value::Integer(i), Yaml::Integer(a)) => i.as_signed() == Some(*a),
-        (Value::Boolean(b), Yaml::Boolean(a)) => b == a,
+        (Value::String(s), toml::Value::String(a)) => s == a,
+        (Value::Integer(i), toml::Value::Integer(a)) => i.as_signed() == Some(*a),
+        (Value::Boolean(b), toml::Value::Boolean(a)) => b == a,
         _ => false,
     }
 }
 
 /// `introduced: n/a` for this OS, on a payload or a key.
-fn unavailable_on(supported_os: &Yaml, os: &str) -> bool {
-    supported_os[os]["introduced"].as_str() == Some("n/a")
+fn unavailable_on(unavailable: &[String], os: &str) -> bool {
+    unavailable.iter().any(|name| name == os)
 }
 
 /// Checks one dictionary against the union of `schemas`; returns every
@@ -119,31 +113,34 @@ fn check_keys(dict: &Dictionary, schemas: &[&Schema], os: &str, context: &str) -
     let mut problems = Vec::new();
     for (name, value) in dict {
         let Some(spec) = schemas.iter().find_map(|s| s.key(name)) else {
-            problems.push(format!("{context}: key {name} is not in Apple's schema"));
+            let files: Vec<&str> = schemas.iter().map(|s| s.file.as_str()).collect();
+            problems.push(format!(
+                "{context}: key {name} is not in Apple's schema \
+                 (a new key? look it up in {files:?} and add it to {FACTS_PATH})"
+            ));
             continue;
         };
-        let expected = spec["type"].as_str().unwrap_or_default();
-        if expected != "<any>" && expected != type_name(value) {
+        let expected = spec.plist_type.as_str();
+        if expected != "any" && expected != type_name(value) {
             problems.push(format!(
-                "{context}: {name} is {} but the schema says {expected}",
+                "{context}: {name} is <{}> but the schema says <{expected}>",
                 type_name(value)
             ));
         }
-        if let Some(allowed) = spec["rangelist"].as_vec()
+        if let Some(allowed) = &spec.allowed
             && !allowed.iter().any(|a| matches_allowed(value, a))
         {
             problems.push(format!(
                 "{context}: {name} = {value:?} is not one of {allowed:?}"
             ));
         }
-        if unavailable_on(&spec["supportedOS"], os) {
+        if unavailable_on(&spec.unavailable_on, os) {
             problems.push(format!("{context}: {name} is not available on {os}"));
         }
     }
     for schema in schemas {
-        for spec in &schema.keys {
-            let name = spec["key"].as_str().unwrap_or_default();
-            if spec["presence"].as_str() == Some("required") && !dict.contains_key(name) {
+        for (name, spec) in &schema.keys {
+            if spec.required && !dict.contains_key(name) {
                 problems.push(format!("{context}: required key {name} is missing"));
             }
         }
@@ -170,17 +167,13 @@ fn check_profile(profile: &Dictionary, schemas: &Schemas, platform: &str) -> Vec
             .get("PayloadType")
             .and_then(Value::as_string)
             .unwrap_or_default();
-        let Some(schema) = schemas
-            .payloads
-            .iter()
-            .find(|s| s.payload_type == payload_type)
-        else {
+        let Some(schema) = schemas.payload.get(payload_type) else {
             problems.push(format!(
-                "{context}: no schema for PayloadType {payload_type:?}"
+                "{context}: no schema for PayloadType {payload_type:?} in {FACTS_PATH}"
             ));
             continue;
         };
-        if unavailable_on(&schema.supported_os, os) {
+        if unavailable_on(&schema.unavailable_on, os) {
             problems.push(format!("{context}: {payload_type} does not exist on {os}"));
         }
         problems.extend(check_keys(
@@ -202,8 +195,7 @@ fn parse(bytes: &[u8]) -> Dictionary {
 
 #[tokio::test]
 async fn every_generated_profile_matches_apples_schema() {
-    let Some(dir) = schema_dir() else { return };
-    let schemas = Schemas::load(&dir);
+    let schemas = Schemas::load();
     let server = TestServer::start_with(UNSIGNED).await;
     let mut checked = 0;
     for address in ["alice@contoso.test", "bob@fabrikam.test", "eve@hotmail.fr"] {
@@ -234,8 +226,7 @@ async fn every_generated_profile_matches_apples_schema() {
 /// otherwise the test above could never fail.
 #[tokio::test]
 async fn schema_check_catches_wrong_keys_types_values_and_platforms() {
-    let Some(dir) = schema_dir() else { return };
-    let schemas = Schemas::load(&dir);
+    let schemas = Schemas::load();
     let server = TestServer::start_with(UNSIGNED).await;
     let reply = get_with_agent(
         &server,

@@ -4,8 +4,6 @@
 //! answers 127.0.0.1 for every name; `PEBBLE_VA_ALWAYS_VALID` is not set).
 //! Skipped with a reason when pebble is missing, failed when `CI=true`.
 
-mod common;
-
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -13,28 +11,21 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::TestCa;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::common::{TestCa, tools};
+
 const DOMAIN: &str = "contoso.test";
 const SNI: &str = "autoconfig.contoso.test";
 
-/// Pebble's binary, or why the test cannot run.
+/// Pebble's binary; `None` when it is not installed (see `skip_or_fail`).
 fn pebble_binary() -> Option<&'static str> {
-    let path = "/usr/bin/pebble";
-    if Path::new(path).exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "CI=true but {path} is missing (apt-get install pebble)"
-    );
-    println!("skipped: {path} is missing (apt-get install pebble)");
-    None
+    const PEBBLE: &str = "/usr/bin/pebble";
+    tools::require_programs(&[PEBBLE], "apt-get install pebble").then_some(PEBBLE)
 }
 
 fn free_port() -> u16 {

@@ -2,14 +2,10 @@
 //! plist crate and with Python's plistlib), platform choice, stable
 //! identifiers, the CLI giving the same bytes, and bad input.
 
-mod apple_support;
-mod common;
-
-use apple_support::{
-    IPHONE_UA, MAC_UA, UNSIGNED, assert_field, get_with_agent, parse_both, tool_available,
-};
-use common::{Scheme, TestServer, encode};
 use http::{Method, StatusCode};
+
+use crate::apple_support::{IPHONE_UA, MAC_UA, UNSIGNED, assert_field, get_with_agent, parse_both};
+use crate::common::{Scheme, TestServer, encode, tools};
 
 const APPLE_CONFIG: &str = "application/x-apple-aspen-config";
 
@@ -287,7 +283,7 @@ async fn same_address_gets_the_same_identifier_and_uuid_whatever_the_request() {
     assert_ne!(a.get("PayloadIdentifier"), c.get("PayloadIdentifier"));
 
     // The UUID is version 5 of the identifier, as Python computes it.
-    if tool_available("python3", &["-c", "import uuid"]) {
+    if tools::require_python_module("uuid") {
         let identifier = &a["PayloadIdentifier"].1;
         let output = mailsetup_python_uuid5(identifier);
         assert_eq!(a["PayloadUUID"].1, output);

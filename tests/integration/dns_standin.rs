@@ -3,7 +3,6 @@
 //! (parsed by hickory-proto's zone parser, as a real server would). It
 //! counts the queries it gets and can be made slow; a "down" server is an
 //! address where nothing listens (`DnsStandIn::down_address`).
-#![allow(dead_code)] // each test binary uses a different part
 
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
 use std::sync::{Arc, Mutex};

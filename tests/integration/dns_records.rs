@@ -3,13 +3,13 @@
 //! and `--check` against the stand-in reports correct, wrong, missing and
 //! unresolvable records exactly, with a non-zero exit status.
 
-mod dns_standin;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use dns_standin::{DnsStandIn, zone};
 use serde_json::Value;
+
+use crate::common::tools;
+use crate::dns_standin::{DnsStandIn, zone};
 
 fn mailsetup() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mailsetup"))
@@ -57,18 +57,10 @@ fn stdout(output: &Output) -> String {
     String::from_utf8(output.stdout.clone()).unwrap()
 }
 
-/// `named-checkzone`, or `None` (after saying why) when it is not
-/// installed and this is not CI.
+/// `named-checkzone`; `None` when it is not installed (see `skip_or_fail`).
 fn named_checkzone() -> Option<&'static str> {
-    let found = Command::new("named-checkzone").arg("-v").output().is_ok();
-    if found {
-        return Some("named-checkzone");
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("named-checkzone is missing: .ci/run installs bind9-utils");
-    }
-    eprintln!("skipped: named-checkzone not installed (apt-get install bind9-utils)");
-    None
+    const CHECKZONE: &str = "named-checkzone";
+    tools::require_programs(&[CHECKZONE], "apt-get install bind9-utils").then_some(CHECKZONE)
 }
 
 /// Loads `fragment` into a zone for `origin` with BIND's checker, the way

@@ -2,12 +2,12 @@
 //! (4.x, whose discovery speaks POX) posts its own request to our server
 //! over TLS and reads our answers with its own parser.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TestServer, output_within, python_venv, write_file};
 use serde_json::{Value, json};
+
+use crate::common::tools::python_venv;
+use crate::common::{self, TestServer, output_within, write_file};
 
 /// Runs exchangelib's discovery step 1 for each address; its reading of
 /// our answers by address.

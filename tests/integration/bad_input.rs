@@ -1,12 +1,11 @@
 //! Bad input gets a clear 4xx with a body that says what was wrong, never a
 //! 5xx, and never an echo of raw input.
 
-mod common;
-
 use bytes::Bytes;
-use common::{Scheme, TestServer, encode};
 use http::{Method, StatusCode};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::{Scheme, TestServer, encode};
 
 /// (query value for emailaddress, status, words the body must contain)
 const BAD_ADDRESSES: &[(&str, u16, &str)] = &[

@@ -9,18 +9,17 @@
 //! Needs `chromium` and `chromium-driver` (installed by `.ci/run`); skipped
 //! with a message when they are missing, except under `CI=true`.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::TestServer;
 use http::{Method, Request};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+
+use crate::common::{TestServer, tools};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -31,30 +30,16 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 \
                       (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
 
-/// Returns false (after printing why) when the browser is not installed
-/// and this is not CI; panics under CI=true.
+/// False when the browser is not installed (see `skip_or_fail`).
 fn browser_available() -> bool {
     tools_available(&[CHROMIUM, CHROMEDRIVER])
 }
 
-fn tools_available(tools: &[&str]) -> bool {
-    let missing: Vec<&str> = tools
-        .iter()
-        .copied()
-        .filter(|p| !Path::new(p).exists())
-        .collect();
-    if missing.is_empty() {
-        return true;
-    }
-    let reason = format!(
-        "{} not installed (apt-get install chromium chromium-driver zbar-tools)",
-        missing.join(", ")
-    );
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true and {reason}");
-    }
-    println!("skipped: {reason}");
-    false
+fn tools_available(programs: &[&str]) -> bool {
+    tools::require_programs(
+        programs,
+        "apt-get install chromium chromium-driver zbar-tools",
+    )
 }
 
 fn screenshot_dir() -> PathBuf {

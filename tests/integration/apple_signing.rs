@@ -2,21 +2,19 @@
 //! independent CMS implementation), and the signing identity refused at
 //! start-up when it cannot produce a profile devices call "Verified".
 
-mod apple_support;
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use apple_support::{get_with_agent, run, tool_available};
-use common::{TestCa, TestServer, write_config, write_file};
 use http::StatusCode;
+
+use crate::apple_support::{get_with_agent, run};
+use crate::common::{TestCa, TestServer, tools, write_config, write_file};
 
 fn mailsetup() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_mailsetup"))
 }
 
 fn openssl_available() -> bool {
-    tool_available("openssl", &["version"])
+    tools::require_programs(&["openssl"], "apt-get install openssl")
 }
 
 /// `openssl cms -verify`: Ok(content) when the signature and chain verify.

@@ -3,19 +3,17 @@
 //! request smuggling shapes, and credentials that must be neither used,
 //! asked for, nor logged.
 
-mod common;
-
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{Scheme, TestServer};
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
+
+use crate::common::serve_process::{ServeProcess, serve_command};
+use crate::common::{self, Scheme, TestServer};
 
 const CONFIG_PATH: &str = "/mail/config-v1.1.xml?emailaddress=alice%40contoso.test";
 
@@ -428,29 +426,12 @@ async fn authorization_is_never_written_to_the_log() {
     let ca = common::TestCa::new();
     let config = common::write_config(&ca, "");
     let log_path = ca.dir.path().join("stderr.log");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mailsetup"))
-        .args(["serve", "--log-level", "debug", "--config"])
-        .arg(&config)
-        .stdout(Stdio::piped())
-        .stderr(std::fs::File::create(&log_path).unwrap())
-        .spawn()
-        .unwrap();
-    let mut http = None;
-    let mut https = None;
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(addr) = line.strip_prefix("listening on http://") {
-            http = Some(addr.to_string());
-        }
-        if let Some(addr) = line.strip_prefix("listening on https://") {
-            https = Some(addr.to_string());
-        }
-        if line == "mailsetup ready" {
-            break;
-        }
-    }
-    let http: std::net::SocketAddr = http.expect("an http listener").parse().unwrap();
-    let https: std::net::SocketAddr = https.expect("an https listener").parse().unwrap();
+    let serve = ServeProcess::spawn(
+        serve_command(&config)
+            .args(["--log-level", "debug"])
+            .stderr(std::fs::File::create(&log_path).unwrap()),
+    );
+    let (http, https) = (serve.http, serve.https);
 
     const SECRETS: [&str; 3] = [
         "YWxpY2U6aHVudGVyMg==", // alice:hunter2
@@ -475,8 +456,7 @@ async fn authorization_is_never_written_to_the_log() {
     }
     // tracing writes each event with one write: give the last one a moment.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(serve); // kills it
 
     let log = std::fs::read_to_string(&log_path).unwrap();
     // The requests were logged (so the capture works) ...

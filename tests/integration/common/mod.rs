@@ -1,9 +1,12 @@
 //! Shared test harness: a test CA, a real server on ephemeral loopback
 //! ports, an HTTP/HTTPS client that can set any Host/SNI, and a small XML
-//! tree parsed with quick-xml (independent of the askama templates).
-#![allow(dead_code)] // each test binary uses a different part
+//! tree parsed with quick-xml (independent of the askama templates);
+//! `serve_process` runs the binary instead, and `tools` finds (or skips
+//! without) the external programs some tests drive.
 
 pub mod html;
+pub mod serve_process;
+pub mod tools;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -31,7 +34,7 @@ pub const TEST_NAMES: &[&str] = &[
     "hotmail.fr",
     "autodiscover.hotmail.fr",
     // Domains whose profiles (Microsoft 365's and Outlook.com's) answer
-    // autodiscover with the `settings` policy (tests/thunderbird_real.rs).
+    // autodiscover with the `settings` policy (thunderbird_real.rs).
     "autoconfig.northwind.test",
     "autodiscover.northwind.test",
     "northwind.test",
@@ -182,8 +185,8 @@ pub fn write_config_with(ca: &TestCa, top: &str, extra: &str) -> PathBuf {
 [server]
 http = ["127.0.0.1:0"]
 https = ["127.0.0.1:0"]
-# Most tests talk plain HTTP to every endpoint; tests/production.rs checks
-# the default redirect policy.
+# Most tests talk plain HTTP to every endpoint; production.rs checks the
+# default redirect policy.
 http_policy = "{http_policy}"
 
 [tls]
@@ -567,62 +570,6 @@ pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
     path
 }
 
-/// A Python virtual environment under `target/` with the given PyPI
-/// packages, created on first use. `None` (after printing why) when Python
-/// or the packages cannot be had; with `CI=true` that is a failure instead.
-pub fn python_venv(name: &str, packages: &[&str]) -> Option<PathBuf> {
-    // The tests of one binary run in parallel threads: only one of them
-    // may create the venv (the others wait and reuse it).
-    static CREATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _creating = CREATING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let venv = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join(name);
-    let python = venv.join("bin/python3");
-    let marker = venv.join(format!(".installed-{}", packages.join("+")));
-    if marker.exists() {
-        return Some(python);
-    }
-    let ci = std::env::var("CI").as_deref() == Ok("true");
-    let run = |command: &mut std::process::Command| -> Result<(), String> {
-        let output = command.output().map_err(|e| e.to_string())?;
-        if output.status.success() {
-            Ok(())
-        } else {
-            Err(String::from_utf8_lossy(&output.stderr).into_owned())
-        }
-    };
-    let result = run(std::process::Command::new("python3")
-        .args(["-m", "venv"])
-        .arg(&venv))
-    .and_then(|()| {
-        run(std::process::Command::new(&python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .args(packages))
-    });
-    match result {
-        Ok(()) => {
-            std::fs::write(&marker, "").unwrap();
-            Some(python)
-        }
-        Err(reason) if ci => {
-            panic!("CI=true but the Python venv {name} cannot be set up: {reason}")
-        }
-        Err(reason) => {
-            eprintln!("skipped: cannot set up the Python venv {name} ({packages:?}): {reason}");
-            None
-        }
-    }
-}
-
 /// Runs a command with a time bound; on timeout kills it and panics.
 pub fn output_within(
     command: &mut std::process::Command,
@@ -651,7 +598,7 @@ pub fn output_within(
 /// The built-in `outlook` profile with the `settings` autodiscover policy
 /// and without its consumer domains (a domain belongs to one profile only).
 pub fn settings_profile() -> String {
-    let text = include_str!("../../profiles/outlook.toml")
+    let text = include_str!("../../../profiles/outlook.toml")
         .replace("policy = \"redirect\"", "policy = \"settings\"");
     let start = text
         .find("domains = [")

@@ -1,7 +1,6 @@
 //! Helpers for the Apple profile tests: requests with a User-Agent, plists
 //! flattened by the plist crate and by Python's plistlib (an independent
-//! parser), and the tools check (skip locally, fail under CI=true).
-#![allow(dead_code)] // each test binary uses a different part
+//! parser).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -11,7 +10,7 @@ use bytes::Bytes;
 use http::{Method, Request};
 use http_body_util::Full;
 
-use crate::common::{Reply, Scheme, TestServer};
+use crate::common::{Reply, Scheme, TestServer, tools};
 
 pub const IPHONE_UA: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) \
      AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
@@ -37,24 +36,6 @@ pub async fn get_with_agent(server: &TestServer, path: &str, user_agent: Option<
             request.body(Full::new(Bytes::new())).unwrap(),
         )
         .await
-}
-
-/// True when `program args` runs. Otherwise prints "skipped: ..." and
-/// returns false, or panics when CI=true (CI must have every tool).
-pub fn tool_available(program: &str, args: &[&str]) -> bool {
-    let works = Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !works {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{program} is needed by this test and CI=true (see .ci/run)");
-        }
-        eprintln!("skipped: {program} is not installed");
-    }
-    works
 }
 
 /// A plist flattened to `path → (type, value)`, e.g.
@@ -119,7 +100,7 @@ walk([], root)
 /// Flattens with Python's plistlib; `None` (after "skipped: ...") when
 /// python3 is missing outside CI.
 pub fn flatten_with_plistlib(bytes: &[u8]) -> Option<Flat> {
-    if !tool_available("python3", &["-c", "import plistlib"]) {
+    if !tools::require_python_module("plistlib") {
         return None;
     }
     let mut child = Command::new("python3")

@@ -1,10 +1,9 @@
 //! Thunderbird autoconfig over real sockets: every URL form, both profiles,
 //! an IDN domain, Host-header forms, HTTP and HTTPS (HTTP/1.1 and HTTP/2).
 
-mod common;
-
-use common::{Element, Reply, Scheme, TestServer, encode};
 use http::{Method, StatusCode};
+
+use crate::common::{Element, Reply, Scheme, TestServer, encode};
 
 /// What a test expects of one server entry.
 struct Expected<'a> {

@@ -1,14 +1,13 @@
 //! The `mailsetup` binary run as a process: serve, check, render.
 
-mod common;
-
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
-use common::{TestCa, TestServer, write_config, write_file};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::common::serve_process::ServeProcess;
+use crate::common::{self, TestCa, TestServer, write_config, write_file};
 
 fn mailsetup() -> Command {
     Command::new(env!("CARGO_BIN_EXE_mailsetup"))
@@ -16,82 +15,6 @@ fn mailsetup() -> Command {
 
 fn run(args: &[&str]) -> Output {
     mailsetup().args(args).output().unwrap()
-}
-
-/// A `mailsetup serve` process and what it printed before `mailsetup ready`.
-struct ServeProcess {
-    child: Child,
-    printed: Vec<String>,
-    http: SocketAddr,
-    https: SocketAddr,
-}
-
-impl ServeProcess {
-    fn start(config: &std::path::Path) -> ServeProcess {
-        let mut child = mailsetup()
-            .args(["serve", "--config"])
-            .arg(config)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut printed = Vec::new();
-        for line in stdout.lines() {
-            let line = line.unwrap();
-            let ready = line == "mailsetup ready";
-            printed.push(line);
-            if ready {
-                break;
-            }
-        }
-        assert_eq!(
-            printed.last().map(String::as_str),
-            Some("mailsetup ready"),
-            "{printed:?}"
-        );
-        let listening = |scheme: &str| -> SocketAddr {
-            let prefix = format!("listening on {scheme}://");
-            printed
-                .iter()
-                .find_map(|l| l.strip_prefix(&prefix))
-                .unwrap_or_else(|| panic!("no {scheme} line in {printed:?}"))
-                .parse()
-                .unwrap()
-        };
-        ServeProcess {
-            http: listening("http"),
-            https: listening("https"),
-            printed,
-            child,
-        }
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
-        for _ in 0..100 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        self.child.kill().unwrap();
-        panic!("mailsetup did not exit within 5 s of SIGTERM");
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 async fn http_get(addr: SocketAddr, path: &str) -> String {
@@ -297,7 +220,7 @@ fn check_rejects_a_broken_profile_in_profiles_dir() {
     let dir = tempfile::tempdir().unwrap();
     let profiles = dir.path().join("profiles");
     std::fs::create_dir(&profiles).unwrap();
-    let outlook = include_str!("../profiles/outlook.toml").replace("port = 587", "port = 0");
+    let outlook = include_str!("../../profiles/outlook.toml").replace("port = 587", "port = 0");
     write_file(&profiles, "outlook.toml", &outlook);
     let config = write_file(dir.path(), "m.toml", "profiles_dir = \"profiles\"\n");
     let output = run(&["check", "--config", config.to_str().unwrap()]);
@@ -319,7 +242,7 @@ fn check_rejects_a_domain_claimed_by_two_profiles() {
     write_file(
         &profiles,
         "personal.toml",
-        include_str!("../profiles/outlook.toml"),
+        include_str!("../../profiles/outlook.toml"),
     );
     let config = write_file(dir.path(), "m.toml", "profiles_dir = \"profiles\"\n");
     let output = run(&["check", "--config", config.to_str().unwrap()]);

@@ -3,16 +3,14 @@
 //! the cache (one query for many requests, negative caching, TTL expiry),
 //! and bounded 503s when the resolver is slow or down.
 
-mod common;
-mod dns_standin;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use common::{Reply, TestServer};
-use dns_standin::{DnsStandIn, zone};
 use hickory_proto::rr::RecordType;
 use http::StatusCode;
+
+use crate::common::{self, Reply, TestServer};
+use crate::dns_standin::{DnsStandIn, zone};
 
 const MX_TIMEOUT_MS: u64 = 400;
 
