@@ -4,7 +4,10 @@
 
 use http::{Method, StatusCode};
 
-use crate::apple_support::{IPHONE_UA, MAC_UA, UNSIGNED, assert_field, get_with_agent, parse_both};
+use crate::apple_support::{
+    IPHONE_UA, MAC_UA, UNSIGNED, assert_field, get_with_agent, parse_both,
+    start_with_password_profile,
+};
 use crate::common::{Scheme, TestServer, encode, tools};
 
 const APPLE_CONFIG: &str = "application/x-apple-aspen-config";
@@ -159,28 +162,28 @@ async fn explicit_platform_wins_over_a_mac_user_agent() {
 }
 
 #[tokio::test]
-async fn imap_fallback_has_both_servers_password_auth_and_no_password() {
-    let server = TestServer::start_with(UNSIGNED).await;
+async fn imap_profile_of_a_password_profile_has_both_servers_password_auth_and_no_password() {
+    let server = start_with_password_profile(UNSIGNED).await;
     let path = format!(
         "/apple/profile?email={}&kind=imap&platform=ios",
-        encode("bob@fabrikam.test")
+        encode("bob@oldisp.test")
     );
     let reply = get_with_agent(&server, &path, None).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
     assert_eq!(
         reply.header("content-disposition"),
-        Some("attachment; filename=\"bob@fabrikam.test-imap.mobileconfig\"")
+        Some("attachment; filename=\"bob@oldisp.test-imap.mobileconfig\"")
     );
     let flat = parse_both(&reply.body);
     let p = |key: &str| format!("PayloadContent/0/{key}");
     assert_field(&flat, &p("PayloadType"), "str", "com.apple.mail.managed");
     assert_field(&flat, &p("EmailAccountType"), "str", "EmailTypeIMAP");
-    assert_field(&flat, &p("EmailAddress"), "str", "bob@fabrikam.test");
+    assert_field(&flat, &p("EmailAddress"), "str", "bob@oldisp.test");
     assert_field(
         &flat,
         &p("IncomingMailServerHostName"),
         "str",
-        "imap-mail.outlook.com",
+        "imap.oldisp.test",
     );
     assert_field(&flat, &p("IncomingMailServerPortNumber"), "int", "993");
     assert_field(&flat, &p("IncomingMailServerUseSSL"), "bool", "true");
@@ -194,13 +197,13 @@ async fn imap_fallback_has_both_servers_password_auth_and_no_password() {
         &flat,
         &p("IncomingMailServerUsername"),
         "str",
-        "bob@fabrikam.test",
+        "bob@oldisp.test",
     );
     assert_field(
         &flat,
         &p("OutgoingMailServerHostName"),
         "str",
-        "smtp-mail.outlook.com",
+        "smtp.oldisp.test",
     );
     assert_field(&flat, &p("OutgoingMailServerPortNumber"), "int", "587");
     assert_field(&flat, &p("OutgoingMailServerUseSSL"), "bool", "true");
@@ -214,7 +217,7 @@ async fn imap_fallback_has_both_servers_password_auth_and_no_password() {
         &flat,
         &p("OutgoingMailServerUsername"),
         "str",
-        "bob@fabrikam.test",
+        "bob@oldisp.test",
     );
     assert_field(
         &flat,
@@ -224,8 +227,36 @@ async fn imap_fallback_has_both_servers_password_auth_and_no_password() {
     );
     assert!(!flat.contains_key(&p("IncomingPassword")));
     assert!(!flat.contains_key(&p("OutgoingPassword")));
-    // No organization in the table for fabrikam.test: the key is left out.
+    // No organization in the table for oldisp.test: the key is left out.
     assert!(!flat.contains_key("PayloadOrganization"));
+    server.shutdown().await;
+}
+
+/// Outlook.com has refused passwords and app passwords since 2024-09-16:
+/// no IMAP-with-password profile for it, on any platform or URL form.
+#[tokio::test]
+async fn outlook_com_gets_no_imap_password_profile() {
+    let server = TestServer::start_with(UNSIGNED).await;
+    for address in ["bob@fabrikam.test", "eve@hotmail.fr"] {
+        for platform in ["ios", "macos"] {
+            let path = format!(
+                "/apple/profile?email={}&kind=imap&platform={platform}",
+                encode(address)
+            );
+            let reply = get_with_agent(&server, &path, None).await;
+            assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+            assert!(
+                reply
+                    .text()
+                    .contains("kind=imap needs password sign-in, which the outlook profile"),
+                "{path}: {}",
+                reply.text()
+            );
+        }
+        let path = format!("/apple/{address}.mobileconfig?kind=imap");
+        let reply = get_with_agent(&server, &path, Some(IPHONE_UA)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{path}");
+    }
     server.shutdown().await;
 }
 
@@ -311,12 +342,13 @@ fn mailsetup_python_uuid5(name: &str) -> String {
 
 #[tokio::test]
 async fn cli_render_gives_the_servers_bytes() {
-    let server = TestServer::start_with(UNSIGNED).await;
+    let server = start_with_password_profile(UNSIGNED).await;
     for (address, kind, platform) in [
         ("alice@contoso.test", "exchange", "ios"),
         ("alice@contoso.test", "exchange", "macos"),
-        ("bob@fabrikam.test", "imap", "ios"),
-        ("bob@fabrikam.test", "imap", "macos"),
+        ("bob@fabrikam.test", "exchange", "ios"),
+        ("bob@oldisp.test", "imap", "ios"),
+        ("bob@oldisp.test", "imap", "macos"),
     ] {
         let path = format!(
             "/apple/profile?email={}&kind={kind}&platform={platform}",

@@ -10,7 +10,9 @@ use http::StatusCode;
 use plist::{Dictionary, Value};
 use serde::Deserialize;
 
-use crate::apple_support::{UNSIGNED, get_with_agent};
+use crate::apple_support::{
+    PASSWORD_DOMAIN, UNSIGNED, get_with_agent, start_with_password_profile,
+};
 use crate::common::{TestServer, encode};
 
 /// Where the facts live, for messages that ask to look a key up.
@@ -196,9 +198,14 @@ fn parse(bytes: &[u8]) -> Dictionary {
 #[tokio::test]
 async fn every_generated_profile_matches_apples_schema() {
     let schemas = Schemas::load();
-    let server = TestServer::start_with(UNSIGNED).await;
+    let server = start_with_password_profile(UNSIGNED).await;
     let mut checked = 0;
-    for address in ["alice@contoso.test", "bob@fabrikam.test", "eve@hotmail.fr"] {
+    for address in [
+        "alice@contoso.test",
+        "bob@fabrikam.test",
+        "eve@hotmail.fr",
+        "carol@oldisp.test",
+    ] {
         for kind in ["exchange", "imap"] {
             for platform in ["ios", "macos"] {
                 let path = format!(
@@ -206,8 +213,9 @@ async fn every_generated_profile_matches_apples_schema() {
                     encode(address)
                 );
                 let reply = get_with_agent(&server, &path, None).await;
-                if address.ends_with("contoso.test") && kind == "imap" {
-                    // Microsoft 365 refuses passwords: no IMAP profile.
+                if kind == "imap" && !address.ends_with(PASSWORD_DOMAIN) {
+                    // Microsoft 365 and Outlook.com refuse passwords: no
+                    // IMAP profile.
                     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
                     continue;
                 }

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use http::StatusCode;
 
-use crate::apple_support::{get_with_agent, run};
+use crate::apple_support::{get_with_agent, run, start_with_password_profile};
 use crate::common::{TestCa, TestServer, tools, write_config, write_file};
 
 fn mailsetup() -> std::process::Command {
@@ -244,10 +244,10 @@ async fn cli_signed_profile_has_the_same_content_as_the_servers() {
     if !openssl_available() {
         return;
     }
-    let server = TestServer::start().await;
+    let server = start_with_password_profile("").await;
     let reply = get_with_agent(
         &server,
-        "/apple/profile?email=bob%40fabrikam.test&kind=imap&platform=macos",
+        "/apple/profile?email=bob%40oldisp.test&kind=imap&platform=macos",
         None,
     )
     .await;
@@ -255,7 +255,7 @@ async fn cli_signed_profile_has_the_same_content_as_the_servers() {
         .args([
             "render",
             "mobileconfig",
-            "bob@fabrikam.test",
+            "bob@oldisp.test",
             "--kind",
             "imap",
             "--platform",

@@ -21,6 +21,39 @@ pub const MAC_UA: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) \
 /// `[apple] sign = false`: the server answers the plain plist.
 pub const UNSIGNED: &str = "[apple]\nsign = false\n";
 
+/// The domain of an operator's own profile for a provider that still
+/// accepts passwords (`legacyisp`, see `start_with_password_profile`): the
+/// only kind of domain an IMAP-with-password profile exists for.
+pub const PASSWORD_DOMAIN: &str = "oldisp.test";
+
+/// A server whose configuration adds `extra` and an operator's profile
+/// `legacyisp` for `oldisp.test`: IMAP and SMTP with OAuth2 or a password
+/// (Outlook.com's and Microsoft 365's built-in profiles take no password).
+pub async fn start_with_password_profile(extra: &str) -> TestServer {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let profile = include_str!("../../profiles/outlook.toml")
+        .replace("name = \"Outlook.com\"", "name = \"Old ISP\"")
+        .replace("short_name = \"Outlook\"", "short_name = \"Old ISP\"")
+        .replace("imap-mail.outlook.com", "imap.oldisp.test")
+        .replace(
+            "outlook.office365.com\"\nport = 995",
+            "pop.oldisp.test\"\nport = 995",
+        )
+        .replace("smtp-mail.outlook.com", "smtp.oldisp.test")
+        .replace("auth = [\"oauth2\"]", "auth = [\"oauth2\", \"password\"]");
+    let start = profile
+        .find("domains = [")
+        .expect("outlook.toml lists domains");
+    let end = start + profile[start..].find(']').unwrap() + 1;
+    let profile = format!("{}domains = []{}", &profile[..start], &profile[end..]);
+    std::fs::write(dir.join("legacyisp.toml"), profile).unwrap();
+    TestServer::start_with_config(
+        &format!("profiles_dir = \"{}\"", dir.display()),
+        &format!("{extra}\n[[domain]]\nname = \"{PASSWORD_DOMAIN}\"\nprofile = \"legacyisp\"\n"),
+    )
+    .await
+}
+
 /// GET over HTTPS with a User-Agent.
 pub async fn get_with_agent(server: &TestServer, path: &str, user_agent: Option<&str>) -> Reply {
     let mut request = Request::builder()

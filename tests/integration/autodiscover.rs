@@ -727,7 +727,7 @@ async fn render_autodiscover_is_byte_identical_to_the_server() {
             let served = post_pox(&server, body).await;
             assert_eq!(output.stdout, served.body.to_vec(), "{address} {schema}");
         }
-        for protocol in ["AutodiscoverV1", "ActiveSync"] {
+        for protocol in ["AutodiscoverV1", "ActiveSync", "EWS"] {
             let output = std::process::Command::new(binary)
                 .args([
                     "render",
@@ -753,13 +753,13 @@ async fn render_autodiscover_is_byte_identical_to_the_server() {
             "autodiscover",
             "alice@contoso.test",
             "--json",
-            "Ews",
+            "Mapi",
             "--config",
             config,
         ])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown protocol \"Ews\""));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown protocol \"Mapi\""));
     server.shutdown().await;
 }

@@ -137,29 +137,29 @@ async fn outlook_servers_differ_from_ispdb_hotmail_entry_only_where_documented()
     let ispdb = Ispdb::load().hotmail;
     let server = TestServer::start().await;
     let ours = server.get("localhost", "/v1.1/hotmail.com").await.xml();
-    // Differences: the IMAP host follows the product's reference guide, and
-    // the password alternative (app password) stays, after OAuth2.
+    // The one difference: the IMAP host follows the product's reference
+    // guide. Authentication is OAuth2 only, as in ISPDB since July 2025
+    // (Outlook.com refuses passwords and app passwords since 2024-09-16).
     let documented: Vec<ServerTuple> = ispdb
         .servers()
         .into_iter()
-        .map(|(kind, host, port, socket, mut auth)| {
+        .map(|(kind, host, port, socket, auth)| {
             let host = if kind == "imap" {
                 "imap-mail.outlook.com".to_owned()
             } else {
                 host
             };
-            auth.push("password-cleartext".to_owned());
             (kind, host, port, socket, auth)
         })
         .collect();
     assert_eq!(servers(&ours), documented);
-    let both = &["OAuth2", "password-cleartext"];
+    let oauth2 = &["OAuth2"];
     assert_eq!(
         servers(&ours),
         [
-            tuple("imap", "imap-mail.outlook.com", "993", "SSL", both),
-            tuple("pop3", "outlook.office365.com", "995", "SSL", both),
-            tuple("smtp", "smtp-mail.outlook.com", "587", "STARTTLS", both),
+            tuple("imap", "imap-mail.outlook.com", "993", "SSL", oauth2),
+            tuple("pop3", "outlook.office365.com", "995", "SSL", oauth2),
+            tuple("smtp", "smtp-mail.outlook.com", "587", "STARTTLS", oauth2),
         ]
     );
     // Every consumer domain we claim is one ISPDB claims too.

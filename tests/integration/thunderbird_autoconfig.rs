@@ -49,14 +49,15 @@ const OUTLOOK_IMAP: Expected = Expected {
     host: "imap-mail.outlook.com",
     port: "993",
     socket: "SSL",
-    auth: &["OAuth2", "password-cleartext"],
+    // Outlook.com refuses passwords and app passwords since 2024-09-16.
+    auth: &["OAuth2"],
 };
 const OUTLOOK_SMTP: Expected = Expected {
     kind: "smtp",
     host: "smtp-mail.outlook.com",
     port: "587",
     socket: "STARTTLS",
-    auth: &["OAuth2", "password-cleartext"],
+    auth: &["OAuth2"],
 };
 
 fn assert_is_config(reply: &Reply) -> Element {
