@@ -203,6 +203,8 @@ impl Row {
     }
 }
 
+// One argument per column of the table, in the order the table is read.
+#[allow(clippy::too_many_arguments)]
 const fn row(
     id: &'static str,
     clients: Clients,

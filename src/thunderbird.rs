@@ -130,8 +130,11 @@ fn authentication(method: AuthMethod) -> &'static str {
 pub struct DocumentCache {
     /// `None`: the site's document cannot be cut (see `Pieces::new`), so
     /// it is rendered whole every time.
-    sites: RwLock<HashMap<(DomainName, NativeTypes), Option<Arc<Pieces>>>>,
+    sites: RwLock<HashMap<(DomainName, NativeTypes), CachedPieces>>,
 }
+
+/// A document cut into pieces, shared by the requests of one site.
+type CachedPieces = Option<Arc<Pieces>>;
 
 /// Most sites kept. Table and profile domains are bounded by the
 /// configuration, MX-detected ones by the DNS cache; past this the cache
