@@ -79,5 +79,17 @@ for address in addresses:
                 }
                 for p in (account.protocols or [])
             ]
+        if "error" not in result:
+            # What exchangelib's discover() does next with this answer, step
+            # by step, without its DNS lookups: step 5 follows a redirect URL
+            # or returns the answer, and discover() builds its EWS
+            # configuration from it. A failure there is recorded as the
+            # exception's class and message.
+            try:
+                final = discovery._step_5(ad=ad)
+                discovery._build_response(ad_response=final)
+                result["discovery"] = "ok"
+            except Exception as error:  # noqa: BLE001 - recorded, not hidden
+                result["discovery"] = f"{type(error).__name__}: {error}"
     results[address] = result
 print(json.dumps(results))

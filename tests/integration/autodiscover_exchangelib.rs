@@ -82,7 +82,7 @@ async fn exchangelib_accepts_our_settings_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn exchangelib_reads_our_redirect_and_error_answers() {
+async fn exchangelib_fails_on_the_redirect_it_cannot_read() {
     let server = server().await;
     let Some(results) =
         exchangelib_reads(&server, &["alice@contoso.test", "dan@unsupported.test"]).await
@@ -91,11 +91,19 @@ async fn exchangelib_reads_our_redirect_and_error_answers() {
     };
     let redirect = &results["alice@contoso.test"];
     assert_eq!(redirect["valid"], true, "{redirect:#}");
-    // Our Action value is one exchangelib accepts. (exchangelib 4.9 reads
-    // the target from an element spelled `RedirectURL`, where [MS-OXDSCLI]
-    // §2.2.4.1.1.2.9 and Exchange write `RedirectUrl`, so it reports no URL:
-    // a client bug we note and do not imitate.)
+    // Our Action value is one exchangelib accepts. But exchangelib 4.9
+    // reads the target from an element spelled `RedirectURL`, where
+    // [MS-OXDSCLI] §2.2.4.1.1.2.9 and Exchange write `RedirectUrl`, so it
+    // finds no URL, takes the redirect for a final answer, and its
+    // discovery crashes building a configuration from an answer without a
+    // user or protocols: what README.md says happens.
     assert_eq!(redirect["action"], "redirectUrl");
+    assert_eq!(redirect["redirect_url"], Value::Null, "{redirect:#}");
+    assert_eq!(
+        redirect["discovery"],
+        "AttributeError: 'NoneType' object has no attribute 'autodiscover_smtp_address'",
+        "{redirect:#}"
+    );
     // An address whose domain is not served: 404 with the 601 error, which
     // exchangelib treats as "not this endpoint" and moves on.
     assert_eq!(

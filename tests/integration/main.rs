@@ -16,6 +16,7 @@ mod autodiscover;
 mod autodiscover_exchangelib;
 mod bad_input;
 mod cli;
+mod client_table;
 mod dns_records;
 mod hardening;
 mod ispdb_reference;

@@ -228,10 +228,22 @@ impl TestServer {
 
     /// `top` goes before every section (top-level keys); see `write_config_with`.
     pub async fn start_with_config(top: &str, extra: &str) -> TestServer {
+        TestServer::start_on(None, top, extra).await
+    }
+
+    /// Like `start_with_config`, answering as on `today` (`YYYY-MM-DD`, as
+    /// `serve --today` does); `None`: the real date.
+    pub async fn start_on(today: Option<&str>, top: &str, extra: &str) -> TestServer {
         let ca = TestCa::new();
         let config_path = write_config_with(&ca, top, extra);
         let config = mailsetup::config::Config::load(Some(&config_path)).unwrap();
-        let running = mailsetup::server::start(config).await.unwrap();
+        let clock = match today {
+            Some(day) => mailsetup::date::Clock::Fixed(day.parse().unwrap()),
+            None => mailsetup::date::Clock::System,
+        };
+        let running = mailsetup::server::start_with_clock(config, clock)
+            .await
+            .unwrap();
         TestServer {
             http: running.http_addrs[0],
             https: running.https_addrs[0],
