@@ -24,6 +24,12 @@ Modes (per case)
   wizard         FindConfig.parallelAutoDiscovery(...) (disk, ISP, ISPDB, MX
                  + Exchange in parallel) exactly as the Account Hub does.
 
+Per case, --case-ports sends 443 and 80 to other local ports (another
+server, or a recording relay in front of one), and --case-pref sets a boolean
+preference in the profile (e.g. mail.graph.enabled) for that case only. Each
+case reports the User-Agent Thunderbird sent, the Vary header it got, and
+every incoming alternative with the OAuth2 issuer Thunderbird pairs with it.
+
 Exit status: 0 every case found a config from the channel its mode names;
 1 some case did not (its "error" says why; the caller may expect that);
 2 the harness failed (Thunderbird did not start, Marionette failed, or the
@@ -51,13 +57,36 @@ import time
 from marionette_driver.marionette import Marionette
 
 JS = r"""
-const [mode, email, timeoutMs, forcePort, resolve] = arguments;
+const [mode, email, timeoutMs, forcePort, prefs, resolve] = arguments;
 const t0 = Date.now();
+// This case's preferences (as a user would set them in the profile), put
+// back after the case so the next one starts from the profile's values.
+const savedPrefs = {};
+for (const [name, value] of Object.entries(prefs)) {
+  savedPrefs[name] = Services.prefs.prefHasUserValue(name)
+    ? Services.prefs.getBoolPref(name) : undefined;
+  Services.prefs.setBoolPref(name, value);
+}
+function restorePrefs() {
+  for (const [name, value] of Object.entries(savedPrefs)) {
+    if (value === undefined) Services.prefs.clearUserPref(name);
+    else Services.prefs.setBoolPref(name, value);
+  }
+}
 // Where 443 and 80 go for this case (read on change by the socket service),
 // and no idle connection from an earlier case may carry this one's requests.
 Services.prefs.setCharPref("network.socket.forcePort", forcePort);
 Services.obs.notifyObservers(null, "net:prune-all-connections");
 const out = { mode, email, thunderbird: Services.appinfo.version };
+// The User-Agent Thunderbird's HTTP stack sends (FetchHTTP adds none).
+out.userAgent = Cc["@mozilla.org/network/protocol;1?name=http"]
+  .getService(Ci.nsIHttpProtocolHandler).userAgent;
+// Native Exchange over Microsoft Graph: off by default in 153.
+out.graphEnabled = {
+  value: Services.prefs.getBoolPref("mail.graph.enabled", false),
+  default: Services.prefs.getDefaultBranch("").getBoolPref("mail.graph.enabled", null),
+  userSet: Services.prefs.prefHasUserValue("mail.graph.enabled"),
+};
 const requests = [];
 const dnsCalls = [];
 const obs = {
@@ -66,13 +95,16 @@ const obs = {
       const ch = subject.QueryInterface(Ci.nsIHttpChannel);
       const url = ch.URI.spec;
       if (topic == "http-on-modify-request") {
-        requests.push({ url, method: ch.requestMethod });
+        let userAgent = null;
+        try { userAgent = ch.getRequestHeader("User-Agent"); } catch (e) {}
+        requests.push({ url, method: ch.requestMethod, userAgent });
       } else {
         const r = requests.findLast(x => x.url == url && x.status === undefined);
         const rec = r || { url, method: ch.requestMethod };
         if (!r) requests.push(rec);
         rec.status = ch.responseStatus;
         rec.contentType = ch.getResponseHeader("Content-Type");
+        try { rec.vary = ch.getResponseHeader("Vary"); } catch (e) { rec.vary = null; }
         try {
           const ci = ch.QueryInterface(Ci.nsIHttpChannelInternal);
           rec.remote = ci.remoteAddress + ":" + ci.remotePort;
@@ -113,6 +145,61 @@ function errToJSON(e) {
   const { DNS } = ChromeUtils.importESModule("resource:///modules/DNS.sys.mjs");
   const { setTimeout, clearTimeout } = ChromeUtils.importESModule(
     "resource://gre/modules/Timer.sys.mjs");
+
+  // The Account Hub itself, as a user drives it: open it, type a name and
+  // the address, press Continue, and read its result step
+  // (`email-config-found`) once it shows: the protocol choices it shows,
+  // the one it marks recommended and preselects, and the incoming details
+  // it displays for that one. The hub runs its own discovery (#findConfig).
+  async function runAccountHub(email, timeoutMs) {
+    const win = Services.wm.getMostRecentWindow("mail:3pane");
+    await win.openAccountHub("MAIL");
+    const container = win.document.querySelector("account-hub-container");
+    try {
+      const view = container.modal.querySelector("account-hub-email");
+      await (view.wrappedJSObject ?? view).ready;
+      const form = view.querySelector("#emailAutoConfigSubview");
+      for (const [selector, value] of [["#realName", "Test User"], ["#email", email]]) {
+        const input = form.querySelector(selector);
+        input.value = value;
+        input.dispatchEvent(new win.Event("input", { bubbles: true }));
+      }
+      const forward = view.querySelector("#emailFooter #forward");
+      if (forward.disabled) throw new Error("the hub's Continue button stayed disabled");
+      forward.click();
+      const step = view.querySelector("#emailConfigFoundSubview");
+      const deadline = Date.now() + timeoutMs;
+      while (step.hidden && Date.now() < deadline) {
+        await new Promise(r => setTimeout(r, 50));
+      }
+      if (step.hidden) {
+        const shown = [...view.querySelectorAll(".account-hub-step")].find(s => !s.hidden);
+        throw new Error(`the hub showed no config; it shows ${shown?.id}`);
+      }
+      const choices = [];
+      for (const label of step.querySelectorAll("#protocolForm label")) {
+        if (label.hidden) continue;
+        choices.push({
+          id: label.id,
+          recommended: label.classList.contains("recommended-protocol"),
+          checked: !!label.querySelector("input")?.checked,
+        });
+      }
+      const field = id => step.querySelector("#" + id);
+      return {
+        choices,
+        incoming: {
+          type: field("incomingType").textContent,
+          hostname: field("incomingHost").textContent,
+          port: field("incomingPort").textContent,
+          username: field("incomingUsername").textContent,
+          authentication: field("incomingAuthenticationType").getAttribute("data-l10n-id"),
+        },
+      };
+    } finally {
+      container.modal.close();
+    }
+  }
 
   // MX / SRV / TXT lookups go through DNS.lookup -> a ctypes worker that calls
   // the system resolver (libresolv), bypassing network.dns.forceResolve.
@@ -172,17 +259,29 @@ function errToJSON(e) {
       authValue: s.auth,
       username: s.username,
       usernameTemplate: raw,
+      url: s.url ?? null,
+      exchangeURL: s.exchangeURL ?? null,
     });
     out.incoming = srv(config.incoming, rawUser.in);
     out.outgoing = srv(config.outgoing, rawUser.out);
-    out.incomingAlternatives = config.incomingAlternatives.map(s => srv(s, s.username));
-    out.outgoingAlternatives = config.outgoingAlternatives.map(s => srv(s, s.username));
+    // The OAuth2 provider Thunderbird pairs with a server (by host and type;
+    // Graph's scopes only while mail.graph.enabled is on).
     const oauth = (s) => {
       if (!s?.hostname) return null;
       const d = OAuth2Providers.getHostnameDetails(s.hostname, s.type);
       return d ? { issuer: d.issuer, requiredScopes: d.requiredScopes, allScopes: d.allScopes } : null;
     };
+    out.incomingAlternatives = config.incomingAlternatives.map(
+      s => ({ ...srv(s, s.username), oauth2: oauth(s) }));
+    out.outgoingAlternatives = config.outgoingAlternatives.map(s => srv(s, s.username));
     out.oauth2 = { incoming: oauth(config.incoming), outgoing: oauth(config.outgoing) };
+    if (mode == "wizard") {
+      try {
+        out.hub = await runAccountHub(email, Math.max(1000, timeoutMs - (Date.now() - t0)));
+      } catch (e) {
+        out.hub = { error: errToJSON(e) };
+      }
+    }
   }
   // Let late responses land in the request log.
   await new Promise(r => setTimeout(r, 50));
@@ -209,8 +308,9 @@ function errToJSON(e) {
   }
   out.fetchMs = Date.now() - t0;
   out.forcePort = forcePort;
+  restorePrefs();
   resolve(out);
-})().catch(e => resolve({ ok: false, mode, email, error: errToJSON(e), requests }));
+})().catch(e => { restorePrefs(); resolve({ ok: false, mode, email, error: errToJSON(e), requests }); });
 """
 
 TRUST_JS = r"""
@@ -378,6 +478,14 @@ def main():
     ap.add_argument("--http-port", type=int, required=True, help="local port standing in for 80")
     ap.add_argument("--case", action="append", nargs=3, metavar=("NAME", "MODE", "EMAIL"),
                     required=True, help="one discovery to run; repeat for more (same session)")
+    ap.add_argument("--case-ports", action="append", nargs=3, default=[],
+                    metavar=("NAME", "HTTPS_PORT", "HTTP_PORT"),
+                    help="local ports standing in for 443 and 80 during case NAME "
+                         "(default: --https-port and --http-port)")
+    ap.add_argument("--case-pref", action="append", nargs=3, default=[],
+                    metavar=("NAME", "PREF", "true|false"),
+                    help="a boolean preference set in the profile for case NAME only "
+                         "(e.g. mail.graph.enabled); put back after the case")
     ap.add_argument("--timeout", type=float, default=60,
                     help="bound in seconds for the whole session; Thunderbird is killed after it")
     ap.add_argument("--case-timeout", type=float, default=30,
@@ -389,6 +497,18 @@ def main():
     ap.add_argument("--keep-profile", action="store_true", help=argparse.SUPPRESS)
     a = ap.parse_args()
     modes = ("isp-https", "isp-http-only", "exchange", "wizard")
+    names = {name for name, _, _ in a.case}
+    case_ports, case_prefs = {}, {}
+    for name, https, http in a.case_ports:
+        if name not in names:
+            ap.error(f"--case-ports names no case {name!r}")
+        case_ports[name] = (int(https), int(http))
+    for name, pref, value in a.case_pref:
+        if name not in names:
+            ap.error(f"--case-pref names no case {name!r}")
+        if value not in ("true", "false"):
+            ap.error(f"--case-pref {name} {pref}: {value!r} is not true or false")
+        case_prefs.setdefault(name, {})[pref] = value == "true"
     for name, mode, _ in a.case:
         if mode not in modes:
             ap.error(f"case {name}: mode {mode!r} is not one of {', '.join(modes)}")
@@ -471,10 +591,13 @@ def main():
         for name, mode, email in a.case:
             remaining_s = a.timeout - (time.monotonic() - t_start)
             budget_ms = int(max(1, min(a.case_timeout, remaining_s)) * 1000)
-            port_443 = closed_port if mode == "isp-http-only" else https_port
+            port_443, port_80 = case_ports.get(name, (https_port, a.http_port))
+            if mode == "isp-http-only":
+                port_443 = closed_port
+            prefs = case_prefs.get(name, {})
             t_case = time.monotonic()
             case = m.execute_async_script(
-                JS, script_args=[mode, email, budget_ms, f"443={port_443};80={a.http_port}"],
+                JS, script_args=[mode, email, budget_ms, f"443={port_443};80={port_80}", prefs],
                 script_timeout=budget_ms + 2000)
             case = {"name": name, **dict(case or {})}
             mismatch = expectation_error(case)
