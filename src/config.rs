@@ -85,6 +85,12 @@ struct ServerSection {
     admin: Vec<SocketAddr>,
     #[serde(default)]
     http_policy: HttpPolicy,
+    /// Whether the public listeners answer `/metrics` to clients on this
+    /// machine (when there is no admin listener). Default: yes under the
+    /// `redirect` policy, no under `serve`, where a TLS proxy on the same
+    /// host makes every client look local.
+    #[serde(default)]
+    metrics_from_loopback: Option<bool>,
     /// The name clients reach this server by; what `mailsetup dns` tells
     /// domains to point their CNAME and SRV records at.
     #[serde(default)]
@@ -103,6 +109,7 @@ impl Default for ServerSection {
             https: vec![SocketAddr::from(([127, 0, 0, 1], 8443))],
             admin: Vec::new(),
             http_policy: HttpPolicy::default(),
+            metrics_from_loopback: None,
             public_name: None,
             public_ipv4: None,
             public_ipv6: None,
@@ -133,6 +140,9 @@ struct DnsSection {
     mx_timeout_ms: Spanned<u64>,
     cache_size: Spanned<usize>,
     negative_ttl_secs: Spanned<u64>,
+    mx_lookups_per_client_per_sec: Spanned<u32>,
+    mx_lookups_per_sec: Spanned<u32>,
+    mx_lookups_in_flight: Spanned<usize>,
 }
 
 impl Default for DnsSection {
@@ -144,6 +154,12 @@ impl Default for DnsSection {
             mx_timeout_ms: Spanned::new(0..0, defaults.mx_timeout.as_millis() as u64),
             cache_size: Spanned::new(0..0, defaults.cache_size),
             negative_ttl_secs: Spanned::new(0..0, defaults.negative_ttl.as_secs()),
+            mx_lookups_per_client_per_sec: Spanned::new(
+                0..0,
+                defaults.lookups_per_client_per_sec,
+            ),
+            mx_lookups_per_sec: Spanned::new(0..0, defaults.lookups_per_sec),
+            mx_lookups_in_flight: Spanned::new(0..0, defaults.lookups_in_flight),
         }
     }
 }
@@ -194,7 +210,7 @@ struct AppleSection {
 }
 
 /// Resource limits. Defaults suit a public server on a small machine.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Time a client has to send a complete request head (and, on HTTPS, to
@@ -293,6 +309,15 @@ pub struct DnsSettings {
     pub cache_size: usize,
     /// How long "no MX" (NXDOMAIN, no records) is remembered at most.
     pub negative_ttl: Duration,
+    /// New domains (not cached) one client address (an IPv6 /64) may have
+    /// looked up per second: a flood of random names must not reach other
+    /// people's name servers through ours.
+    pub lookups_per_client_per_sec: u32,
+    /// New domains looked up per second by the whole server.
+    pub lookups_per_sec: u32,
+    /// Lookups waited for at once: a slow resolver must not pile up
+    /// requests.
+    pub lookups_in_flight: usize,
 }
 
 impl Default for DnsSettings {
@@ -303,6 +328,9 @@ impl Default for DnsSettings {
             mx_timeout: Duration::from_millis(2000),
             cache_size: 10_000,
             negative_ttl: Duration::from_secs(60),
+            lookups_per_client_per_sec: 20,
+            lookups_per_sec: 200,
+            lookups_in_flight: 100,
         }
     }
 }
@@ -348,6 +376,9 @@ pub struct Config {
     pub https_listeners: Vec<SocketAddr>,
     pub admin_listeners: Vec<SocketAddr>,
     pub http_policy: HttpPolicy,
+    /// The public listeners answer `/metrics` to loopback clients (only
+    /// when there is no admin listener).
+    pub metrics_from_loopback: bool,
     pub tls: TlsSource,
     /// How Apple configuration profiles are signed.
     pub apple_signing: SigningSource,
@@ -462,6 +493,10 @@ impl Config {
             https_listeners: file.server.https,
             admin_listeners: file.server.admin,
             http_policy: file.server.http_policy,
+            metrics_from_loopback: file
+                .server
+                .metrics_from_loopback
+                .unwrap_or(file.server.http_policy == HttpPolicy::Redirect),
             tls,
             apple_signing,
             limits,
@@ -565,6 +600,27 @@ fn validate_dns(source: &SourceFile, dns: DnsSection) -> Result<DnsSettings, Con
         mx_timeout: Duration::from_millis(timeout_ms),
         cache_size: *dns.cache_size.get_ref(),
         negative_ttl: Duration::from_secs(*dns.negative_ttl_secs.get_ref()),
+        lookups_per_client_per_sec: in_range(
+            source,
+            "dns.mx_lookups_per_client_per_sec",
+            dns.mx_lookups_per_client_per_sec,
+            1..=10_000,
+            "new domains one client address may have looked up per second",
+        )?,
+        lookups_per_sec: in_range(
+            source,
+            "dns.mx_lookups_per_sec",
+            dns.mx_lookups_per_sec,
+            1..=100_000,
+            "new domains the server looks up per second",
+        )?,
+        lookups_in_flight: in_range(
+            source,
+            "dns.mx_lookups_in_flight",
+            dns.mx_lookups_in_flight,
+            1..=10_000,
+            "MX lookups waited for at once",
+        )?,
     })
 }
 

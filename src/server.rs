@@ -7,7 +7,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -20,7 +20,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -116,6 +116,7 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
     } = load_files_of(config)?;
     let certificates = certificates.map(|set| Arc::new(CertResolver::new(set)));
     let limits = config.limits.clone();
+    let config_has_https = !config.https_listeners.is_empty();
     let mut bound = Vec::new();
     for (addrs, listener) in [
         (&config.http_listeners, Listener::Http),
@@ -174,6 +175,16 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         limits: limits.clone(),
     });
     let connections = Arc::new(Semaphore::new(limits.max_connections));
+    // Plain HTTP needs no TLS handshake, so it is the cheapest way to hold
+    // slots (an h2c client can open connections and never send a request).
+    // With HTTPS listeners, a quarter of the slots are out of plain HTTP's
+    // reach, so a flood on port 80 cannot starve HTTPS.
+    let plain_http_share = if config_has_https {
+        limits.max_connections - limits.max_connections / 4
+    } else {
+        limits.max_connections
+    };
+    let plain_http_slots = Arc::new(Semaphore::new(plain_http_share.max(1)));
     let (shutdown, shutdown_rx) = watch::channel(false);
     // ACME certificates go to the HTTPS listeners' resolver; the domain
     // table is the one at start-up (a reload does not add orders).
@@ -221,12 +232,16 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
                 None
             }
         };
+        let share = (listener == Listener::Http).then(|| plain_http_slots.clone());
         running.listeners.spawn(accept_loop(
             socket,
             listener,
             tls,
             shared.clone(),
-            connections.clone(),
+            Slots {
+                all: connections.clone(),
+                share,
+            },
             shutdown_rx.clone(),
         ));
     }
@@ -256,6 +271,12 @@ impl Running {
             || config.admin_listeners != current.config.admin_listeners
         {
             tracing::warn!("listener changes take effect at the next restart");
+        }
+        if config.limits != current.config.limits {
+            tracing::warn!(
+                "[limits] changes take effect at the next restart; the running server keeps \
+                 its limits"
+            );
         }
         if let (Some(resolver), Some(certificates)) = (&services.certificates, certificates) {
             resolver.replace_files(certificates);
@@ -304,7 +325,9 @@ fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
         .http2()
         .timer(TokioTimer::new())
         .max_concurrent_streams(64)
-        .max_header_list_size(MAX_HEAD_BYTES as u32)
+        // Up to 4x our cap, so that a larger block is answered 431 by
+        // `early_refusal` instead of refused-for-retry by h2.
+        .max_header_list_size(4 * MAX_HEAD_BYTES as u32)
         .max_pending_accept_reset_streams(Some(20))
         .keep_alive_interval(Some(Duration::from_secs(30)))
         .keep_alive_timeout(Duration::from_secs(10));
@@ -314,12 +337,19 @@ fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
 /// Largest request head accepted (request line and headers).
 const MAX_HEAD_BYTES: usize = 32 * 1024;
 
+/// The connection slots a listener takes from: every listener's, and for
+/// plain HTTP its share of them.
+struct Slots {
+    all: Arc<Semaphore>,
+    share: Option<Arc<Semaphore>>,
+}
+
 async fn accept_loop(
     listener: TcpListener,
     kind: Listener,
     tls: Option<TlsAcceptor>,
     shared: Arc<Shared>,
-    connections: Arc<Semaphore>,
+    slots: Slots,
     mut shutdown: watch::Receiver<bool>,
 ) {
     loop {
@@ -340,9 +370,19 @@ async fn accept_loop(
         // until a slot frees, and the next ones wait in the kernel's
         // backlog. (Taking the slot before accepting would make every idle
         // listener hold one slot: with L listeners, L-1 slots unusable.)
+        let share = match &slots.share {
+            Some(share) => tokio::select! {
+                permit = share.clone().acquire_owned() => match permit {
+                    Ok(permit) => Some(permit),
+                    Err(_) => return,
+                },
+                _ = shutdown.changed() => return,
+            },
+            None => None,
+        };
         let permit = tokio::select! {
-            permit = connections.clone().acquire_owned() => match permit {
-                Ok(permit) => permit,
+            permit = slots.all.clone().acquire_owned() => match permit {
+                Ok(permit) => (permit, share),
                 Err(_) => return,
             },
             _ = shutdown.changed() => return,
@@ -369,20 +409,18 @@ async fn serve_connection(
     shared: Arc<Shared>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let activity = Activity::new();
-    let stream = ActivityIo {
-        inner: stream,
-        activity: activity.clone(),
+    let stream = LingeringIo {
+        inner: Some(stream),
     };
     match tls {
-        None => drive(stream, connection, activity, shared, shutdown).await,
+        None => drive(stream, connection, shared, shutdown).await,
         Some(acceptor) => {
             // The handshake counts against the header timeout: a client
             // that stalls in the handshake is cut like a slow header.
             let handshake =
                 tokio::time::timeout(shared.limits.header_read_timeout(), acceptor.accept(stream));
             match handshake.await {
-                Ok(Ok(stream)) => drive(stream, connection, activity, shared, shutdown).await,
+                Ok(Ok(stream)) => drive(stream, connection, shared, shutdown).await,
                 Ok(Err(error)) => tracing::debug!(%error, "TLS handshake failed"),
                 Err(_) => tracing::debug!("TLS handshake timed out"),
             }
@@ -390,30 +428,43 @@ async fn serve_connection(
     }
 }
 
-/// Serves HTTP on one connection until the client closes it, it stays idle
-/// past the idle timeout, or the server shuts down.
+/// Serves HTTP on one connection until the client closes it, it has no
+/// request in flight past the idle timeout (or no first request within the
+/// header timeout), or the server shuts down.
 async fn drive<S>(
     stream: S,
     connection: ConnectionInfo,
-    activity: Activity,
     shared: Arc<Shared>,
     mut shutdown: watch::Receiver<bool>,
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    let activity = Activity::new();
+    activity.start();
     let service_shared = shared.clone();
+    let service_activity = activity.clone();
     let service = service_fn(move |request: Request<Incoming>| {
         let shared = service_shared.clone();
-        async move { Ok::<_, Infallible>(handle(&shared, request, connection).await) }
+        service_activity.begin();
+        let in_flight = InFlight(service_activity.clone());
+        async move {
+            let response = handle(&shared, request, connection).await;
+            drop(in_flight);
+            Ok::<_, Infallible>(response)
+        }
     });
     let connection = shared
         .builder
         .serve_connection(TokioIo::new(stream), service);
     tokio::pin!(connection);
     let idle = shared.limits.idle_timeout();
+    let header_timeout = shared.limits.header_read_timeout();
     let mut closing = false;
+    // HTTP/2's graceful close waits for the client to acknowledge a PING;
+    // a client that never does (or never reads) is dropped after this.
+    let mut drop_at: Option<Instant> = None;
     loop {
-        let idle_deadline = activity.last() + idle;
+        let deadline = activity.deadline(header_timeout, idle);
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(error) = result {
@@ -421,9 +472,19 @@ async fn drive<S>(
                 }
                 return;
             }
-            _ = tokio::time::sleep_until(idle_deadline.into()), if !closing => {
-                if activity.last() + idle <= Instant::now() {
+            // A request ended: the deadline moves.
+            _ = activity.ended.notified() => {}
+            _ = sleep_until_or_never(drop_at) => {
+                tracing::debug!("connection did not close gracefully in time; dropped");
+                return;
+            }
+            _ = sleep_until_or_never(deadline), if !closing => {
+                if activity
+                    .deadline(header_timeout, idle)
+                    .is_some_and(|deadline| deadline <= Instant::now())
+                {
                     closing = true;
+                    drop_at = Some(Instant::now() + CLOSE_GRACE);
                     connection.as_mut().graceful_shutdown();
                 }
             }
@@ -432,6 +493,16 @@ async fn drive<S>(
                 connection.as_mut().graceful_shutdown();
             }
         }
+    }
+}
+
+/// How long an idle connection may take to close gracefully.
+const CLOSE_GRACE: Duration = Duration::from_secs(5);
+
+async fn sleep_until_or_never(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
     }
 }
 
@@ -448,6 +519,10 @@ async fn handle(
     let (mut parts, body) = request.into_parts();
     parts.extensions.insert(connection);
     let max = shared.limits.max_body_bytes;
+    if let Some(early) = early_refusal(&parts, max) {
+        log_request(&app, &parts, &early, connection, started);
+        return early;
+    }
     // A body that trickles in is cut like a slow header. (When a request
     // has both Content-Length and Transfer-Encoding, hyper drops the length,
     // reads it chunked and closes the connection afterwards, RFC 9112 §6.3,
@@ -484,6 +559,50 @@ async fn handle(
     } else {
         response
     }
+}
+
+/// Answers that need no body: a declared `Content-Length` over the cap is
+/// refused at once (413), not after the client has sent it all or the
+/// body timeout ran out; an HTTP/2 header block over the cap gets 431 (h2
+/// itself would refuse the stream, which clients retry, up to 4x the cap).
+/// HTTP/1.1 heads over the cap are answered 431 by hyper.
+fn early_refusal(parts: &http::request::Parts, max_body: usize) -> Option<Response<Full<Bytes>>> {
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok());
+    if declared.is_some_and(|length| length > max_body as u64) {
+        let mut response = plain_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is larger than {max_body} bytes"),
+        );
+        if parts.version < http::Version::HTTP_2 {
+            response.headers_mut().insert(
+                http::header::CONNECTION,
+                http::HeaderValue::from_static("close"),
+            );
+        }
+        return Some(response);
+    }
+    if parts.version != http::Version::HTTP_2 {
+        return None;
+    }
+    // RFC 9113 §6.5.2: each field counts its name, value and 32 bytes.
+    let head_bytes: usize = parts
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum::<usize>()
+        + parts.uri.path_and_query().map_or(0, |p| p.as_str().len())
+        + parts.uri.authority().map_or(0, |a| a.as_str().len());
+    if head_bytes > MAX_HEAD_BYTES {
+        return Some(plain_error(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            &format!("the request's header fields are larger than {MAX_HEAD_BYTES} bytes"),
+        ));
+    }
+    None
 }
 
 /// The answer to HEAD: the GET answer's headers, its length, no body.
@@ -527,7 +646,7 @@ fn log_request(
     // Paths may carry an address (/apple/<address>.mobileconfig, the v2
     // JSON form): only logged when the admin asked for addresses.
     let path = parts.uri.path();
-    let path = if log_addresses || !path.contains('@') {
+    let path = if log_addresses || !may_hold_address(path, endpoint) {
         path
     } else {
         "(path with address, not logged)"
@@ -550,67 +669,178 @@ fn log_request(
     );
 }
 
-/// When a connection last moved a byte, shared between its I/O wrapper and
-/// its driver. Milliseconds since `epoch`, so it fits an atomic.
+/// Whether a logged path could reveal an address: the routes whose path
+/// carries one, and any path with `@` however it is percent-encoded
+/// (`%40`, `%2540`, `%252540`, ... in any case), decoded until it stops
+/// changing.
+fn may_hold_address(path: &str, endpoint: &str) -> bool {
+    if matches!(endpoint, "apple" | "autodiscover-json") {
+        return true;
+    }
+    let mut decoded = std::borrow::Cow::Borrowed(path);
+    for _ in 0..8 {
+        if decoded.contains('@') {
+            return true;
+        }
+        if !decoded.contains('%') {
+            return false;
+        }
+        let next: String = percent_encoding::percent_decode_str(&decoded)
+            .decode_utf8_lossy()
+            .into_owned();
+        if next == decoded {
+            return false;
+        }
+        decoded = std::borrow::Cow::Owned(next);
+    }
+    // Encoded deeper than anyone needs: treat it as an address.
+    true
+}
+
+/// What a connection is doing, for its idle timeout: the requests in
+/// flight and when the last one ended. Requests, not bytes: HTTP/2's
+/// keep-alive PINGs and their answers move bytes on a connection nobody
+/// uses, and must not keep it open.
 #[derive(Clone)]
 struct Activity {
-    epoch: Instant,
-    last_millis: Arc<AtomicU64>,
+    /// When the connection became ready for HTTP (after TLS).
+    ready: Arc<std::sync::Mutex<Instant>>,
+    in_flight: Arc<AtomicUsize>,
+    requests: Arc<AtomicU64>,
+    /// Milliseconds after `ready` that the last request ended.
+    last_end_millis: Arc<AtomicU64>,
+    /// Woken when a request ends, so the driver recomputes its deadline.
+    ended: Arc<Notify>,
 }
 
 impl Activity {
     fn new() -> Self {
         Activity {
-            epoch: Instant::now(),
-            last_millis: Arc::new(AtomicU64::new(0)),
+            ready: Arc::new(std::sync::Mutex::new(Instant::now())),
+            in_flight: Arc::new(AtomicUsize::new(0)),
+            requests: Arc::new(AtomicU64::new(0)),
+            last_end_millis: Arc::new(AtomicU64::new(0)),
+            ended: Arc::new(Notify::new()),
         }
     }
 
-    fn touch(&self) {
-        let millis = self.epoch.elapsed().as_millis() as u64;
-        self.last_millis.store(millis, Ordering::Relaxed);
+    fn ready_at(&self) -> Instant {
+        *self.ready.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn last(&self) -> Instant {
-        self.epoch + Duration::from_millis(self.last_millis.load(Ordering::Relaxed))
+    /// The connection is ready for its first request now.
+    fn start(&self) {
+        *self.ready.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
+
+    fn begin(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn end(&self) {
+        let millis = self.ready_at().elapsed().as_millis() as u64;
+        self.last_end_millis.store(millis, Ordering::Relaxed);
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.ended.notify_one();
+    }
+
+    /// When the connection is to be closed if nothing starts meanwhile:
+    /// `header_timeout` after it became ready while no request ever came
+    /// (HTTP/2's preface alone is not a request), `idle` after the last
+    /// request ended; `None` while a request is in flight.
+    fn deadline(&self, header_timeout: Duration, idle: Duration) -> Option<Instant> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let ready = self.ready_at();
+        Some(if self.requests.load(Ordering::Relaxed) == 0 {
+            ready + header_timeout
+        } else {
+            ready + Duration::from_millis(self.last_end_millis.load(Ordering::Relaxed)) + idle
+        })
     }
 }
 
-/// A stream that records activity on every successful read or write, for
-/// the idle timeout (HTTP/2 has no idle timer of its own in hyper).
-struct ActivityIo<S> {
-    inner: S,
-    activity: Activity,
+/// Ends a request's activity however its future ends (dropped when the
+/// client resets the stream, too).
+struct InFlight(Activity);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.end();
+    }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for ActivityIo<S> {
+/// A TCP stream that lingers when it is closed: it stops sending, then
+/// reads and discards what the client still sends, for a short while,
+/// before closing. Closing a socket with unread input makes the kernel
+/// send a reset, which destroys the answer still in flight to the client
+/// (a 413 or 431 sent while it was still uploading): RFC 9112 §9.6.
+struct LingeringIo {
+    inner: Option<TcpStream>,
+}
+
+/// How long a closed connection keeps draining, and how much it reads.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_MAX_BYTES: usize = 1 << 20;
+
+impl Drop for LingeringIo {
+    fn drop(&mut self) {
+        let Some(mut stream) = self.inner.take() else {
+            return;
+        };
+        // Nothing unread and the client gone: close at once.
+        let mut probe = [0u8; 1];
+        match stream.try_read(&mut probe) {
+            Ok(0) => return,
+            Err(error) if error.kind() != std::io::ErrorKind::WouldBlock => return,
+            _ => {}
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        runtime.spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let _ = stream.shutdown().await;
+            let mut buffer = vec![0u8; 16 * 1024];
+            let mut drained = 0;
+            let _ = tokio::time::timeout(LINGER, async {
+                while drained < LINGER_MAX_BYTES {
+                    match stream.read(&mut buffer).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => drained += n,
+                    }
+                }
+            })
+            .await;
+        });
+    }
+}
+
+impl AsyncRead for LingeringIo {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<std::io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let result = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            this.activity.touch();
+        match self.get_mut().inner.as_mut() {
+            Some(stream) => Pin::new(stream).poll_read(cx, buf),
+            None => Poll::Ready(Ok(())),
         }
-        result
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for ActivityIo<S> {
+impl AsyncWrite for LingeringIo {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        let this = self.get_mut();
-        let result = Pin::new(&mut this.inner).poll_write(cx, data);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
+        match self.get_mut().inner.as_mut() {
+            Some(stream) => Pin::new(stream).poll_write(cx, data),
+            None => Poll::Ready(Ok(0)),
         }
-        result
     }
 
     fn poll_write_vectored(
@@ -618,23 +848,29 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for ActivityIo<S> {
         cx: &mut Context<'_>,
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        let this = self.get_mut();
-        let result = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            this.activity.touch();
+        match self.get_mut().inner.as_mut() {
+            Some(stream) => Pin::new(stream).poll_write_vectored(cx, bufs),
+            None => Poll::Ready(Ok(0)),
         }
-        result
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.inner.is_write_vectored()
+        true
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        match self.get_mut().inner.as_mut() {
+            Some(stream) => Pin::new(stream).poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
     }
 
+    /// hyper shuts the write side when it closes a connection; the read
+    /// side stays open for lingering (see `Drop`).
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+        match self.get_mut().inner.as_mut() {
+            Some(stream) => Pin::new(stream).poll_shutdown(cx),
+            None => Poll::Ready(Ok(())),
+        }
     }
 }

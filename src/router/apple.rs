@@ -3,7 +3,7 @@
 
 use http::header::{self, HeaderValue};
 
-use super::reply::Reply;
+use super::reply::{Caching, Reply};
 use super::{Exchange, RouteError};
 use crate::apple::{
     Platform, ProfileKind, ProfileOptions, profile_file_name, render_apple_profile,
@@ -41,7 +41,8 @@ pub(super) async fn apple_profile(
     if let Some(signer) = &exchange.app.profile_signer {
         document.body = signer.sign(&document.body)?;
     }
-    let mut reply = Reply::document(document);
+    // The profile names the user: never kept by a shared cache.
+    let mut reply = Reply::document(document).with_caching(Caching::Private);
     if vary {
         reply = reply.with_header(header::VARY, HeaderValue::from_static("User-Agent"));
     }

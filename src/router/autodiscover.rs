@@ -3,7 +3,7 @@
 
 use http::StatusCode;
 
-use super::reply::Reply;
+use super::reply::{Caching, Reply};
 use super::{Exchange, RouteError, decode_path};
 use crate::autodiscover::{
     ErrorCode, JSON_PROTOCOLS, JsonProtocol, parse_autodiscover_request, render_autodiscover_error,
@@ -48,13 +48,14 @@ pub(super) async fn pox(exchange: &mut Exchange<'_>) -> Result<Reply, RouteError
             error.to_string(),
         )
     })?;
-    Ok(Reply::document(render_autodiscover_response(
+    let document = render_autodiscover_response(
         Account {
             site: &site,
             address: Some(&address),
         },
         parsed.schema,
-    )))
+    );
+    Ok(Reply::document(document).with_caching(Caching::Private))
 }
 
 fn json_error(status: StatusCode, code: &str, reason: String) -> RouteError {
@@ -119,6 +120,6 @@ pub(super) async fn autodiscover_json(
         address: Some(&address),
     };
     render_autodiscover_json(account, protocol, &name, exchange.today())
-        .map(Reply::document)
+        .map(|document| Reply::document(document).with_caching(Caching::Private))
         .map_err(|retired| json_error(StatusCode::GONE, "ProtocolRetired", retired.to_string()))
 }

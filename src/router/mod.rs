@@ -35,8 +35,8 @@ use crate::thunderbird::{DocumentCache, NativeTypes};
 use crate::web;
 
 use host::RequestHost;
-use reply::Reply;
 pub use reply::plain_error;
+use reply::{Caching, Reply};
 pub use route::Endpoint;
 use route::Route;
 
@@ -116,6 +116,8 @@ pub enum RouteError {
          is not a mail domain"
     )]
     NoDomain,
+    #[error("{0}")]
+    BadHost(&'static str),
     #[error("the query parameter {0} is given more than once")]
     DuplicateParameter(&'static str),
     #[error("the query string is not valid UTF-8 after percent-decoding")]
@@ -158,6 +160,7 @@ impl RouteError {
             | RouteError::Domain(_)
             | RouteError::NoDomain
             | RouteError::DuplicateParameter(_)
+            | RouteError::BadHost(_)
             | RouteError::QueryEncoding
             | RouteError::NoEmail
             | RouteError::UnknownValue(_) => StatusCode::BAD_REQUEST,
@@ -206,8 +209,14 @@ impl Exchange<'_> {
     fn thunderbird_document(&self, account: Account<'_>) -> Reply {
         let client = Client::from_user_agent(self.header(header::USER_AGENT));
         let native = NativeTypes::for_client(account.profile(), client, self.today());
-        Reply::document(self.app.thunderbird.render(account, native))
-            .with_header(header::VARY, HeaderValue::from_static("User-Agent"))
+        let reply = Reply::document(self.app.thunderbird.render(account, native))
+            .with_header(header::VARY, HeaderValue::from_static("User-Agent"));
+        // A document with the user's address is theirs alone: a shared cache
+        // that ignores the query string must not hand it to someone else.
+        match account.address {
+            Some(_) => reply.with_caching(Caching::Private),
+            None => reply,
+        }
     }
 
     fn header(&self, name: header::HeaderName) -> Option<&str> {
@@ -258,7 +267,7 @@ pub async fn route(app: &App, request: &Request<Bytes>) -> Response<Full<Bytes>>
             site: None,
         },
     };
-    let result = match route.check_method(request.method()) {
+    let result = match check_host(request).and_then(|()| route.check_method(request.method())) {
         Ok(()) => answer(&mut exchange, route).await,
         Err(error) => Err(error),
     };
@@ -368,6 +377,33 @@ fn query_value(
         found = Some(value.into_owned());
     }
     Ok(found)
+}
+
+/// RFC 9112 §3.2: a request with more than one `Host` is answered 400, and
+/// so is an authority with userinfo (`user@host`, which HTTP/2's
+/// `:authority` and absolute-form targets could otherwise carry).
+fn check_host(request: &Request<Bytes>) -> Result<(), RouteError> {
+    if request
+        .headers()
+        .get_all(header::HOST)
+        .iter()
+        .nth(1)
+        .is_some()
+    {
+        return Err(RouteError::BadHost(
+            "the request has more than one Host header",
+        ));
+    }
+    if request
+        .uri()
+        .authority()
+        .is_some_and(|authority| authority.as_str().contains('@'))
+    {
+        return Err(RouteError::BadHost(
+            "the request's authority carries userinfo (user@host), which HTTP does not allow",
+        ));
+    }
+    Ok(())
 }
 
 /// The mail domain named by the request's host, if it is a domain name at

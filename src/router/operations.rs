@@ -7,6 +7,7 @@ use http::{Method, StatusCode};
 use super::reply::Reply;
 use super::{App, Exchange, RequestHost, RouteError};
 use crate::document::{Document, media_type};
+use crate::resolve::mail_domain_of_host;
 
 pub(super) fn healthz() -> Reply {
     Reply::document(Document {
@@ -53,6 +54,22 @@ pub(super) fn redirect_to_https(exchange: &Exchange<'_>) -> Reply {
             "this plain-HTTP listener answers only Thunderbird's autoconfig; use https:// with a host name",
         );
     };
+    // Only to a name this server answers for: a domain it serves (or its
+    // autoconfig./autodiscover. names) or its own public name. Anything
+    // else would make this server an open redirector for any Host.
+    let served = exchange
+        .app
+        .resolver
+        .directory()
+        .resolve(&mail_domain_of_host(&host))
+        .is_ok()
+        || exchange.app.config.public.name.as_ref() == Some(&host);
+    if !served {
+        return Reply::plain(
+            StatusCode::BAD_REQUEST,
+            &format!("{host} is not a name this server answers for; nothing to redirect to"),
+        );
+    }
     let port = match exchange.app.services.https_port {
         Some(443) | None => String::new(),
         Some(port) => format!(":{port}"),

@@ -14,8 +14,12 @@ use crate::resolve::ResolveError;
 /// How long a shared cache may keep a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Caching {
-    /// Documents change only when the admin changes the configuration.
+    /// Documents without an address change only when the admin changes
+    /// the configuration.
     Public,
+    /// Documents that carry an address: the browser or client may keep
+    /// them, no shared cache may.
+    Private,
     /// Errors, redirects and personal pages.
     NoStore,
 }
@@ -106,6 +110,7 @@ impl Reply {
             header::CACHE_CONTROL,
             HeaderValue::from_static(match self.caching {
                 Caching::Public => "public, max-age=3600",
+                Caching::Private => "private, max-age=3600",
                 Caching::NoStore => "no-store",
             }),
         );

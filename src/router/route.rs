@@ -116,10 +116,14 @@ impl<'a> Route<'a> {
             "/apple/profile" => return Route::AppleForm,
             "/healthz" => return Route::Healthz,
             // Public listeners serve metrics only to the machine itself,
-            // and not at all when the operator gave metrics a listener of
-            // their own.
+            // not at all when the operator gave metrics a listener of their
+            // own, and not under the `serve` policy unless the operator says
+            // so: behind a TLS proxy on this host every client is local, and
+            // the metrics name every tenant's certificates.
             "/metrics"
-                if app.config.admin_listeners.is_empty() && connection.peer.ip().is_loopback() =>
+                if app.config.admin_listeners.is_empty()
+                    && app.config.metrics_from_loopback
+                    && connection.peer.ip().is_loopback() =>
             {
                 return Route::Metrics;
             }

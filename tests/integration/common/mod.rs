@@ -178,6 +178,14 @@ pub fn write_config_with(ca: &TestCa, top: &str, extra: &str) -> PathBuf {
         "serve"
     };
     let top = top.replace("http_policy = \"redirect\"", "");
+    // Under `serve` the public listeners answer /metrics only when the
+    // operator says so; the tests read metrics over plain HTTP, so they
+    // say so (hardening_http.rs checks the default).
+    let metrics = if top.contains("metrics_from_loopback") || http_policy == "redirect" {
+        String::new()
+    } else {
+        "metrics_from_loopback = true".to_owned()
+    };
     let text = format!(
         r#"
 {top}
@@ -188,6 +196,7 @@ https = ["127.0.0.1:0"]
 # Most tests talk plain HTTP to every endpoint; production.rs checks the
 # default redirect policy.
 http_policy = "{http_policy}"
+{metrics}
 
 [tls]
 certificate = "{}"
