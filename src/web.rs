@@ -1,8 +1,10 @@
 //! The landing page for people: an address form, the account type, the
-//! steps for the visitor's app, the three-question decision about app
-//! passwords, the manual settings table and the QR code. A pure function of
-//! typed input (`LandingPage`) returning a `Document`; the markup lives in
-//! `templates/landing.html`, the words in `web/i18n/`. Knows nothing of
+//! steps for the visitor's app, the three-question decision for apps that
+//! cannot sign in with Microsoft, the manual settings table and the QR
+//! code. A pure function of typed input (`LandingPage`, the day included)
+//! returning a `Document`; what is offered on that day comes from the
+//! profile's client table (`clients`), the markup from
+//! `templates/landing.html`, the words from `web/i18n/`. Knows nothing of
 //! HTTP: the router parses the request, picks the status and adds headers.
 
 mod i18n;
@@ -10,6 +12,11 @@ mod i18n;
 use askama::Template;
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, utf8_percent_encode};
 
+use crate::clients::{
+    APPLE_APP_ID, Client, ClientTable, EWS_BLOCKED_BY_DEFAULT, EWS_END, OUTLOOK_COM_PASSWORDS_END,
+    Offer, THUNDERBIRD_EXCHANGE_VERSION,
+};
+use crate::date::Date;
 use crate::document::{Document, media_type};
 use crate::email::{AddressError, EmailAddress};
 use crate::profile::{Audience, AuthMethod, MailServer, Profile, Security};
@@ -108,15 +115,6 @@ impl AppId {
             AppId::Legacy => &apps.legacy,
         }
     }
-
-    /// The Apple platform whose configuration profile this app installs.
-    fn apple_platform(self) -> Option<&'static str> {
-        match self {
-            AppId::IosMail => Some("ios"),
-            AppId::MacosMail => Some("macos"),
-            _ => None,
-        }
-    }
 }
 
 /// What the visitor asked about.
@@ -163,6 +161,9 @@ pub struct LandingPage<'a> {
     /// (the router parses and normalises the host); without it there is
     /// no QR code.
     pub origin: Option<String>,
+    /// The day the page answers for: the client table's rows are read on
+    /// it (the router's clock; fixed by `serve --today` and in tests).
+    pub today: Date,
 }
 
 /// Renders the page.
@@ -313,7 +314,7 @@ struct ResultView<'a> {
     /// absent for Microsoft's own consumer domains.
     display_name: Option<&'a str>,
     kind: &'static str,
-    answer: &'static str,
+    answer: String,
     recommended: String,
     apps: Vec<Choice>,
     selected: AppSection,
@@ -331,7 +332,10 @@ struct AppSection {
     name: &'static str,
     summary: &'static str,
     heading: String,
-    steps: &'static [&'static str],
+    /// What the visitor must know before the steps, for this day: an
+    /// admin's allow-list, an end date, why an app no longer works.
+    notes: Vec<String>,
+    steps: Vec<String>,
     downloads: Vec<Download>,
 }
 
@@ -339,16 +343,16 @@ struct AppSection {
 struct Download {
     label: &'static str,
     href: String,
-    /// The IMAP profile: a last resort, shown less prominently.
-    fallback: bool,
 }
 
 /// The three questions, and which answer the visitor's case takes.
 struct Decision {
-    /// The app signs in with Microsoft: question 1 answers yes.
+    /// The app can add the mailbox today: question 1 answers yes.
     modern: bool,
     /// Question 3's answer for this account.
     personal: bool,
+    /// What question 3's answer says, for this account on this day.
+    personal_answer: String,
 }
 
 /// One row of the manual settings table, straight from the profile.
@@ -358,6 +362,92 @@ struct SettingRow<'a> {
     port: u16,
     encryption: &'static str,
     authentication: Vec<&'static str>,
+}
+
+/// What the profile's client table offers on the page's day: the page asks
+/// it, and never decides a date on its own.
+#[derive(Clone, Copy)]
+struct Offers<'a> {
+    table: &'a ClientTable,
+    today: Date,
+}
+
+/// Password sending (SMTP AUTH) for a Microsoft 365 device that cannot
+/// sign in with Microsoft.
+enum SmtpPassword {
+    /// Still possible where the admin allows it, until that day (the row's
+    /// first day without it).
+    Offered { until: Option<Date> },
+    /// Off by default: only where the tenant keeps an exception.
+    Exception,
+}
+
+impl Offers<'_> {
+    /// The day the Mac's Exchange (EWS) profile ends, while it is still
+    /// offered; `None` once it is not.
+    fn mac_ews_until(self) -> Option<Date> {
+        self.table
+            .offers(Client::MacMail, Offer::MacEws, self.today)
+            .then(|| self.mac_ews_end())
+    }
+
+    /// The first day without the Mac's EWS profile.
+    fn mac_ews_end(self) -> Date {
+        self.table
+            .row(Client::MacMail, Offer::MacEws)
+            .and_then(|row| row.valid_until)
+            .unwrap_or(EWS_END)
+    }
+
+    fn ios_profile(self) -> bool {
+        self.table
+            .offers(Client::IosMail, Offer::IosActiveSync, self.today)
+    }
+
+    /// Thunderbird from the first version that reads `graph` may be
+    /// offered Exchange (Microsoft Graph) besides IMAP.
+    fn thunderbird_graph(self) -> bool {
+        self.table.offers(
+            Client::Thunderbird(THUNDERBIRD_EXCHANGE_VERSION),
+            Offer::ThunderbirdGraph,
+            self.today,
+        )
+    }
+
+    /// Since when Outlook.com refuses every password from other apps.
+    fn outlook_com_passwords_end(self) -> Date {
+        self.table
+            .row(Client::LegacyImap, Offer::Nothing)
+            .and_then(|row| row.valid_from)
+            .unwrap_or(OUTLOOK_COM_PASSWORDS_END)
+    }
+
+    /// `None` where the table has no such row (Outlook.com).
+    fn smtp_password(self) -> Option<SmtpPassword> {
+        let row = self.table.row(Client::LegacyImap, Offer::LegacyPassword)?;
+        Some(if row.applies_on(self.today) {
+            SmtpPassword::Offered {
+                until: row.valid_until,
+            }
+        } else {
+            SmtpPassword::Exception
+        })
+    }
+
+    fn smtp_relay(self) -> bool {
+        self.table
+            .offers(Client::LegacyImap, Offer::SmtpRelay, self.today)
+    }
+}
+
+/// Whether the selected app can add the mailbox on the page's day.
+enum Verdict {
+    /// It shows the Microsoft sign-in window.
+    SignsIn,
+    /// It cannot (`AppId::Legacy`).
+    Legacy,
+    /// Mac Mail after its Exchange (EWS) account ended that day.
+    MacEnded(Date),
 }
 
 impl<'a> ResultView<'a> {
@@ -370,8 +460,12 @@ impl<'a> ResultView<'a> {
     ) -> ResultView<'a> {
         let profile: &'a Profile = &site.profile;
         let personal = profile.audience == Audience::Personal;
+        let offers = Offers {
+            table: &profile.clients,
+            today: page.today,
+        };
         let selected_text = page.app.text(t);
-        let section = |app: AppId| app_section(app, t, address, profile);
+        let section = |app: AppId| app_section(app, t, address, personal, offers);
         let apps = AppId::ALL
             .into_iter()
             .map(|app| Choice {
@@ -385,18 +479,42 @@ impl<'a> ResultView<'a> {
                 current: app == page.app,
             })
             .collect();
-        let (answer, recommended) = if page.app.is_legacy() {
-            let answer = if personal {
-                t.answer_legacy_personal
-            } else {
-                t.answer_legacy_work
-            };
-            (answer, t.recommended_legacy.to_owned())
+        let verdict = if page.app.is_legacy() {
+            Verdict::Legacy
+        } else if page.app == AppId::MacosMail && offers.mac_ews_until().is_none() {
+            Verdict::MacEnded(offers.mac_ews_end())
         } else {
-            (
-                t.answer_modern,
+            Verdict::SignsIn
+        };
+        let outlook_com_since = t.long_date(offers.outlook_com_passwords_end());
+        let (answer, recommended) = match verdict {
+            Verdict::SignsIn => (
+                t.answer_modern.to_owned(),
                 t.recommended_modern.replace("{app}", selected_text.name),
-            )
+            ),
+            Verdict::Legacy if personal => (
+                t.answer_legacy_personal
+                    .replace("{date}", &outlook_com_since),
+                t.recommended_legacy_personal.to_owned(),
+            ),
+            Verdict::Legacy => (
+                t.answer_legacy_work.to_owned(),
+                t.recommended_legacy_work.to_owned(),
+            ),
+            Verdict::MacEnded(ended) => (
+                t.answer_mac_ended.replace("{date}", &t.long_date(ended)),
+                t.recommended_mac_ended.to_owned(),
+            ),
+        };
+        let personal_answer = if personal {
+            t.answer_personal_yes.replace("{date}", &outlook_com_since)
+        } else {
+            match offers.smtp_password() {
+                Some(SmtpPassword::Offered { until }) => t
+                    .answer_personal_no_until
+                    .replace("{until}", &t.until(until)),
+                Some(SmtpPassword::Exception) | None => t.answer_personal_no_exception.to_owned(),
+            }
         };
         let servers = profile.enabled_incoming().chain([&profile.outgoing]);
         let qr_link = Links {
@@ -425,11 +543,12 @@ impl<'a> ResultView<'a> {
                 .map(section)
                 .collect(),
             decision: Decision {
-                modern: !page.app.is_legacy(),
+                modern: matches!(verdict, Verdict::SignsIn),
                 personal,
+                personal_answer,
             },
             settings_caption: t.settings_caption.replace("{name}", &site.display_name),
-            settings: servers.map(|s| setting_row(s, t, personal)).collect(),
+            settings: servers.map(|s| setting_row(s, t)).collect(),
             documentation_url: profile.documentation.url.as_str(),
             qr_code: page
                 .origin
@@ -443,58 +562,94 @@ fn app_section(
     app: AppId,
     t: &'static Strings,
     address: &EmailAddress,
-    profile: &Profile,
+    personal: bool,
+    offers: Offers<'_>,
 ) -> AppSection {
     let text = app.text(t);
-    let personal = profile.audience == Audience::Personal;
+    let static_steps = if personal {
+        text.steps_personal
+    } else {
+        text.steps_work
+    };
+    let mut steps: Vec<String> = static_steps.iter().map(|&step| step.to_owned()).collect();
+    let mut notes = Vec::new();
     let mut downloads = Vec::new();
-    if let Some(platform) = app.apple_platform() {
-        let email = utf8_percent_encode(address.as_str(), QUERY_VALUE);
-        let href =
-            |kind: &str| format!("/apple/profile?email={email}&kind={kind}&platform={platform}");
-        downloads.push(Download {
-            label: if platform == "ios" {
-                t.profile_ios
-            } else {
-                t.profile_macos
-            },
-            href: href("exchange"),
-            fallback: false,
-        });
-        // Apple's IMAP payload has no OAuth2: it only works with an app
-        // password, which only personal accounts can have.
-        if personal && app_password_possible(profile) {
-            downloads.push(Download {
-                label: t.profile_imap_fallback,
-                href: href("imap"),
-                fallback: true,
-            });
+    let email = utf8_percent_encode(address.as_str(), QUERY_VALUE);
+    let profile_link = |label: &'static str, platform: &str| Download {
+        label,
+        href: format!("/apple/profile?email={email}&kind=exchange&platform={platform}"),
+    };
+    match app {
+        // ActiveSync: not touched by the EWS retirement.
+        AppId::IosMail if offers.ios_profile() => {
+            downloads.push(profile_link(t.profile_ios, "ios"));
         }
+        AppId::MacosMail => match offers.mac_ews_until() {
+            Some(end) => {
+                downloads.push(profile_link(t.profile_macos, "macos"));
+                // Only tenants have an EWS allow-list (MC1227454).
+                if !personal {
+                    let admin = if offers.today >= EWS_BLOCKED_BY_DEFAULT {
+                        t.mac_ews_admin_since
+                    } else {
+                        t.mac_ews_admin_from
+                    };
+                    notes.push(
+                        admin
+                            .replace("{date}", &t.long_date(EWS_BLOCKED_BY_DEFAULT))
+                            .replace("{app_id}", APPLE_APP_ID),
+                    );
+                }
+                notes.push(t.mac_ews_end.replace("{date}", &t.long_date(end)));
+            }
+            // macOS has no ActiveSync and its IMAP account no OAuth: no
+            // profile, and the apps that do work on a Mac.
+            None => {
+                notes.push(
+                    t.mac_after_ews_note
+                        .replace("{date}", &t.long_date(offers.mac_ews_end())),
+                );
+                steps = t
+                    .mac_after_ews_steps
+                    .iter()
+                    .map(|&step| step.to_owned())
+                    .collect();
+            }
+        },
+        AppId::Thunderbird if offers.thunderbird_graph() => {
+            notes.push(
+                t.thunderbird_graph_note
+                    .replace("{version}", &THUNDERBIRD_EXCHANGE_VERSION.to_string()),
+            );
+        }
+        AppId::Legacy => {
+            if offers.smtp_relay() {
+                steps.push(t.legacy_work_connector.to_owned());
+            }
+            match offers.smtp_password() {
+                Some(SmtpPassword::Offered { until }) => {
+                    steps.push(t.legacy_work_smtp_until.replace("{until}", &t.until(until)))
+                }
+                Some(SmtpPassword::Exception) => {
+                    steps.push(t.legacy_work_smtp_exception.to_owned());
+                }
+                None => {}
+            }
+        }
+        _ => {}
     }
     AppSection {
         id: app.id(),
         name: text.name,
         summary: text.summary,
         heading: t.steps_heading.replace("{app}", text.name),
-        steps: if personal {
-            text.steps_personal
-        } else {
-            text.steps_work
-        },
+        notes,
+        steps,
         downloads,
     }
 }
 
-/// Whether the profile accepts a password anywhere (an app password, for a
-/// personal account).
-fn app_password_possible(profile: &Profile) -> bool {
-    profile
-        .enabled_incoming()
-        .chain([&profile.outgoing])
-        .any(MailServer::allows_password)
-}
-
-fn setting_row<'a>(server: &'a MailServer, t: &'static Strings, personal: bool) -> SettingRow<'a> {
+fn setting_row<'a>(server: &'a MailServer, t: &'static Strings) -> SettingRow<'a> {
     SettingRow {
         protocol: server.protocol.label(),
         host: server.host.0.as_str(),
@@ -508,8 +663,7 @@ fn setting_row<'a>(server: &'a MailServer, t: &'static Strings, personal: bool) 
             .iter()
             .map(|method| match method {
                 AuthMethod::Oauth2 => t.auth_oauth2,
-                AuthMethod::Password if personal => t.auth_password_personal,
-                AuthMethod::Password => t.auth_password_work,
+                AuthMethod::Password => t.auth_password,
             })
             .collect(),
     }

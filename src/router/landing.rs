@@ -80,6 +80,7 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
         app: app_id,
         app_chosen: chosen_app.is_some(),
         origin,
+        today: exchange.today(),
     });
     // The page depends on the address, the language and the device, and
     // an address is personal: no shared cache keeps it.

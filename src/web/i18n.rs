@@ -5,6 +5,7 @@
 //! To add a language: copy `en.rs`, translate it, add a `Lang` variant and
 //! its line in `Lang::ALL`. A missing string is a compile error.
 
+use crate::date::Date;
 use crate::email::AddressError;
 
 mod en;
@@ -115,11 +116,17 @@ pub struct Strings {
     pub kind_work: &'static str,
     pub answer_heading: &'static str,
     pub answer_modern: &'static str,
+    /// Outlook.com and an app that cannot sign in with Microsoft; `{date}`
+    /// is the day Outlook.com stopped taking passwords.
     pub answer_legacy_personal: &'static str,
     pub answer_legacy_work: &'static str,
+    /// Mac Mail once its Exchange (EWS) account has ended on `{date}`.
+    pub answer_mac_ended: &'static str,
     pub recommended: &'static str,
     pub recommended_modern: &'static str,
-    pub recommended_legacy: &'static str,
+    pub recommended_legacy_personal: &'static str,
+    pub recommended_legacy_work: &'static str,
+    pub recommended_mac_ended: &'static str,
     /// The switch's label for assistive technology.
     pub app_switch: &'static str,
     /// The switch's visible heading, under the steps.
@@ -128,15 +135,40 @@ pub struct Strings {
     pub other_apps: &'static str,
     pub profile_ios: &'static str,
     pub profile_macos: &'static str,
-    pub profile_imap_fallback: &'static str,
+    /// Microsoft 365 on the Mac before `{date}` (EWS blocked by default):
+    /// the admin will have to allow Apple's app, `{app_id}`.
+    pub mac_ews_admin_from: &'static str,
+    /// The same from `{date}` on: the admin must allow it now.
+    pub mac_ews_admin_since: &'static str,
+    /// The Mac's Exchange account stops working on `{date}` (EWS ends).
+    pub mac_ews_end: &'static str,
+    /// From `{date}` (EWS ended): why Mac Mail cannot add the mailbox.
+    pub mac_after_ews_note: &'static str,
+    /// What works on a Mac once EWS has ended.
+    pub mac_after_ews_steps: &'static [&'static str],
+    /// Microsoft 365 in Thunderbird `{version}`+: Exchange (Graph) may be
+    /// offered besides IMAP.
+    pub thunderbird_graph_note: &'static str,
+    /// Microsoft 365, a device that only sends: the connector (SMTP relay).
+    pub legacy_work_connector: &'static str,
+    /// SMTP AUTH with a password while the client table still offers it;
+    /// `{until}` is `until_end_of_year`, `until_day` or `until_unknown`.
+    pub legacy_work_smtp_until: &'static str,
+    /// SMTP AUTH with a password once it is a per-tenant exception.
+    pub legacy_work_smtp_exception: &'static str,
     pub decision_heading: &'static str,
     pub question_sign_in: &'static str,
     pub answer_sign_in: &'static str,
     pub question_update: &'static str,
     pub answer_update: &'static str,
     pub question_personal: &'static str,
+    /// Outlook.com: nothing else works since `{date}`.
     pub answer_personal_yes: &'static str,
-    pub answer_personal_no: &'static str,
+    /// Microsoft 365 while SMTP AUTH with a password is still offered
+    /// (`{until}` as in `legacy_work_smtp_until`).
+    pub answer_personal_no_until: &'static str,
+    /// Microsoft 365 once SMTP AUTH with a password is an exception.
+    pub answer_personal_no_exception: &'static str,
     pub yes: &'static str,
     pub no: &'static str,
     pub settings_heading: &'static str,
@@ -148,15 +180,87 @@ pub struct Strings {
     pub column_encryption: &'static str,
     pub column_authentication: &'static str,
     pub auth_oauth2: &'static str,
-    pub auth_password_personal: &'static str,
-    pub auth_password_work: &'static str,
+    pub auth_password: &'static str,
     pub settings_documentation: &'static str,
     pub phone_heading: &'static str,
     pub qr_alt: &'static str,
     pub qr_text: &'static str,
     pub footer: &'static str,
+    /// Month names for dates in sentences, January first.
+    pub months: [&'static str; 12],
+    /// How the first day of a month is written ("1", "1er").
+    pub first_of_month: &'static str,
+    /// A date in a sentence: `{day}`, `{month}`, `{year}`.
+    pub date_format: &'static str,
+    /// "until the end of `{year}`", for an end on 1 January.
+    pub until_end_of_year: &'static str,
+    /// "until `{date}`", the last day something still works.
+    pub until_day: &'static str,
+    /// When the table knows no end.
+    pub until_unknown: &'static str,
     pub apps: Apps,
     pub errors: AddressErrors,
+}
+
+impl Strings {
+    /// `date` as people write it in this language: "1 April 2027",
+    /// "1er avril 2027".
+    pub fn long_date(&self, date: Date) -> String {
+        let (year, month, day) = date_parts(date);
+        let day = if day == 1 {
+            self.first_of_month.to_owned()
+        } else {
+            day.to_string()
+        };
+        self.date_format
+            .replace("{day}", &day)
+            .replace("{month}", self.months[usize::from(month) - 1])
+            .replace("{year}", &year.to_string())
+    }
+
+    /// "until ..." for something that stops working on `end` (the first
+    /// day it no longer works): "the end of 2026" when `end` is 1 January,
+    /// otherwise the last day it still works.
+    pub fn until(&self, end: Option<Date>) -> String {
+        let Some(end) = end else {
+            return self.until_unknown.to_owned();
+        };
+        let (year, month, day) = date_parts(end);
+        if (month, day) == (1, 1) {
+            return self
+                .until_end_of_year
+                .replace("{year}", &(year - 1).to_string());
+        }
+        self.until_day
+            .replace("{date}", &self.long_date(day_before(end)))
+    }
+}
+
+/// Year, month (1–12) and day of `date`. `Date` keeps its fields private
+/// and always prints `YYYY-MM-DD`, so they are read back from that.
+fn date_parts(date: Date) -> (i32, u8, u8) {
+    let text = date.to_string();
+    let mut parts = text.split('-');
+    let mut next = || parts.next().unwrap_or_default();
+    let year = next().parse().unwrap_or_default();
+    let month = next().parse().unwrap_or(1);
+    let day = next().parse().unwrap_or(1);
+    (year, month, day)
+}
+
+/// The day before `date` (the last day something ending on `date` works).
+fn day_before(date: Date) -> Date {
+    let (year, month, day) = date_parts(date);
+    let (year, month, day) = match (month, day) {
+        (1, 1) => (year - 1, 12, 31),
+        (month, 1) => (year, month - 1, 31),
+        (month, day) => (year, month, day - 1),
+    };
+    // 31 does not exist in every month: step back to the month's last day.
+    (day.saturating_sub(3)..=day)
+        .rev()
+        .find_map(|day| Date::new(year, month, day))
+        .unwrap_or(date)
 }
 
 /// One `AppText` per `web::AppId`.
@@ -247,6 +351,22 @@ mod tests {
         for (header, expected) in cases {
             assert_eq!(Lang::from_accept_language(header), expected, "{header:?}");
         }
+    }
+
+    #[test]
+    fn dates_read_as_each_language_writes_them() {
+        let april = Date::new(2027, 4, 1).unwrap();
+        let september = Date::new(2024, 9, 16).unwrap();
+        assert_eq!(Lang::En.strings().long_date(april), "1 April 2027");
+        assert_eq!(Lang::Fr.strings().long_date(april), "1er avril 2027");
+        assert_eq!(Lang::Fr.strings().long_date(september), "16 septembre 2024");
+        let new_year = Date::new(2027, 1, 1);
+        assert_eq!(Lang::En.strings().until(new_year), "until the end of 2026");
+        assert_eq!(Lang::Fr.strings().until(new_year), "jusqu’à fin 2026");
+        assert_eq!(Lang::En.strings().until(Some(april)), "until 31 March 2027");
+        let march = Date::new(2028, 3, 1);
+        assert_eq!(Lang::En.strings().until(march), "until 29 February 2028");
+        assert_eq!(Lang::Fr.strings().until(march), "jusqu’au 29 février 2028");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The landing page over real sockets: status, security headers, language
-//! choice, escaping, every app's section, and the settings table compared
-//! with the profile files, parsed with an independent HTML tokenizer
-//! (html5gum) and TOML reader.
+//! choice, escaping, every app's section, the settings table compared with
+//! the profile files, and the dated advice (Outlook.com's passwords, SMTP
+//! AUTH, the Mac's EWS account) on days fixed by the server's clock; parsed
+//! with an independent HTML tokenizer (html5gum) and TOML reader.
 
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
@@ -26,6 +27,49 @@ const APP_IDS: [&str; 8] = [
     "outlook-classic",
     "legacy",
 ];
+
+/// The Apple app ID a Microsoft 365 admin allows for the Mac's EWS account
+/// (written out here, not taken from the crate, so a typo there fails).
+const APPLE_APP_ID: &str = "f8d98a96-0999-43f5-8af3-69971c7bb423";
+
+/// A server whose every dated answer is for `today`, as `serve --today`
+/// gives: the page must not change with the calendar.
+async fn start_on(today: &str) -> TestServer {
+    TestServer::start_on(Some(today), "", "").await
+}
+
+/// The parsed page for `path`, which must answer 200.
+async fn get_page(server: &TestServer, path: &str) -> Node {
+    let reply = page(server, path, &[]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{path}");
+    parse(&reply)
+}
+
+/// The text of an app's section (selected or folded).
+fn section_text(document: &Node, app: &str) -> String {
+    document.by_id(&format!("app-{app}")).unwrap().text()
+}
+
+/// The notes (dated caveats) of an app's section.
+fn notes(document: &Node, app: &str) -> Vec<String> {
+    document
+        .by_id(&format!("app-{app}"))
+        .unwrap()
+        .find_all(&|n| n.has_class("note"))
+        .iter()
+        .map(|n| n.text())
+        .collect()
+}
+
+/// Every link in the page to an Apple profile for `platform`.
+fn profile_links(document: &Node, platform: &str) -> Vec<String> {
+    let needle = format!("platform={platform}");
+    document
+        .find_all(&|n| n.name == "a" && n.attr("href").is_some_and(|h| h.contains(&needle)))
+        .iter()
+        .map(|a| a.attr("href").unwrap().to_owned())
+        .collect()
+}
 
 /// GET `path` over HTTPS with extra request headers.
 async fn page(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> Reply {
@@ -330,24 +374,31 @@ async fn user_agent_preselects_the_app_and_the_switch_overrides_it() {
 
 #[tokio::test]
 async fn legacy_clients_get_the_honest_answer_per_account_type() {
-    let server = TestServer::start().await;
-    let reply = page(&server, "/?email=bob@fabrikam.test&app=legacy", &[]).await;
-    let document = parse(&reply);
+    let server = start_on("2026-12-01").await;
+    // Outlook.com: update the app, or Outlook's own app or the web.
+    let document = get_page(&server, "/?email=bob@fabrikam.test&app=legacy").await;
+    assert_eq!(
+        document.by_id("recommended-action").unwrap().text(),
+        "Update the app, or use Outlook's own app or outlook.com."
+    );
+    let verdict = document.find_all(&|n| n.has_class("verdict"))[0].text();
+    assert!(verdict.contains("since 16 September 2024"), "{verdict}");
+    let steps = document.by_id("steps").unwrap().text();
+    assert!(steps.contains("Update the app"), "{steps}");
+    assert!(steps.contains("outlook.com in any browser"), "{steps}");
+    assert!(!steps.contains("account.microsoft.com"), "{steps}");
+    let decision = document.by_id("decision").unwrap().text();
+    assert!(
+        decision.contains("Yes → Then nothing else works: since 16 September 2024"),
+        "{decision}"
+    );
+    assert!(decision.contains("outlook.com on the web"), "{decision}");
+
+    let document = get_page(&server, "/?email=alice@contoso.test&app=legacy").await;
     assert_eq!(
         document.by_id("recommended-action").unwrap().text(),
         "Update or replace the client."
     );
-    let steps = document.by_id("steps").unwrap().text();
-    assert!(
-        steps.contains("Security › Advanced security options › App passwords"),
-        "{steps}"
-    );
-    assert!(steps.contains("one per device"), "{steps}");
-    let decision = document.by_id("decision").unwrap().text();
-    assert!(decision.contains("Yes → Create one app password for this device alone."));
-
-    let reply = page(&server, "/?email=alice@contoso.test&app=legacy", &[]).await;
-    let document = parse(&reply);
     let steps = document.by_id("steps").unwrap().text();
     assert!(!steps.contains("account.microsoft.com"), "{steps}");
     assert!(steps.contains("SMTP relay"), "{steps}");
@@ -357,8 +408,264 @@ async fn legacy_clients_get_the_honest_answer_per_account_type() {
 }
 
 #[tokio::test]
+async fn outlook_com_is_never_told_to_make_an_app_password() {
+    // Outlook.com has refused passwords and app passwords since
+    // 2024-09-16: no app's steps, answer, decision or settings row may
+    // send anyone to make one, in any language, on either side of the
+    // EWS dates.
+    let forbidden = ["app password", "passe d’application", "passe d'application"];
+    for today in ["2026-12-01", "2027-04-01"] {
+        let server = start_on(today).await;
+        for address in ["bob@fabrikam.test", "bob@hotmail.fr"] {
+            for lang in ["en", "fr"] {
+                for app in APP_IDS {
+                    let path = format!("/?email={address}&app={app}&lang={lang}");
+                    let reply = page(&server, &path, &[]).await;
+                    assert_eq!(reply.status, StatusCode::OK, "{path}");
+                    let text = parse(&reply).text().to_lowercase();
+                    let body = reply.text().to_lowercase();
+                    for phrase in forbidden {
+                        assert!(
+                            !text.contains(phrase),
+                            "{today} {path}: {phrase:?} in {text}"
+                        );
+                        assert!(!body.contains(phrase), "{today} {path}: {phrase:?}");
+                    }
+                    assert!(!body.contains("kind=imap"), "{today} {path}");
+                }
+            }
+        }
+        server.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn outlook_com_legacy_advice_is_the_same_in_french() {
+    let server = start_on("2026-12-01").await;
+    let document = get_page(&server, "/?email=bob@fabrikam.test&app=legacy&lang=fr").await;
+    assert_eq!(
+        document.by_id("recommended-action").unwrap().text(),
+        "Mettez l’application à jour, ou utilisez l’application d’Outlook ou outlook.com."
+    );
+    let decision = document.by_id("decision").unwrap().text();
+    assert!(
+        decision.contains("Oui → Alors rien d’autre ne marche : depuis le 16 septembre 2024"),
+        "{decision}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn microsoft_365_password_sending_is_dated_by_the_client_table() {
+    // SMTP AUTH with a password: possible where the admin allows it until
+    // the end of 2026, a per-tenant exception from 2027-01-01 (MC786329);
+    // the connector is the lasting route on both days.
+    let path = "/?email=alice@contoso.test&app=legacy";
+    let server = start_on("2026-12-31").await;
+    let document = get_page(&server, path).await;
+    let steps = document.by_id("steps").unwrap().text();
+    assert!(
+        steps.contains("still possible where your admin allows it, until the end of 2026"),
+        "{steps}"
+    );
+    assert!(steps.contains("Microsoft 365 connector"), "{steps}");
+    let decision = document.by_id("decision").unwrap().text();
+    assert!(
+        decision.contains("still possible where your admin allows it, until the end of 2026"),
+        "{decision}"
+    );
+    let french = get_page(&server, &format!("{path}&lang=fr")).await;
+    let steps = french.by_id("steps").unwrap().text();
+    assert!(
+        steps.contains("reste possible là où votre administrateur l’autorise, jusqu’à fin 2026"),
+        "{steps}"
+    );
+    server.shutdown().await;
+
+    let server = start_on("2027-01-01").await;
+    let document = get_page(&server, path).await;
+    let steps = document.by_id("steps").unwrap().text();
+    assert!(!steps.contains("still possible"), "{steps}");
+    assert!(
+        steps.contains("works only where your tenant keeps an exception"),
+        "{steps}"
+    );
+    assert!(steps.contains("Microsoft 365 connector"), "{steps}");
+    let decision = document.by_id("decision").unwrap().text();
+    assert!(
+        decision.contains("works only where your tenant keeps an exception"),
+        "{decision}"
+    );
+    assert!(!decision.contains("still possible"), "{decision}");
+    let french = get_page(&server, &format!("{path}&lang=fr")).await;
+    let steps = french.by_id("steps").unwrap().text();
+    assert!(steps.contains("garde une exception"), "{steps}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn mac_section_before_ews_is_blocked_by_default() {
+    let server = start_on("2026-09-30").await;
+    let document = get_page(&server, "/?email=alice@contoso.test&app=macos-mail").await;
+    assert_eq!(
+        profile_links(&document, "macos"),
+        ["/apple/profile?email=alice@contoso.test&kind=exchange&platform=macos"]
+    );
+    let notes = notes(&document, "macos-mail");
+    assert!(
+        notes[0].starts_with("From 1 October 2026") && notes[0].contains(APPLE_APP_ID),
+        "{notes:?}"
+    );
+    assert!(
+        notes[1].contains("stops working on 1 April 2027"),
+        "{notes:?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn mac_section_names_the_admin_and_apples_app_id_once_ews_is_blocked() {
+    let server = start_on("2026-12-01").await;
+    let document = get_page(&server, "/?email=alice@contoso.test&app=macos-mail").await;
+    assert_eq!(
+        profile_links(&document, "macos"),
+        ["/apple/profile?email=alice@contoso.test&kind=exchange&platform=macos"]
+    );
+    let notes_work = notes(&document, "macos-mail");
+    assert!(
+        notes_work[0].starts_with("Since 1 October 2026")
+            && notes_work[0].contains("IT department allows Apple's app")
+            && notes_work[0].contains(APPLE_APP_ID),
+        "{notes_work:?}"
+    );
+    assert!(
+        notes_work[1].contains("stops working on 1 April 2027"),
+        "{notes_work:?}"
+    );
+    // The Mac's profile still signs in with Microsoft: question 1 applies.
+    let verdict = document.find_all(&|n| n.has_class("verdict"))[0].text();
+    assert!(verdict.starts_with("With Microsoft"), "{verdict}");
+    let french = get_page(&server, "/?email=alice@contoso.test&app=macos-mail&lang=fr").await;
+    let notes_fr = notes(&french, "macos-mail");
+    assert!(
+        notes_fr[0].starts_with("Depuis le 1er octobre 2026") && notes_fr[0].contains(APPLE_APP_ID),
+        "{notes_fr:?}"
+    );
+    // Outlook.com has no tenant admin: only the end date.
+    let personal = get_page(&server, "/?email=bob@fabrikam.test&app=macos-mail").await;
+    assert_eq!(
+        profile_links(&personal, "macos"),
+        ["/apple/profile?email=bob@fabrikam.test&kind=exchange&platform=macos"]
+    );
+    let notes_personal = notes(&personal, "macos-mail");
+    assert_eq!(notes_personal.len(), 1, "{notes_personal:?}");
+    assert!(
+        notes_personal[0].contains("1 April 2027"),
+        "{notes_personal:?}"
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn mac_gets_no_profile_and_the_apps_that_work_once_ews_has_ended() {
+    let server = start_on("2027-04-01").await;
+    for address in ["alice@contoso.test", "bob@fabrikam.test"] {
+        // Selected, and folded among the other apps.
+        for path in [
+            format!("/?email={address}&app=macos-mail"),
+            format!("/?email={address}&app=thunderbird"),
+        ] {
+            let document = get_page(&server, &path).await;
+            assert!(profile_links(&document, "macos").is_empty(), "{path}");
+            let text = section_text(&document, "macos-mail");
+            assert!(text.contains("Outlook for Mac"), "{path}: {text}");
+            assert!(text.contains("Thunderbird"), "{path}: {text}");
+            assert!(text.contains("IMAP with OAuth2"), "{path}: {text}");
+            assert!(
+                text.contains("Apple has announced nothing else"),
+                "{path}: {text}"
+            );
+            assert!(!text.contains(APPLE_APP_ID), "{path}: {text}");
+            let notes = notes(&document, "macos-mail");
+            assert!(notes[0].starts_with("Since 1 April 2027"), "{notes:?}");
+        }
+        let document = get_page(&server, &format!("/?email={address}&app=macos-mail")).await;
+        let verdict = document.find_all(&|n| n.has_class("verdict"))[0].text();
+        assert!(
+            verdict.contains("switched off on 1 April 2027"),
+            "{verdict}"
+        );
+        assert_eq!(
+            document.by_id("recommended-action").unwrap().text(),
+            "Use Outlook for Mac, or Thunderbird."
+        );
+        // Question 1 (the app signs in with Microsoft) is no longer the way.
+        let taken = document.find_all(&|n| n.name == "li" && n.has_class("taken"));
+        assert_eq!(taken.len(), 1);
+        assert!(taken[0].text().contains("replaced"), "{}", taken[0].text());
+    }
+    let french = get_page(&server, "/?email=alice@contoso.test&app=macos-mail&lang=fr").await;
+    let text = section_text(&french, "macos-mail");
+    assert!(text.contains("Outlook pour Mac"), "{text}");
+    assert!(text.contains("Apple n’a rien annoncé d’autre"), "{text}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn iphone_steps_and_links_do_not_change_with_the_ews_dates() {
+    // ActiveSync is not affected by the EWS retirement.
+    let mut seen: Vec<(String, Vec<String>, String)> = Vec::new();
+    for today in ["2026-12-01", "2027-04-01"] {
+        let server = start_on(today).await;
+        for address in ["alice@contoso.test", "bob@fabrikam.test"] {
+            let document = get_page(&server, &format!("/?email={address}&app=ios-mail")).await;
+            let links = profile_links(&document, "ios");
+            assert_eq!(
+                links,
+                [format!(
+                    "/apple/profile?email={address}&kind=exchange&platform=ios"
+                )],
+                "{today}"
+            );
+            assert!(notes(&document, "ios-mail").is_empty(), "{today}");
+            let text = section_text(&document, "ios-mail");
+            seen.push((address.to_owned(), links, text));
+        }
+        server.shutdown().await;
+    }
+    let (before, after) = seen.split_at(2);
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn thunderbird_steps_for_microsoft_365_mention_graph_and_keep_imap() {
+    let server = start_on("2026-12-01").await;
+    let document = get_page(&server, "/?email=alice@contoso.test&app=thunderbird").await;
+    let notes_work = notes(&document, "thunderbird");
+    assert_eq!(notes_work.len(), 1, "{notes_work:?}");
+    assert!(
+        notes_work[0]
+            .contains("Thunderbird 153 and later may also offer Exchange (Microsoft Graph)")
+            && notes_work[0].contains("IMAP"),
+        "{notes_work:?}"
+    );
+    let steps = section_text(&document, "thunderbird");
+    assert!(steps.contains("IMAP with OAuth2"), "{steps}");
+    // Outlook.com has no Exchange type in Thunderbird: no note.
+    let personal = get_page(&server, "/?email=bob@fabrikam.test&app=thunderbird").await;
+    assert!(notes(&personal, "thunderbird").is_empty());
+    server.shutdown().await;
+    // Before Thunderbird could read `graph` at all, no note either.
+    let server = start_on("2026-01-15").await;
+    let document = get_page(&server, "/?email=alice@contoso.test&app=thunderbird").await;
+    assert!(notes(&document, "thunderbird").is_empty());
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn apple_sections_link_to_the_profile_endpoint() {
-    let server = TestServer::start().await;
+    // Before 2027-04-01 the Mac's EWS profile is still offered.
+    let server = start_on("2026-12-01").await;
     let links = |document: &Node, id: &str| -> Vec<String> {
         document
             .by_id(&format!("app-{id}"))
@@ -412,7 +719,7 @@ async fn form_encoding_plus_is_a_space_and_percent_2b_is_a_plus() {
 /// Expected rows from the profile file, read with the toml crate:
 /// (protocol, host, port, encryption, authentication) for every enabled
 /// incoming server, then the outgoing one.
-fn expected_rows(profile_file: &str, personal: bool) -> Vec<[String; 5]> {
+fn expected_rows(profile_file: &str) -> Vec<[String; 5]> {
     let path = format!("{}/profiles/{profile_file}", env!("CARGO_MANIFEST_DIR"));
     let table: toml::Table = std::fs::read_to_string(path).unwrap().parse().unwrap();
     let mut servers: Vec<&toml::Table> = table["incoming"]
@@ -430,11 +737,11 @@ fn expected_rows(profile_file: &str, personal: bool) -> Vec<[String; 5]> {
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|m| match (m.as_str().unwrap(), personal) {
-                    ("oauth2", _) => "OAuth2 (Microsoft sign-in)",
-                    ("password", true) => "Password (app password only)",
-                    ("password", false) => "Password",
-                    (other, _) => panic!("unknown method {other}"),
+                .map(|m| match m.as_str().unwrap() {
+                    "oauth2" => "OAuth2 (Microsoft sign-in)",
+                    // Never "app password": Outlook.com refuses them.
+                    "password" => "Password",
+                    other => panic!("unknown method {other}"),
                 })
                 .collect();
             [
@@ -475,15 +782,15 @@ fn settings_rows(document: &Node) -> Vec<[String; 5]> {
 #[tokio::test]
 async fn settings_table_equals_the_profile() {
     let server = TestServer::start().await;
-    for (address, profile_file, personal) in [
-        ("alice@contoso.test", "microsoft365.toml", false),
-        ("bob@fabrikam.test", "outlook.toml", true),
-        ("bob@hotmail.fr", "outlook.toml", true),
+    for (address, profile_file) in [
+        ("alice@contoso.test", "microsoft365.toml"),
+        ("bob@fabrikam.test", "outlook.toml"),
+        ("bob@hotmail.fr", "outlook.toml"),
     ] {
         let reply = page(&server, &format!("/?email={address}"), &[]).await;
         let document = parse(&reply);
         let rows = settings_rows(&document);
-        let expected = expected_rows(profile_file, personal);
+        let expected = expected_rows(profile_file);
         assert!(expected.len() >= 2);
         assert_eq!(rows, expected, "{address}");
         let username = document.find_all(&|n| n.has_class("username"));
