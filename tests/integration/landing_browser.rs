@@ -518,6 +518,54 @@ async fn desktop_in_french_gets_the_result_page_and_an_invalid_address_message()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn microsoft_365_mac_steps_read_well_before_and_after_ews_ends() {
+    if !browser_available() {
+        return;
+    }
+    let driver = Driver::start().await;
+    for (today, name) in [
+        ("2026-12-01", "mac-m365"),
+        ("2027-04-01", "mac-m365-after-ews"),
+    ] {
+        let server = start_on(today).await;
+        let page = format!(
+            "http://{}/?email=alice@contoso.test&app=macos-mail",
+            server.http
+        );
+        let desktop = Session::new(&driver, false, "en-US,en").await;
+        desktop.goto(&page).await;
+        assert_eq!(desktop.text("#steps-heading").await, "Steps for Mac Mail");
+        let note = desktop.text("#steps .note").await;
+        if today < "2027-04-01" {
+            assert!(
+                note.contains("f8d98a96-0999-43f5-8af3-69971c7bb423"),
+                "{note}"
+            );
+            desktop.find("#steps a.button").await;
+        } else {
+            assert!(note.starts_with("Since 1 April 2027"), "{note}");
+            let steps = desktop.text("#steps ol").await;
+            assert!(steps.contains("Outlook for Mac"), "{steps}");
+        }
+        desktop.screenshots(&format!("desktop-{name}")).await;
+        let violations = desktop.policy_violations().await;
+        assert!(violations.is_empty(), "{violations:?}");
+        desktop.close().await;
+        // On a phone the long app ID wraps instead of widening the page.
+        let phone = Session::new(&driver, true, "fr-FR,fr").await;
+        phone.goto(&page).await;
+        let width = phone.property("html", "scrollWidth").await;
+        assert!(
+            width.as_u64().unwrap() <= 390,
+            "page wider than the phone: {width}"
+        );
+        phone.viewport_screenshot(&format!("phone-{name}")).await;
+        phone.close().await;
+        server.shutdown().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn qr_code_scans_to_the_same_result_page() {
     if !tools_available(&[CHROMIUM, CHROMEDRIVER, ZBARIMG]) {
         return;
