@@ -24,6 +24,7 @@ pub mod config;
 pub mod date;
 pub mod dns;
 pub mod document;
+pub mod domains_file;
 pub mod email;
 pub mod load;
 pub mod log_writer;

@@ -25,6 +25,21 @@ pub enum ConfigError {
         column: Option<usize>,
         reason: String,
     },
+    /// Several bad lines of one file (the domains file), each with its
+    /// 1-based line number, reported at once.
+    #[error("{}", lines(path, problems))]
+    Lines {
+        path: PathBuf,
+        problems: Vec<(usize, String)>,
+    },
+}
+
+fn lines(path: &Path, problems: &[(usize, String)]) -> String {
+    problems
+        .iter()
+        .map(|(line, reason)| format!("{}:{line}: {reason}", path.display()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn location(path: &Path, line: Option<usize>, column: Option<usize>) -> String {

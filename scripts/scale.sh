@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# Scale benchmark: how mailsetup (release build) copes with a large domain
+# table, as a TOML [[domain]] table and as a domains file. For each size it
+# prints one Markdown row: `mailsetup check` wall time and peak RSS, time
+# from `serve` to `mailsetup ready`, RSS after load, SIGHUP reload time and
+# the peak RSS during it, and the p99 latency at 64 keep-alive connections
+# (wrk, plain HTTP, the Thunderbird document) without and during reloads.
+#
+#   scripts/scale.sh                       # sizes 10000 100000 1000000
+#   SIZES="10000 30000" FORMATS=toml scripts/scale.sh
+#
+# Needs: wrk (apt-get install -y wrk), /usr/bin/time (apt-get install -y
+# time). Loopback only; everything it writes lives in a temporary directory
+# that is removed at exit. Not run by CI: a person or a benchmark job runs
+# it and records the figures in BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SIZES=${SIZES:-10000 100000 1000000}
+FORMATS=${FORMATS:-file toml}
+PORT=${PORT:-18090}
+DURATION=${DURATION:-6}
+CONNECTIONS=${CONNECTIONS:-64}
+
+for tool in wrk /usr/bin/time; do
+  command -v "$tool" >/dev/null || {
+    echo "missing $tool: apt-get install -y wrk time" >&2
+    exit 1
+  }
+done
+
+cargo build --release --quiet
+BIN=$PWD/target/release/mailsetup
+WORK=$(mktemp -d)
+SERVER=""
+cleanup() {
+  [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Prints "<seconds> <peak RSS MiB>" for a command.
+timed() {
+  /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >/dev/null 2>&1
+  awk '{ printf "%.2f %.0f\n", $1, $2 / 1024 }' "$WORK/time"
+}
+
+rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+hwm_mib() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
+
+# Milliseconds since the epoch.
+now_ms() { date +%s%3N; }
+
+p99_ms() {
+  wrk -t1 -c"$CONNECTIONS" -d"$DURATION"s --latency \
+    "http://127.0.0.1:$PORT/mail/config-v1.1.xml?emailaddress=a%40d1.example" |
+    awk '/^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 }
+                    else if (v ~ /ms$/) { sub(/ms/, "", v) }
+                    else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }
+                    printf "%.2f", v }'
+}
+
+write_config() { # size format
+  local size=$1 format=$2 config="$WORK/mailsetup-$1-$2.toml"
+  # Top-level keys go before every section.
+  [ "$format" = file ] && echo "domains_file = \"domains-$size.txt\"" >"$config"
+  printf '[server]\nhttp = ["127.0.0.1:%s"]\nhttps = []\nhttp_policy = "serve"\n' "$PORT" >>"$config"
+  if [ "$format" = file ]; then
+    awk -v n="$size" 'BEGIN { for (i = 1; i <= n; i++)
+      printf "d%d.example %s Customer %d\n", i, (i % 2 ? "microsoft365" : "outlook"), i }' \
+      >"$WORK/domains-$size.txt"
+  else
+    awk -v n="$size" 'BEGIN { for (i = 1; i <= n; i++)
+      printf "\n[[domain]]\nname = \"d%d.example\"\nprofile = \"%s\"\ndisplay_name = \"Customer %d\"\n",
+             i, (i % 2 ? "microsoft365" : "outlook"), i }' >>"$config"
+  fi
+  echo "$config"
+}
+
+echo "| domains | form | check s | check peak MiB | ready s | RSS MiB | reload s | reload peak MiB | p99 ms | p99 during reloads ms |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+for size in $SIZES; do
+  for format in $FORMATS; do
+    config=$(write_config "$size" "$format")
+    read -r check_s check_mib < <(timed "$BIN" check --config "$config")
+
+    start=$(now_ms)
+    : >"$WORK/out"; : >"$WORK/err"
+    "$BIN" serve --config "$config" >>"$WORK/out" 2>>"$WORK/err" &
+    SERVER=$!
+    until grep -q "mailsetup ready" "$WORK/out" 2>/dev/null; do
+      kill -0 "$SERVER" 2>/dev/null || { cat "$WORK/err" >&2; exit 1; }
+      sleep 0.02
+    done
+    ready_s=$(awk -v a="$start" -v b="$(now_ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
+    rss=$(rss_mib "$SERVER")
+
+    p99=$(p99_ms)
+
+    # One timed reload: the log says when it is done.
+    : >"$WORK/err"
+    start=$(now_ms)
+    kill -HUP "$SERVER"
+    until grep -q "configuration reloaded\|reload refused" "$WORK/err" 2>/dev/null; do sleep 0.02; done
+    reload_s=$(awk -v a="$start" -v b="$(now_ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
+
+    # Latency while reloads run back to back.
+    (for _ in $(seq 1 $((DURATION * 2))); do kill -HUP "$SERVER" 2>/dev/null || true; sleep 0.5; done) &
+    reloader=$!
+    p99_reload=$(p99_ms)
+    wait "$reloader" || true
+    peak=$(hwm_mib "$SERVER")
+
+    kill "$SERVER"
+    wait "$SERVER" 2>/dev/null || true
+    SERVER=""
+    echo "| $size | $format | $check_s | $check_mib | $ready_s | $rss | $reload_s | $peak | $p99 | $p99_reload |"
+  done
+done
