@@ -408,7 +408,10 @@ impl Signals {
 fn reload(config: Option<PathBuf>, pid_file: &std::path::Path) -> anyhow::Result<()> {
     // The same checks as `check`, so a bad file is caught here, where the
     // admin sees the message.
-    check_quietly(config)?;
+    let report = check_quietly(config)?;
+    for warning in &report.warnings {
+        eprintln!("mailsetup: warning: {warning}");
+    }
     let text = std::fs::read_to_string(pid_file)
         .with_context(|| format!("cannot read the pid file {}", pid_file.display()))?;
     let pid: libc::pid_t = text.trim().parse().with_context(|| {
@@ -531,19 +534,43 @@ impl RenderInput {
 
 fn check(config: Option<PathBuf>) -> anyhow::Result<()> {
     let report = check_quietly(config)?;
-    write_stdout(report.as_bytes())
+    write_stdout(report.text.as_bytes())
+}
+
+/// What `check` found in a configuration that loads.
+struct CheckReport {
+    /// What `check` prints, warnings included.
+    text: String,
+    /// Problems that do not stop the server: skipped certificate
+    /// directory entries, private keys anyone can read.
+    warnings: Vec<String>,
 }
 
 /// Loads and validates everything `serve` would use; the report `check`
 /// prints.
-fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<String> {
+fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<CheckReport> {
     let Loaded {
         config,
         certificates,
         signer,
     } = mailsetup::load::load(config.as_deref())?;
     let mut out_certificates = String::new();
+    let mut warnings = Vec::new();
     if let Some(certificates) = &certificates {
+        for skipped in &certificates.skipped {
+            warnings.push(format!(
+                "certificates_dir entry {} skipped, its names are not served with it: {}",
+                skipped.path.display(),
+                skipped.error
+            ));
+        }
+        for key in &certificates.world_readable_keys {
+            warnings.push(format!(
+                "{}: {}",
+                key.display(),
+                mailsetup::tls::WORLD_READABLE_ADVICE
+            ));
+        }
         for certificate in &certificates.certificates {
             let _ = writeln!(
                 out_certificates,
@@ -579,6 +606,9 @@ fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<String> {
     let profiles: Vec<&str> = config.profiles.keys().map(String::as_str).collect();
     let _ = writeln!(out, "profiles: {}", profiles.join(", "));
     out.push_str(&out_certificates);
+    for warning in &warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
     let _ = writeln!(out, "{:<40} {:<14} source", "domain", "profile");
     for (domain, site) in directory.table() {
         let source = match site.source {
@@ -593,7 +623,10 @@ fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<String> {
             site.profile.id
         );
     }
-    Ok(out)
+    Ok(CheckReport {
+        text: out,
+        warnings,
+    })
 }
 
 /// `mailsetup clients`: the client table of the configuration's

@@ -1,7 +1,8 @@
 //! Operational counters and the Prometheus text exposition of `/metrics`:
 //! requests by endpoint, status and profile; a latency histogram; the
-//! certificates in service and their days to expiry; ACME failures; and
-//! configuration reloads. Knows nothing of HTTP routing.
+//! certificates in service and their days to expiry; skipped certificate
+//! directory entries; ACME failures; and configuration reloads. Knows
+//! nothing of HTTP routing.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -9,7 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::tls::CertificateInfo;
+use crate::tls::CertificateReport;
 
 /// Upper bounds (seconds) of the latency histogram's buckets: the server
 /// answers in well under a millisecond, so the resolution is there.
@@ -92,7 +93,7 @@ impl Metrics {
     }
 
     /// The Prometheus text format (version 0.0.4).
-    pub fn render(&self, certificates: &[CertificateInfo]) -> String {
+    pub fn render(&self, certificates: &CertificateReport) -> String {
         let mut out = String::new();
         let _ = writeln!(
             out,
@@ -147,7 +148,7 @@ impl Metrics {
             "# HELP mailsetup_certificate_expiry_days Days until a certificate in service expires."
         );
         let _ = writeln!(out, "# TYPE mailsetup_certificate_expiry_days gauge");
-        for certificate in certificates {
+        for certificate in certificates.iter() {
             let _ = writeln!(
                 out,
                 "mailsetup_certificate_expiry_days{{source=\"{}\",names=\"{}\",fingerprint=\"{}\"}} {:.3}",
@@ -157,6 +158,18 @@ impl Metrics {
                 certificate.days_to_expiry()
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP mailsetup_certificate_entries_skipped certificates_dir entries not served \
+             (unreadable, expired, not yet valid or mismatched) at the last load; \
+             the log and `mailsetup check` name them."
+        );
+        let _ = writeln!(out, "# TYPE mailsetup_certificate_entries_skipped gauge");
+        let _ = writeln!(
+            out,
+            "mailsetup_certificate_entries_skipped {}",
+            certificates.entries_skipped
+        );
         let _ = writeln!(
             out,
             "# HELP mailsetup_acme_failures_total Failed ACME orders or renewals."

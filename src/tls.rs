@@ -1,13 +1,14 @@
 //! TLS: certificates chosen by SNI from a directory of certificate files,
 //! ACME-issued certificates and a default (or a self-signed certificate
 //! generated at start-up), and the rustls server configuration. Validates
-//! every certificate when it is loaded (start-up and reload); does not
+//! every certificate when it is loaded (start-up and reload): a bad default
+//! is an error, a bad directory entry is skipped and reported; does not
 //! accept connections (see `server`) or talk to an ACME server (see `acme`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwap;
 use rustls::ServerConfig;
@@ -75,11 +76,35 @@ pub struct CertificateInfo {
     pub fingerprint_sha256: String,
 }
 
+/// What `/metrics` reports about certificates: those in service, and how
+/// many `certificates_dir` entries the last load skipped.
+#[derive(Debug, Clone, Default)]
+pub struct CertificateReport {
+    pub certificates: Vec<CertificateInfo>,
+    pub entries_skipped: usize,
+}
+
+impl CertificateReport {
+    /// The certificates in service.
+    pub fn iter(&self) -> std::slice::Iter<'_, CertificateInfo> {
+        self.certificates.iter()
+    }
+}
+
 impl CertificateInfo {
     /// Days until expiry (negative when expired), for metrics.
     pub fn days_to_expiry(&self) -> f64 {
         (self.not_after_unix as f64 - unix_now() as f64) / 86_400.0
     }
+}
+
+/// A subdirectory of `certificates_dir` that is not served, and why.
+#[derive(Debug)]
+pub struct SkippedEntry {
+    /// The subdirectory (`<certificates_dir>/<name>`).
+    pub path: PathBuf,
+    /// What is wrong with it; names the file.
+    pub error: TlsError,
 }
 
 /// The certificates read from files (or generated), swapped as a whole on
@@ -89,15 +114,27 @@ pub struct CertificateSet {
     by_name: HashMap<String, Arc<CertifiedKey>>,
     default: Option<Arc<CertifiedKey>>,
     pub certificates: Vec<CertificateInfo>,
+    /// Directory entries left out. One renewal gone wrong (an expired
+    /// certificate, a half-written lineage) must not take every other
+    /// domain, and the reload that would fix it, down with it.
+    pub skipped: Vec<SkippedEntry>,
+    /// Private key files in service that every local user can read: they
+    /// work, so nothing else would tell the operator who "fixed" a
+    /// permission error with `chmod 644`.
+    pub world_readable_keys: Vec<PathBuf>,
 }
 
 impl CertificateSet {
-    /// Reads and validates every configured certificate.
+    /// Reads and validates every configured certificate. A bad default
+    /// certificate is an error; a bad `certificates_dir` entry is logged,
+    /// recorded in `skipped`, and the others are served.
     pub fn load(source: &TlsSource) -> Result<CertificateSet, TlsError> {
         let mut set = CertificateSet {
             by_name: HashMap::new(),
             default: None,
             certificates: Vec::new(),
+            skipped: Vec::new(),
+            world_readable_keys: Vec::new(),
         };
         if source.self_signed() {
             let (key, info) = self_signed()?;
@@ -107,19 +144,42 @@ impl CertificateSet {
         }
         if let Some(files) = &source.default {
             let (key, info) = load_files(files, CertificateSource::Default)?;
+            set.note_key_permissions(&files.private_key);
             set.default = Some(key);
             set.certificates.push(info);
         }
         if let Some(dir) = &source.certificates_dir {
-            for files in certificate_dir_entries(dir)? {
-                let (key, info) = load_files(&files, CertificateSource::Directory)?;
-                for name in &info.names {
-                    set.by_name.insert(name.clone(), key.clone());
+            for (entry, files) in certificate_dir_entries(dir)? {
+                match load_files(&files, CertificateSource::Directory) {
+                    Ok((key, info)) => {
+                        set.note_key_permissions(&files.private_key);
+                        for name in &info.names {
+                            set.by_name.insert(name.clone(), key.clone());
+                        }
+                        set.certificates.push(info);
+                    }
+                    Err(error) => {
+                        tracing::warn!(
+                            entry = %entry.display(),
+                            %error,
+                            "certificates_dir entry skipped; its names get an ACME or the default certificate, if any"
+                        );
+                        set.skipped.push(SkippedEntry { path: entry, error });
+                    }
                 }
-                set.certificates.push(info);
             }
         }
         Ok(set)
+    }
+
+    fn note_key_permissions(&mut self, private_key: &Path) {
+        if is_world_readable(private_key) {
+            tracing::warn!(
+                private_key = %private_key.display(),
+                "{WORLD_READABLE_ADVICE}"
+            );
+            self.world_readable_keys.push(private_key.to_owned());
+        }
     }
 
     /// The default certificate's description (what `serve` prints).
@@ -133,9 +193,22 @@ impl CertificateSet {
     }
 }
 
-/// `<dir>/<name>/fullchain.pem` and `privkey.pem` for every subdirectory
-/// that has them (certbot's `live/` layout), sorted for stable errors.
-fn certificate_dir_entries(dir: &Path) -> Result<Vec<CertificateFiles>, TlsError> {
+/// What the warning about a world-readable private key tells the operator.
+pub const WORLD_READABLE_ADVICE: &str = "the private key is readable by every local user; \
+    chmod 0600 (or 0640 with a group the service is in), or hand it to the systemd unit \
+    with LoadCredential= (README, \"systemd\")";
+
+/// True when the file (after symlinks, as certbot's `live/` has them)
+/// grants read permission to "other".
+fn is_world_readable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
+}
+
+/// Every subdirectory of `dir` with its `fullchain.pem` and `privkey.pem`
+/// (certbot's `live/` layout), sorted for a stable report. Plain files
+/// (certbot's README) are not entries.
+fn certificate_dir_entries(dir: &Path) -> Result<Vec<(PathBuf, CertificateFiles)>, TlsError> {
     let error = |e: std::io::Error| TlsError::Directory {
         path: dir.to_owned(),
         reason: e.to_string(),
@@ -144,13 +217,14 @@ fn certificate_dir_entries(dir: &Path) -> Result<Vec<CertificateFiles>, TlsError
     for entry in std::fs::read_dir(dir).map_err(error)? {
         let path = entry.map_err(error)?.path();
         if path.is_dir() {
-            entries.push(CertificateFiles {
+            let files = CertificateFiles {
                 certificate: path.join("fullchain.pem"),
                 private_key: path.join("privkey.pem"),
-            });
+            };
+            entries.push((path, files));
         }
     }
-    entries.sort_by(|a, b| a.certificate.cmp(&b.certificate));
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(entries)
 }
 
@@ -268,16 +342,34 @@ const SELF_SIGNED_NAMES: &[&str] = &[
     "contoso.example",
 ];
 
+/// How long the self-signed certificate is valid. rcgen's default runs to
+/// the year 4096, which `/metrics` and `check` then report as 755 717 days
+/// to expiry: noise in every expiry alert. A new certificate is generated
+/// at every start and reload, so a year is more than enough.
+pub const SELF_SIGNED_VALIDITY: Duration = Duration::from_secs(365 * 86_400);
+
+/// How far back the self-signed certificate starts, for clients whose
+/// clock is a little behind.
+const SELF_SIGNED_BACKDATE: Duration = Duration::from_secs(86_400);
+
 fn self_signed() -> Result<(Arc<CertifiedKey>, CertificateInfo), TlsError> {
+    let error = |e: rcgen::Error| TlsError::SelfSigned(e.to_string());
     let names = SELF_SIGNED_NAMES
         .iter()
         .map(|s| (*s).to_owned())
         .collect::<Vec<_>>();
-    let generated = rcgen::generate_simple_self_signed(names)
+    let mut params = rcgen::CertificateParams::new(names).map_err(error)?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "mailsetup self-signed");
+    let now = SystemTime::now();
+    params.not_before = (now - SELF_SIGNED_BACKDATE).into();
+    params.not_after = (now + SELF_SIGNED_VALIDITY).into();
+    let signing_key = rcgen::KeyPair::generate().map_err(error)?;
+    let cert = params.self_signed(&signing_key).map_err(error)?;
+    let key = PrivateKeyDer::try_from(signing_key.serialize_der())
         .map_err(|e| TlsError::SelfSigned(e.to_string()))?;
-    let key = PrivateKeyDer::try_from(generated.signing_key.serialize_der())
-        .map_err(|e| TlsError::SelfSigned(e.to_string()))?;
-    let leaf = generated.cert.der().clone();
+    let leaf = cert.der().clone();
     let info = describe(&leaf, CertificateSource::SelfSigned).map_err(TlsError::SelfSigned)?;
     let certified = certified_key(vec![leaf], key).map_err(TlsError::SelfSigned)?;
     Ok((Arc::new(certified), info))
@@ -337,9 +429,11 @@ impl CertResolver {
         });
     }
 
-    /// Every certificate in service, for metrics and logs.
-    pub fn certificates(&self) -> Vec<CertificateInfo> {
-        let mut all = self.files.load().certificates.clone();
+    /// Every certificate in service and the directory entries left out,
+    /// for metrics and logs.
+    pub fn certificates(&self) -> CertificateReport {
+        let files = self.files.load();
+        let mut all = files.certificates.clone();
         let acme = self.acme.load();
         let mut seen = std::collections::HashSet::new();
         for (_, info) in acme.values() {
@@ -347,7 +441,10 @@ impl CertResolver {
                 all.push(info.clone());
             }
         }
-        all
+        CertificateReport {
+            certificates: all,
+            entries_skipped: files.skipped.len(),
+        }
     }
 
     fn lookup(&self, name: &str) -> Option<Arc<CertifiedKey>> {
