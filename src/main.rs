@@ -1,8 +1,9 @@
 //! The `mailsetup` command line: serve, render, check.
 
+use std::ffi::OsString;
 use std::fmt::Write as _;
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -63,13 +64,19 @@ enum Command {
     },
     /// Validate a configuration, then make the running server reload it.
     ///
-    /// Sends SIGHUP to the process named in the pid file once the file
-    /// passes the same checks as `check`; the server re-reads the
+    /// Reads the pid file, makes sure it names a running `mailsetup serve`
+    /// started with that pid file (a stale or foreign number is refused,
+    /// nothing is signalled), validates the configuration file that server
+    /// re-reads (its --config, from its command line) with the same checks
+    /// as `check`, then sends it SIGHUP; the server re-reads the
     /// configuration, profiles and certificates and swaps them in without
     /// dropping a connection. A server also reloads on a plain SIGHUP; a
     /// file that fails validation then is refused and logged, and the
     /// running configuration stays.
     Reload {
+        /// The server's configuration file, to be sure it is the one you
+        /// edited: refused when the server reads another. Default: the
+        /// one the server reads.
         #[arg(long, short)]
         config: Option<PathBuf>,
         /// The pid file given to `serve --pid-file`.
@@ -298,8 +305,7 @@ fn serve(
         let clock = today.map_or(Clock::System, Clock::Fixed);
         let running = mailsetup::server::start_with_clock(config, clock).await?;
         if let Some(pid_file) = &pid_file {
-            std::fs::write(pid_file, format!("{}\n", std::process::id()))
-                .with_context(|| format!("cannot write the pid file {}", pid_file.display()))?;
+            write_pid_file(pid_file)?;
         }
         // Listen for signals before saying "ready": a SIGTERM sent right
         // after the ready line must be a graceful stop, not the default kill.
@@ -311,7 +317,7 @@ fn serve(
         tracing::info!("shutting down: finishing in-flight requests");
         running.shutdown().await;
         if let Some(pid_file) = &pid_file {
-            let _ = std::fs::remove_file(pid_file);
+            remove_pid_file(pid_file);
         }
         result
     })
@@ -405,22 +411,70 @@ impl Signals {
     }
 }
 
-fn reload(config: Option<PathBuf>, pid_file: &std::path::Path) -> anyhow::Result<()> {
-    // The same checks as `check`, so a bad file is caught here, where the
-    // admin sees the message.
-    let report = check_quietly(config)?;
+/// Writes our pid to `path` through a new file beside it, renamed into
+/// place: an existing symlink at `path` is replaced, never followed (it
+/// could point at any file the server may write), and a reader never sees
+/// a half-written number.
+fn write_pid_file(path: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let name = path
+        .file_name()
+        .with_context(|| format!("--pid-file {}: names no file", path.display()))?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut temp_name = OsString::from(".");
+    temp_name.push(name);
+    temp_name.push(format!(".{}.tmp", std::process::id()));
+    let temp = dir.join(temp_name);
+    // Left by a crashed start that had our pid; unlinking a symlink
+    // removes the link, not its target.
+    let _ = std::fs::remove_file(&temp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        // O_EXCL: fails on anything already there, a symlink included.
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o644)
+        .open(&temp)
+        .and_then(|mut file| {
+            writeln!(file, "{}", std::process::id())?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&temp, path));
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&temp);
+        return Err(error).with_context(|| format!("cannot write the pid file {}", path.display()));
+    }
+    Ok(())
+}
+
+/// Removes the pid file at exit, unless it names another process by now
+/// (a second server took it over).
+fn remove_pid_file(path: &Path) {
+    let ours = std::fs::read_to_string(path)
+        .is_ok_and(|text| text.trim() == std::process::id().to_string());
+    if ours {
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+fn reload(config: Option<PathBuf>, pid_file: &Path) -> anyhow::Result<()> {
+    let pid = read_pid_file(pid_file)?;
+    let server = ServerProcess::inspect(pid, pid_file)?;
+    let validated = server.configuration_to_validate(config.as_deref())?;
+    // The same checks as `check`, on the file the server will read, so a
+    // bad file is caught here, where the admin sees the message.
+    let described = match &validated {
+        Some(path) => path.display().to_string(),
+        None => "the embedded default configuration".to_owned(),
+    };
+    let report = check_quietly(validated.clone())
+        .with_context(|| format!("{described} (what mailsetup pid {pid} would reload)"))?;
     for warning in &report.warnings {
         eprintln!("mailsetup: warning: {warning}");
     }
-    let text = std::fs::read_to_string(pid_file)
-        .with_context(|| format!("cannot read the pid file {}", pid_file.display()))?;
-    let pid: libc::pid_t = text.trim().parse().with_context(|| {
-        format!(
-            "{}: not a process id: {:?}",
-            pid_file.display(),
-            text.trim()
-        )
-    })?;
     // SAFETY: kill(2) with a plain pid and signal number has no memory
     // effects; errors are reported through errno.
     if unsafe { libc::kill(pid, libc::SIGHUP) } != 0 {
@@ -430,8 +484,195 @@ fn reload(config: Option<PathBuf>, pid_file: &std::path::Path) -> anyhow::Result
             pid_file.display()
         );
     }
+    println!("validated {described}, the configuration mailsetup (pid {pid}) reads");
     println!("sent SIGHUP to mailsetup (pid {pid}); its log tells the outcome");
     Ok(())
+}
+
+/// The process id in a pid file, refused when kill(2) would read it as
+/// more than one process.
+fn read_pid_file(pid_file: &Path) -> anyhow::Result<libc::pid_t> {
+    let text = std::fs::read_to_string(pid_file)
+        .with_context(|| format!("cannot read the pid file {}", pid_file.display()))?;
+    let text = text.trim();
+    let pid: libc::pid_t = text.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "{}: {text:?} is not a process id; give the file `serve --pid-file` writes",
+            pid_file.display()
+        )
+    })?;
+    // kill(2) reads -1 as every process the caller may signal, 0 as its
+    // own process group, below -1 as a process group; 1 is init.
+    let meaning = match pid {
+        -1 => "every process you may signal".to_owned(),
+        0 => "your own process group".to_owned(),
+        1 => "init (pid 1)".to_owned(),
+        group if group < -1 => format!("process group {}", -group),
+        _ => return Ok(pid),
+    };
+    anyhow::bail!(
+        "{}: refusing process id {pid}: SIGHUP would go to {meaning}; nothing was signalled \
+         (a pid file written by `serve --pid-file` holds one process id above 1)",
+        pid_file.display()
+    )
+}
+
+/// What /proc says about the process a pid file names: enough to be sure
+/// it is a `mailsetup serve` started with that pid file, and which
+/// configuration it re-reads on SIGHUP.
+struct ServerProcess {
+    pid: libc::pid_t,
+    /// Its --config, made absolute against its working directory (the
+    /// server never changes directory, so a relative path means the same
+    /// there); `None`: it runs the embedded default.
+    config: Option<PathBuf>,
+}
+
+impl ServerProcess {
+    fn inspect(pid: libc::pid_t, pid_file: &Path) -> anyhow::Result<ServerProcess> {
+        let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+        let stale = |what: &str| {
+            anyhow::anyhow!(
+                "{}: process {pid} {what}; the pid file is stale (its server is gone and the \
+                 number may have been reused); nothing was signalled. Is mailsetup running, \
+                 started with `serve --pid-file {}`?",
+                pid_file.display(),
+                pid_file.display()
+            )
+        };
+        let cmdline = match std::fs::read(proc_dir.join("cmdline")) {
+            Ok(bytes) => bytes,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                return Err(stale("is not running"));
+            }
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot read /proc/{pid}/cmdline"));
+            }
+        };
+        let args = split_cmdline(&cmdline);
+        let program = program_name(&proc_dir, args.first());
+        let ours = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.file_name().map(strip_deleted))
+            .unwrap_or_else(|| OsString::from("mailsetup"));
+        if program.as_ref() != Some(&ours) {
+            let name = program.map_or_else(|| "?".into(), |p| p.to_string_lossy().into_owned());
+            return Err(stale(&format!("is {name:?}, not mailsetup")));
+        }
+        let shown = || {
+            args.iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let Ok(Cli {
+            command:
+                Command::Serve {
+                    config,
+                    pid_file: its_pid_file,
+                    ..
+                },
+        }) = Cli::try_parse_from(&args)
+        else {
+            return Err(stale(&format!("is not `mailsetup serve` ({})", shown())));
+        };
+        let cwd = proc_dir.join("cwd");
+        let absolute = |path: PathBuf| -> anyhow::Result<PathBuf> {
+            if path.is_absolute() {
+                return Ok(path);
+            }
+            let cwd = std::fs::read_link(&cwd).with_context(|| {
+                format!(
+                    "cannot read {} to resolve {}",
+                    cwd.display(),
+                    path.display()
+                )
+            })?;
+            Ok(cwd.join(path))
+        };
+        let same_pid_file = match its_pid_file {
+            Some(its) => same_file(&absolute(its)?, pid_file),
+            None => false,
+        };
+        if !same_pid_file {
+            return Err(stale(&format!(
+                "is a mailsetup serve that did not write this pid file ({})",
+                shown()
+            )));
+        }
+        Ok(ServerProcess {
+            pid,
+            config: config.map(absolute).transpose()?,
+        })
+    }
+
+    /// The file to validate: the one the server re-reads. `requested` (the
+    /// reload's --config) must be that file; validating another one would
+    /// report on a file the server never reads.
+    fn configuration_to_validate(
+        &self,
+        requested: Option<&Path>,
+    ) -> anyhow::Result<Option<PathBuf>> {
+        let pid = self.pid;
+        match (requested, &self.config) {
+            (None, reads) => Ok(reads.clone()),
+            (Some(asked), Some(reads)) if same_file(asked, reads) => Ok(Some(reads.clone())),
+            (Some(asked), Some(reads)) => anyhow::bail!(
+                "--config {}: mailsetup (pid {pid}) reads {}, and a reload re-reads that file, \
+                 not this one; nothing was validated or signalled. Edit {} and run reload \
+                 without --config, or restart the server with --config {}",
+                asked.display(),
+                reads.display(),
+                reads.display(),
+                asked.display()
+            ),
+            (Some(asked), None) => anyhow::bail!(
+                "--config {}: mailsetup (pid {pid}) was started without --config and a reload \
+                 re-reads the embedded default, not this file; nothing was validated or \
+                 signalled. Restart it with `serve --config {}`",
+                asked.display(),
+                asked.display()
+            ),
+        }
+    }
+}
+
+/// /proc/<pid>/cmdline: arguments, each ended by a NUL.
+fn split_cmdline(bytes: &[u8]) -> Vec<OsString> {
+    use std::os::unix::ffi::OsStringExt;
+    let bytes = bytes.strip_suffix(&[0]).unwrap_or(bytes);
+    if bytes.is_empty() {
+        return Vec::new();
+    }
+    bytes
+        .split(|b| *b == 0)
+        .map(|arg| OsString::from_vec(arg.to_vec()))
+        .collect()
+}
+
+/// The file name of the program a process runs: from /proc/<pid>/exe, or,
+/// when that cannot be read (another user's process), its argv[0].
+fn program_name(proc_dir: &Path, argv0: Option<&OsString>) -> Option<OsString> {
+    match std::fs::read_link(proc_dir.join("exe")) {
+        Ok(exe) => exe.file_name().map(strip_deleted),
+        Err(_) => argv0.and_then(|arg| Path::new(arg).file_name().map(OsString::from)),
+    }
+}
+
+/// A binary replaced while running (an upgrade) shows as
+/// "mailsetup (deleted)" in /proc; it is still mailsetup.
+fn strip_deleted(name: &std::ffi::OsStr) -> OsString {
+    let text = name.to_string_lossy();
+    OsString::from(text.strip_suffix(" (deleted)").unwrap_or(&text).to_owned())
+}
+
+/// The same file (device and inode), however the paths are spelled.
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
 }
 
 fn render(document: RenderDocument) -> anyhow::Result<()> {
