@@ -23,6 +23,7 @@ mod ispdb_reference;
 mod landing_browser;
 mod landing_page;
 mod mx_detection;
+mod operator_traps;
 mod pimconf_strict;
 mod production;
 mod thunderbird_autoconfig;
