@@ -341,11 +341,11 @@ fn the_example_configurations_pass_check() {
     let text = std::fs::read_to_string(format!("{root}/examples/mailsetup.production.toml"))
         .unwrap()
         .replace(
-            "/etc/mailsetup/tls/fullchain.pem",
+            "/run/credentials/mailsetup.service/tls-fullchain.pem",
             ca.cert_path.to_str().unwrap(),
         )
         .replace(
-            "/etc/mailsetup/tls/privkey.pem",
+            "/run/credentials/mailsetup.service/tls-privkey.pem",
             ca.key_path.to_str().unwrap(),
         )
         .replace("/etc/mailsetup/certs", live.to_str().unwrap());

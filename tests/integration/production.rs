@@ -130,8 +130,10 @@ async fn without_a_default_an_unknown_name_fails_the_handshake_cleanly() {
     server.shutdown().await;
 }
 
+/// A bad certificates_dir entry is named and skipped (issue: one lapsed
+/// tenant must not take every other down); only the default is fatal.
 #[test]
-fn expired_or_mismatched_certificate_files_are_refused_with_their_path() {
+fn expired_or_mismatched_certificate_files_are_named_with_their_path() {
     let ca = TestCa::new();
     let live = ca.dir.path().join("live");
     ca.issue_into(&live.join("old"), &["autoconfig.contoso.test"], true);
@@ -141,11 +143,11 @@ fn expired_or_mismatched_certificate_files_are_refused_with_their_path() {
         .arg(&config)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stderr.contains("live/old/fullchain.pem: the certificate expired"),
-        "{stderr}"
+        stdout.contains("live/old/fullchain.pem: the certificate expired"),
+        "{stdout}"
     );
 
     std::fs::remove_dir_all(live.join("old")).unwrap();
@@ -157,10 +159,10 @@ fn expired_or_mismatched_certificate_files_are_refused_with_their_path() {
         .arg(&config)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("live/b/fullchain.pem and "), "{stderr}");
-    assert!(stderr.contains("do not go together"), "{stderr}");
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("live/b/fullchain.pem and "), "{stdout}");
+    assert!(stdout.contains("do not go together"), "{stdout}");
 }
 
 /// A keep-alive HTTP/1.1 connection to the server, reused for every request.
@@ -715,7 +717,7 @@ fn json_logs_are_one_object_per_request_without_addresses() {
 }
 
 #[test]
-fn a_certificate_not_valid_yet_is_refused_with_its_path() {
+fn a_certificate_not_valid_yet_is_named_with_its_path() {
     let ca = TestCa::new();
     let live = ca.dir.path().join("live");
     ca.issue_into_with_dates(
@@ -730,10 +732,10 @@ fn a_certificate_not_valid_yet_is_refused_with_its_path() {
         .arg(&config)
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
-        stderr.contains("live/future/fullchain.pem: the certificate is not valid yet"),
-        "{stderr}"
+        stdout.contains("live/future/fullchain.pem: the certificate is not valid yet"),
+        "{stdout}"
     );
 }
