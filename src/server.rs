@@ -439,8 +439,9 @@ async fn drive<S>(
 ) where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // Made once the connection is ready for HTTP (after TLS): the first
+    // request's deadline counts from here.
     let activity = Activity::new();
-    activity.start();
     let service_shared = shared.clone();
     let service_activity = activity.clone();
     let service = service_fn(move |request: Request<Incoming>| {
@@ -704,7 +705,7 @@ fn may_hold_address(path: &str, endpoint: &str) -> bool {
 #[derive(Clone)]
 struct Activity {
     /// When the connection became ready for HTTP (after TLS).
-    ready: Arc<std::sync::Mutex<Instant>>,
+    ready: Instant,
     in_flight: Arc<AtomicUsize>,
     requests: Arc<AtomicU64>,
     /// Milliseconds after `ready` that the last request ended.
@@ -716,21 +717,12 @@ struct Activity {
 impl Activity {
     fn new() -> Self {
         Activity {
-            ready: Arc::new(std::sync::Mutex::new(Instant::now())),
+            ready: Instant::now(),
             in_flight: Arc::new(AtomicUsize::new(0)),
             requests: Arc::new(AtomicU64::new(0)),
             last_end_millis: Arc::new(AtomicU64::new(0)),
             ended: Arc::new(Notify::new()),
         }
-    }
-
-    fn ready_at(&self) -> Instant {
-        *self.ready.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The connection is ready for its first request now.
-    fn start(&self) {
-        *self.ready.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
     }
 
     fn begin(&self) {
@@ -739,7 +731,7 @@ impl Activity {
     }
 
     fn end(&self) {
-        let millis = self.ready_at().elapsed().as_millis() as u64;
+        let millis = self.ready.elapsed().as_millis() as u64;
         self.last_end_millis.store(millis, Ordering::Relaxed);
         self.in_flight.fetch_sub(1, Ordering::AcqRel);
         self.ended.notify_one();
@@ -753,7 +745,7 @@ impl Activity {
         if self.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
-        let ready = self.ready_at();
+        let ready = self.ready;
         Some(if self.requests.load(Ordering::Relaxed) == 0 {
             ready + header_timeout
         } else {
