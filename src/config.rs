@@ -3,6 +3,7 @@
 //! reason. Does not resolve requests (see `resolve`) or open sockets.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -154,10 +155,7 @@ impl Default for DnsSection {
             mx_timeout_ms: Spanned::new(0..0, defaults.mx_timeout.as_millis() as u64),
             cache_size: Spanned::new(0..0, defaults.cache_size),
             negative_ttl_secs: Spanned::new(0..0, defaults.negative_ttl.as_secs()),
-            mx_lookups_per_client_per_sec: Spanned::new(
-                0..0,
-                defaults.lookups_per_client_per_sec,
-            ),
+            mx_lookups_per_client_per_sec: Spanned::new(0..0, defaults.lookups_per_client_per_sec),
             mx_lookups_per_sec: Spanned::new(0..0, defaults.lookups_per_sec),
             mx_lookups_in_flight: Spanned::new(0..0, defaults.lookups_in_flight),
         }
@@ -570,6 +568,32 @@ fn public_address<A: Copy + Into<IpAddr>>(
         ));
     }
     Ok(Some(*address.get_ref()))
+}
+
+/// The value of `key` when it lies in `allowed`; else an error at the
+/// value that gives the range and what the setting means.
+fn in_range<T>(
+    source: &SourceFile,
+    key: &str,
+    value: Spanned<T>,
+    allowed: RangeInclusive<T>,
+    meaning: &str,
+) -> Result<T, ConfigError>
+where
+    T: Copy + PartialOrd + std::fmt::Display,
+{
+    let given = *value.get_ref();
+    if allowed.contains(&given) {
+        return Ok(given);
+    }
+    Err(source.error_at(
+        Some(value.span()),
+        format!(
+            "{key} = {given} is out of range: it must be between {} and {} ({meaning})",
+            allowed.start(),
+            allowed.end()
+        ),
+    ))
 }
 
 fn validate_dns(source: &SourceFile, dns: DnsSection) -> Result<DnsSettings, ConfigError> {

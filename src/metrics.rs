@@ -1,8 +1,8 @@
 //! Operational counters and the Prometheus text exposition of `/metrics`:
 //! requests by endpoint, status and profile; a latency histogram; the
 //! certificates in service and their days to expiry; skipped certificate
-//! directory entries; ACME failures; and configuration reloads. Knows
-//! nothing of HTTP routing.
+//! directory entries; ACME failures; MX lookups refused by their limits;
+//! and configuration reloads. Knows nothing of HTTP routing.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -10,6 +10,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::resolve::LookupLimit;
 use crate::tls::CertificateReport;
 
 /// Upper bounds (seconds) of the latency histogram's buckets: the server
@@ -32,7 +33,14 @@ pub struct Metrics {
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     acme_failures: AtomicU64,
+    /// Requests answered 503 without an MX lookup, by the limit reached,
+    /// in `MX_LOOKUP_LIMITS` order.
+    mx_lookups_refused: [AtomicU64; 3],
 }
+
+/// The `limit` labels of `mailsetup_mx_lookups_refused_total`, each always
+/// rendered so that a rate can be taken before the first refusal.
+const MX_LOOKUP_LIMITS: [&str; 3] = ["client", "overall", "in_flight"];
 
 #[derive(Default, Clone)]
 struct Histogram {
@@ -90,6 +98,14 @@ impl Metrics {
 
     pub fn record_acme_failure(&self) {
         self.acme_failures.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A request that needed an MX lookup got 503 instead: `limit` was
+    /// reached.
+    pub fn record_mx_lookup_refused(&self, limit: LookupLimit) {
+        if let Some(slot) = MX_LOOKUP_LIMITS.iter().position(|l| *l == limit.label()) {
+            self.mx_lookups_refused[slot].fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// The Prometheus text format (version 0.0.4).
@@ -180,6 +196,19 @@ impl Metrics {
             "mailsetup_acme_failures_total {}",
             self.acme_failures.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP mailsetup_mx_lookups_refused_total Requests answered 503 without an MX \
+             lookup because a [dns] mx_lookups_* limit was reached, by limit."
+        );
+        let _ = writeln!(out, "# TYPE mailsetup_mx_lookups_refused_total counter");
+        for (limit, count) in MX_LOOKUP_LIMITS.iter().zip(&self.mx_lookups_refused) {
+            let _ = writeln!(
+                out,
+                "mailsetup_mx_lookups_refused_total{{limit=\"{limit}\"}} {}",
+                count.load(Ordering::Relaxed)
+            );
+        }
         let _ = writeln!(
             out,
             "# HELP mailsetup_config_reloads_total Configuration reloads, by outcome."

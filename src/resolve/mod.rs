@@ -7,11 +7,13 @@
 pub mod mx;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::config::Config;
 use crate::email::{DomainName, EmailAddress};
 use crate::profile::Profile;
+pub use mx::LookupLimit;
 use mx::MxDetector;
 
 /// Everything a renderer needs to know about one mail domain.
@@ -111,6 +113,17 @@ pub enum ResolveError {
          be looked up ({reason}); try again later"
     )]
     ResolverFailed { domain: DomainName, reason: String },
+    /// A lookup was needed and a bound on lookups (`[dns]
+    /// mx_lookups_*`) is reached: no query was sent.
+    #[error(
+        "the domain {domain} is not in this server's domain table and its MX record was not \
+         looked up: {limit}; try again in {retry_after_secs} s"
+    )]
+    Busy {
+        domain: DomainName,
+        limit: LookupLimit,
+        retry_after_secs: u64,
+    },
 }
 
 /// Lookup tables built once from a validated configuration.
@@ -183,12 +196,17 @@ impl Resolver {
         }
     }
 
-    /// The site for a mail domain. Asynchronous because resolution may
+    /// The site for a mail domain, asked for by `client` (whose share of
+    /// MX lookups a new domain costs). Asynchronous because resolution may
     /// need the network (MX detection); table lookups do not wait.
-    pub async fn resolve(&self, domain: &DomainName) -> Result<Arc<Site>, ResolveError> {
+    pub async fn resolve(
+        &self,
+        domain: &DomainName,
+        client: IpAddr,
+    ) -> Result<Arc<Site>, ResolveError> {
         match (self.directory.resolve(domain), &self.mx) {
             (Ok(site), _) => Ok(site.clone()),
-            (Err(_), Some(mx)) => mx.resolve(domain).await,
+            (Err(_), Some(mx)) => mx.resolve(domain, client).await,
             (Err(unknown), None) => Err(unknown),
         }
     }

@@ -151,9 +151,9 @@ impl RouteError {
             RouteError::Resolve(ResolveError::NotMicrosoft365 { .. } | ResolveError::NoMx(_)) => {
                 StatusCode::NOT_FOUND
             }
-            RouteError::Resolve(ResolveError::ResolverFailed { .. }) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            RouteError::Resolve(
+                ResolveError::ResolverFailed { .. } | ResolveError::Busy { .. },
+            ) => StatusCode::SERVICE_UNAVAILABLE,
             RouteError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             RouteError::Protocol { status, .. } => *status,
             RouteError::Address(_)
@@ -194,7 +194,16 @@ impl Exchange<'_> {
         if self.log.domain.is_none() {
             self.log.domain = Some(domain.clone());
         }
-        let site = self.app.resolver.resolve(domain).await?;
+        let site = self
+            .app
+            .resolver
+            .resolve(domain, self.connection.peer.ip())
+            .await
+            .inspect_err(|error| {
+                if let ResolveError::Busy { limit, .. } = error {
+                    self.app.services.metrics.record_mx_lookup_refused(*limit);
+                }
+            })?;
         self.log.site = Some(site.clone());
         Ok(site)
     }

@@ -94,6 +94,13 @@ impl Reply {
             // The lookup may well succeed in a moment: DNS hiccups are short.
             reply = reply.with_header(header::RETRY_AFTER, HeaderValue::from_static("30"));
         }
+        if let RouteError::Resolve(ResolveError::Busy {
+            retry_after_secs, ..
+        }) = error
+        {
+            // When a lookup would be admitted again (RFC 9110 §10.2.3).
+            reply = reply.with_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_secs));
+        }
         reply
     }
 

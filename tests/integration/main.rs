@@ -19,6 +19,7 @@ mod cli;
 mod client_table;
 mod dns_records;
 mod hardening;
+mod hardening_limits;
 mod ispdb_reference;
 mod landing_browser;
 mod landing_page;
