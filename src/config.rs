@@ -29,7 +29,7 @@ struct ConfigFile {
     tls: Option<TlsSection>,
     apple: Option<AppleSection>,
     #[serde(default)]
-    limits: Limits,
+    limits: LimitsSection,
     #[serde(default)]
     log: LogSection,
     #[serde(default)]
@@ -78,12 +78,12 @@ pub struct AcmeConfig {
 #[serde(deny_unknown_fields)]
 struct ServerSection {
     #[serde(default)]
-    http: Vec<SocketAddr>,
+    http: Vec<Spanned<SocketAddr>>,
     #[serde(default)]
-    https: Vec<SocketAddr>,
+    https: Vec<Spanned<SocketAddr>>,
     /// Operator listeners: only /metrics and /healthz, plain HTTP.
     #[serde(default)]
-    admin: Vec<SocketAddr>,
+    admin: Vec<Spanned<SocketAddr>>,
     #[serde(default)]
     http_policy: HttpPolicy,
     /// Whether the public listeners answer `/metrics` to clients on this
@@ -106,8 +106,8 @@ struct ServerSection {
 impl Default for ServerSection {
     fn default() -> Self {
         ServerSection {
-            http: vec![SocketAddr::from(([127, 0, 0, 1], 8080))],
-            https: vec![SocketAddr::from(([127, 0, 0, 1], 8443))],
+            http: vec![Spanned::new(0..0, SocketAddr::from(([127, 0, 0, 1], 8080)))],
+            https: vec![Spanned::new(0..0, SocketAddr::from(([127, 0, 0, 1], 8443)))],
             admin: Vec::new(),
             http_policy: HttpPolicy::default(),
             metrics_from_loopback: None,
@@ -207,9 +207,34 @@ struct AppleSection {
     signing_key: Option<Spanned<PathBuf>>,
 }
 
-/// Resource limits. Defaults suit a public server on a small machine.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// `[limits]` as written, each value with its place in the file so that
+/// one out of range is refused with file, line and column.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+struct LimitsSection {
+    header_read_timeout_secs: Spanned<u64>,
+    idle_timeout_secs: Spanned<u64>,
+    max_connections: Spanned<usize>,
+    max_body_bytes: Spanned<usize>,
+    shutdown_grace_secs: Spanned<u64>,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        let defaults = Limits::default();
+        LimitsSection {
+            header_read_timeout_secs: Spanned::new(0..0, defaults.header_read_timeout_secs),
+            idle_timeout_secs: Spanned::new(0..0, defaults.idle_timeout_secs),
+            max_connections: Spanned::new(0..0, defaults.max_connections),
+            max_body_bytes: Spanned::new(0..0, defaults.max_body_bytes),
+            shutdown_grace_secs: Spanned::new(0..0, defaults.shutdown_grace_secs),
+        }
+    }
+}
+
+/// Resource limits, validated. Defaults suit a public server on a small
+/// machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Time a client has to send a complete request head (and, on HTTPS, to
     /// finish the TLS handshake). Cuts slow-header clients.
@@ -410,16 +435,11 @@ impl Config {
         let resolve = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
 
         let profiles = load_profiles(file.profiles_dir.map(resolve).as_deref())?;
-        let limits = file.limits;
-        if limits.max_connections == 0 {
-            return Err(source.error_at(None, "limits.max_connections must be at least 1".into()));
-        }
-        if limits.header_read_timeout_secs == 0 || limits.idle_timeout_secs == 0 {
-            return Err(source.error_at(None, "limits: timeouts must be at least 1 second".into()));
-        }
+        let limits = validate_limits(source, file.limits)?;
         if file.server.http.is_empty() && file.server.https.is_empty() {
             return Err(source.error_at(None, "[server] has no http or https listener".into()));
         }
+        check_listeners_apart(source, &file.server)?;
 
         let mut domains: Vec<DomainEntry> = Vec::with_capacity(file.domain.len());
         for entry in file.domain {
@@ -487,9 +507,24 @@ impl Config {
         Ok(Config {
             acme,
             origin: source.path.clone(),
-            http_listeners: file.server.http,
-            https_listeners: file.server.https,
-            admin_listeners: file.server.admin,
+            http_listeners: file
+                .server
+                .http
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            https_listeners: file
+                .server
+                .https
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
+            admin_listeners: file
+                .server
+                .admin
+                .into_iter()
+                .map(Spanned::into_inner)
+                .collect(),
             http_policy: file.server.http_policy,
             metrics_from_loopback: file
                 .server
@@ -594,6 +629,90 @@ where
             allowed.end()
         ),
     ))
+}
+
+/// Every limit within a range a real server could want: a typo such as
+/// `max_body_bytes = 99999999999` or a timeout of years would otherwise
+/// be accepted and only show, if ever, as a server that can be exhausted.
+fn validate_limits(source: &SourceFile, limits: LimitsSection) -> Result<Limits, ConfigError> {
+    Ok(Limits {
+        header_read_timeout_secs: in_range(
+            source,
+            "limits.header_read_timeout_secs",
+            limits.header_read_timeout_secs,
+            1..=300,
+            "seconds a client has to send a request head",
+        )?,
+        idle_timeout_secs: in_range(
+            source,
+            "limits.idle_timeout_secs",
+            limits.idle_timeout_secs,
+            1..=3_600,
+            "seconds an idle connection is kept open",
+        )?,
+        max_connections: in_range(
+            source,
+            "limits.max_connections",
+            limits.max_connections,
+            1..=100_000,
+            "connections served at once",
+        )?,
+        max_body_bytes: in_range(
+            source,
+            "limits.max_body_bytes",
+            limits.max_body_bytes,
+            4_096..=1_048_576,
+            "largest request body read; autodiscover requests are under 1 KiB",
+        )?,
+        shutdown_grace_secs: in_range(
+            source,
+            "limits.shutdown_grace_secs",
+            limits.shutdown_grace_secs,
+            0..=300,
+            "seconds in-flight requests get after SIGTERM",
+        )?,
+    })
+}
+
+/// No two listeners may need the same port: `serve` would fail to bind
+/// the second, long after `check` said the file was fine. Port 0 (any
+/// free port) never collides; a wildcard address collides with every
+/// address of its family on that port. (`[::]` beside `0.0.0.0` on one
+/// port depends on the host's `net.ipv6.bindv6only`, so it is not judged
+/// here.)
+fn check_listeners_apart(source: &SourceFile, server: &ServerSection) -> Result<(), ConfigError> {
+    let listeners: Vec<(&str, &Spanned<SocketAddr>)> = [
+        ("http", &server.http),
+        ("https", &server.https),
+        ("admin", &server.admin),
+    ]
+    .into_iter()
+    .flat_map(|(kind, addrs)| addrs.iter().map(move |addr| (kind, addr)))
+    .collect();
+    for (i, (kind, addr)) in listeners.iter().enumerate() {
+        for (earlier_kind, earlier) in &listeners[..i] {
+            if listeners_collide(*earlier.get_ref(), *addr.get_ref()) {
+                return Err(source.error_at(
+                    Some(addr.span()),
+                    format!(
+                        "{kind} listener {} takes the port of {earlier_kind} listener {}: \
+                         serve could not bind both; give each listener its own port",
+                        addr.get_ref(),
+                        earlier.get_ref()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn listeners_collide(a: SocketAddr, b: SocketAddr) -> bool {
+    if a.port() != b.port() || a.port() == 0 {
+        return false;
+    }
+    a.is_ipv4() == b.is_ipv4()
+        && (a.ip() == b.ip() || a.ip().is_unspecified() || b.ip().is_unspecified())
 }
 
 fn validate_dns(source: &SourceFile, dns: DnsSection) -> Result<DnsSettings, ConfigError> {

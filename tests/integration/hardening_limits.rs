@@ -1,8 +1,8 @@
 //! Bounds that keep the server from being used against others or against
 //! itself: MX lookups for names not in the cache are limited per client,
-//! overall and in flight (503 with Retry-After, no query, a metric), and
-//! the limits are refused out of range at `mailsetup check`, with
-//! file:line:column.
+//! overall and in flight (503 with Retry-After, no query, a metric); the
+//! configuration refuses listeners that share a port and limits out of any
+//! sane range, at `mailsetup check`, with file:line:column.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -342,6 +342,78 @@ fn assert_refused(text: &str, expected: &str) {
         stderr.contains(&expected),
         "{text:?}\nexpected {expected}\ngot {stderr}"
     );
+}
+
+#[test]
+fn check_refuses_http_and_https_on_one_port() {
+    assert_refused(
+        "[server]\nhttp = [\"127.0.0.1:8443\"]\nhttps = [\"127.0.0.1:8443\"]\n",
+        "3:10: https listener 127.0.0.1:8443 takes the port of http listener 127.0.0.1:8443: \
+         serve could not bind both; give each listener its own port",
+    );
+    // A wildcard takes the port on every address of its family.
+    assert_refused(
+        "[server]\nhttp = [\"0.0.0.0:80\"]\nhttps = [\"127.0.0.1:443\"]\nadmin = [\"127.0.0.1:80\"]\n",
+        "4:10: admin listener 127.0.0.1:80 takes the port of http listener 0.0.0.0:80",
+    );
+    assert_refused(
+        "[server]\nhttp = [\"[::]:8080\"]\nhttps = [\"[::1]:8080\"]\n",
+        "3:10: https listener [::1]:8080 takes the port of http listener [::]:8080",
+    );
+    assert_refused(
+        "[server]\nhttp = [\"127.0.0.1:80\", \"127.0.0.1:80\"]\n",
+        "2:25: http listener 127.0.0.1:80 takes the port of http listener 127.0.0.1:80",
+    );
+}
+
+#[test]
+fn check_accepts_listeners_that_can_all_be_bound() {
+    let dir = tempfile::tempdir().unwrap();
+    for text in [
+        "[server]\nhttp = [\"127.0.0.1:0\"]\nhttps = [\"127.0.0.1:0\"]\n",
+        "[server]\nhttp = [\"127.0.0.1:80\"]\nhttps = [\"127.0.0.2:80\"]\n",
+        "[server]\nhttp = [\"0.0.0.0:80\", \"[::]:80\"]\nhttps = [\"0.0.0.0:443\"]\n",
+    ] {
+        let (code, stderr) = check(dir.path(), text);
+        assert_eq!(code, Some(0), "{text}\n{stderr}");
+    }
+}
+
+#[test]
+fn check_refuses_absurd_limits_with_the_allowed_range() {
+    for (text, expected) in [
+        (
+            "[limits]\nmax_body_bytes = 99999999999\n",
+            "2:18: limits.max_body_bytes = 99999999999 is out of range: it must be between \
+             4096 and 1048576",
+        ),
+        (
+            "[limits]\nidle_timeout_secs = 31536000\n",
+            "2:21: limits.idle_timeout_secs = 31536000 is out of range: it must be between 1 \
+             and 3600",
+        ),
+        (
+            "[limits]\nheader_read_timeout_secs = 0\n",
+            "2:28: limits.header_read_timeout_secs = 0 is out of range: it must be between 1 \
+             and 300",
+        ),
+        (
+            "[limits]\nshutdown_grace_secs = 864000\n",
+            "2:23: limits.shutdown_grace_secs = 864000 is out of range: it must be between 0 \
+             and 300",
+        ),
+        (
+            "[limits]\nmax_connections = 10000000\n",
+            "2:19: limits.max_connections = 10000000 is out of range: it must be between 1 \
+             and 100000",
+        ),
+        (
+            "[limits]\nmax_connections = 0\n",
+            "2:19: limits.max_connections = 0 is out of range",
+        ),
+    ] {
+        assert_refused(text, expected);
+    }
 }
 
 #[test]
