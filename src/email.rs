@@ -40,7 +40,12 @@ pub enum AddressError {
     ControlCharacter,
     #[error("the email address contains a space")]
     Space,
-    #[error("the email address contains {0:?}, which is not allowed in an address")]
+    /// A character the syntax does not allow, or an invisible one (see
+    /// `describe_character`).
+    #[error(
+        "the email address contains {}, which is not allowed in an address",
+        describe_character(*.0)
+    )]
     ForbiddenCharacter(char),
     #[error("the domain is empty")]
     EmptyDomain,
@@ -237,9 +242,13 @@ impl EmailAddress {
             return Err(AddressError::LocalPartDots);
         }
         // Non-ASCII letters are allowed (RFC 6531, internationalised
-        // addresses); ASCII is limited to atext.
+        // addresses); ASCII is limited to atext. Invisible and bidi
+        // characters (category Cf) are not: they would make the address in
+        // a client's account list read as another one (`alice\u{202E}gpj.exe`
+        // shows as `aliceexe.jpg`).
         match local.chars().find(|&c| {
-            c.is_ascii() && !c.is_ascii_alphanumeric() && !LOCAL_PART_SYMBOLS.contains(c)
+            is_format_character(c)
+                || (c.is_ascii() && !c.is_ascii_alphanumeric() && !LOCAL_PART_SYMBOLS.contains(c))
         }) {
             Some(c) => Err(AddressError::ForbiddenCharacter(c)),
             None => Ok(()),
@@ -257,6 +266,64 @@ impl EmailAddress {
     pub fn domain(&self) -> &DomainName {
         &self.domain
     }
+}
+
+/// The code points of Unicode general category Cf (format characters), as
+/// of Unicode 15.1 (`DerivedGeneralCategory.txt`). The standard library has
+/// no general-category query and the set changes rarely; a new Cf
+/// character a future Unicode adds would still be refused by the mail
+/// server it reaches, just with a vaguer message.
+const FORMAT_CHARACTERS: &[(char, char)] = &[
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
+
+/// A character as an error message shows it: visible ones quoted, format
+/// characters by code point, since printing them would reorder or hide
+/// the very message that names them.
+fn describe_character(c: char) -> String {
+    if is_format_character(c) {
+        format!(
+            "U+{:04X} (an invisible or text-direction formatting character, Unicode category Cf)",
+            u32::from(c)
+        )
+    } else {
+        format!("{c:?}")
+    }
+}
+
+/// Whether `c` is a format character (general category Cf).
+fn is_format_character(c: char) -> bool {
+    FORMAT_CHARACTERS
+        .binary_search_by(|&(first, last)| {
+            if last < c {
+                std::cmp::Ordering::Less
+            } else if first > c {
+                std::cmp::Ordering::Greater
+            } else {
+                std::cmp::Ordering::Equal
+            }
+        })
+        .is_ok()
 }
 
 impl fmt::Display for EmailAddress {
@@ -331,6 +398,60 @@ mod tests {
         );
         let long = format!("a@{}.com", vec!["c".repeat(60); 5].join("."));
         assert_eq!(EmailAddress::parse(&long), Err(AddressError::TooLong));
+    }
+
+    #[test]
+    fn invisible_and_bidi_characters_in_the_local_part_are_refused_by_code_point() {
+        for (c, code) in [
+            ('\u{202E}', "U+202E"),
+            ('\u{202A}', "U+202A"),
+            ('\u{2066}', "U+2066"),
+            ('\u{200B}', "U+200B"),
+            ('\u{200D}', "U+200D"),
+            ('\u{FEFF}', "U+FEFF"),
+            ('\u{00AD}', "U+00AD"),
+            ('\u{061C}', "U+061C"),
+            ('\u{2060}', "U+2060"),
+            ('\u{E0041}', "U+E0041"),
+        ] {
+            for input in [
+                format!("ali{c}ce@contoso.com"),
+                format!("{c}alice@contoso.com"),
+                format!("alice{c}@contoso.com"),
+            ] {
+                let error = EmailAddress::parse(&input).unwrap_err();
+                assert_eq!(error, AddressError::ForbiddenCharacter(c), "{input:?}");
+                assert_eq!(
+                    error.to_string(),
+                    format!(
+                        "the email address contains {code} (an invisible or text-direction \
+                         formatting character, Unicode category Cf), which is not allowed in \
+                         an address"
+                    )
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_format_character_table_is_sorted_and_spares_letters() {
+        assert!(
+            FORMAT_CHARACTERS
+                .windows(2)
+                .all(|pair| pair[0].1 < pair[1].0)
+        );
+        assert!(FORMAT_CHARACTERS.iter().all(|(first, last)| first <= last));
+        for ok in [
+            "zoë@contoso.com",
+            "用户@contoso.com",
+            "δοκιμή@contoso.com",
+            "a-b_c@contoso.com",
+        ] {
+            assert!(EmailAddress::parse(ok).is_ok(), "{ok}");
+        }
+        for c in ['\u{200A}', '\u{2010}', '\u{2065}', '\u{FFFC}'] {
+            assert!(!is_format_character(c), "{c:?}");
+        }
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! itself: MX lookups for names not in the cache are limited per client,
 //! overall and in flight (503 with Retry-After, no query, a metric); the
 //! configuration refuses listeners that share a port and limits out of any
-//! sane range, at `mailsetup check`, with file:line:column.
+//! sane range, at `mailsetup check`, with file:line:column; an address
+//! with an invisible or bidi character is refused with its code point.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -436,4 +437,24 @@ fn check_refuses_mx_lookup_limits_out_of_range() {
     ] {
         assert_refused(text, expected);
     }
+}
+
+#[tokio::test]
+async fn an_address_with_a_bidi_override_gets_400_naming_the_code_point() {
+    let server = TestServer::start().await;
+    // "alice" + RIGHT-TO-LEFT OVERRIDE + "gpj.exe": shown as "aliceexe.jpg".
+    let reply = server
+        .get(
+            "localhost",
+            &autoconfig_path("alice%E2%80%AEgpj.exe%40contoso.test"),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        reply.text(),
+        "invalid email address: the email address contains U+202E (an invisible or \
+         text-direction formatting character, Unicode category Cf), which is not allowed in an \
+         address\n"
+    );
+    server.shutdown().await;
 }
