@@ -2,6 +2,7 @@
 //! server's configuration and domain table. Errors name the file, line and
 //! reason. Does not resolve requests (see `resolve`) or open sockets.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
@@ -10,6 +11,8 @@ use std::time::Duration;
 use serde::Deserialize;
 use toml::Spanned;
 
+use crate::domains_file::parse_domains_file;
+use crate::email::DomainName;
 use crate::profile::{HostName, Profiles, load_profiles};
 use crate::source::{ConfigError, SourceFile};
 
@@ -24,6 +27,11 @@ const EMBEDDED_DEFAULT_NAME: &str = "(embedded default configuration)";
 struct ConfigFile {
     /// Extra or overriding profiles, one `<id>.toml` each.
     profiles_dir: Option<PathBuf>,
+    /// A domains file: one `domain profile [display name]` per line, the
+    /// fast path for large tables (see `domains_file`). Relative to this
+    /// file. Its domains join the `[[domain]]` table; a domain in both is
+    /// an error.
+    domains_file: Option<Spanned<PathBuf>>,
     #[serde(default)]
     server: ServerSection,
     tls: Option<TlsSection>,
@@ -442,9 +450,12 @@ impl Config {
         check_listeners_apart(source, &file.server)?;
 
         let mut domains: Vec<DomainEntry> = Vec::with_capacity(file.domain.len());
+        // A set, not a scan of `domains`: the scan made loading quadratic
+        // (100,000 domains took 16 s).
+        let mut seen: HashSet<DomainName> = HashSet::with_capacity(file.domain.len());
         for entry in file.domain {
             let name = entry.name.get_ref().0.clone();
-            if domains.iter().any(|d| d.name == name) {
+            if !seen.insert(name.clone()) {
                 return Err(source.error_at(
                     Some(entry.name.span()),
                     format!("domain {name} is listed twice"),
@@ -467,6 +478,39 @@ impl Config {
                 display_name: entry.display_name,
                 organization: entry.organization,
             });
+        }
+
+        if let Some(listed) = file.domains_file {
+            let path = resolve(listed.get_ref().clone());
+            let text = std::fs::read_to_string(&path).map_err(|cause| {
+                source.error_at(
+                    Some(listed.span()),
+                    format!("domains_file {}: {cause}", path.display()),
+                )
+            })?;
+            let from_file = parse_domains_file(&path, &text, &profiles)?;
+            domains.reserve(from_file.len());
+            for entry in from_file {
+                if !seen.insert(entry.name.clone()) {
+                    return Err(ConfigError::Lines {
+                        path,
+                        problems: vec![(
+                            entry.line,
+                            format!(
+                                "domain {} is also in the [[domain]] table of {}",
+                                entry.name,
+                                source.path.display()
+                            ),
+                        )],
+                    });
+                }
+                domains.push(DomainEntry {
+                    name: entry.name,
+                    profile: entry.profile,
+                    display_name: entry.display_name,
+                    organization: None,
+                });
+            }
         }
 
         let public = PublicIdentity {

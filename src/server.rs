@@ -124,9 +124,7 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         (&config.admin_listeners, Listener::Admin),
     ] {
         for addr in addrs {
-            let socket = TcpListener::bind(addr)
-                .await
-                .map_err(|cause| ServeError::Bind { addr: *addr, cause })?;
+            let socket = bind(*addr).map_err(|cause| ServeError::Bind { addr: *addr, cause })?;
             let local = socket
                 .local_addr()
                 .map_err(|cause| ServeError::Bind { addr: *addr, cause })?;
@@ -307,6 +305,24 @@ impl Running {
             );
         }
     }
+}
+
+/// A listening socket for `addr`. An IPv6 socket takes IPv6 only, so
+/// `0.0.0.0:80` and `[::]:80` can both be configured whatever the host's
+/// `net.ipv6.bindv6only` says (by default Linux would let `[::]` take the
+/// IPv4 port too, and the second bind would fail).
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+    }
+    // As tokio's own bind: a restarted server can bind at once.
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    TcpListener::from_std(socket.into())
 }
 
 /// HTTP/1.1 and HTTP/2 with the limits from the configuration.

@@ -82,9 +82,17 @@ impl Reply {
             status, document, ..
         } = error
         {
-            return Reply::document(document.clone())
+            let reply = Reply::document(document.clone())
                 .with_status(*status)
                 .with_caching(Caching::NoStore);
+            // A protocol's own 503 (resolver down, lookups limited) says
+            // when to come back, like the plain one.
+            return match *status {
+                http::StatusCode::SERVICE_UNAVAILABLE => {
+                    reply.with_header(header::RETRY_AFTER, HeaderValue::from_static("30"))
+                }
+                _ => reply,
+            };
         }
         let mut reply = Reply::plain(error.status(), &error.to_string());
         if let RouteError::MethodNotAllowed { allow } = error {

@@ -423,3 +423,35 @@ async fn http2_oversized_headers_get_431() {
     assert!(String::from_utf8_lossy(&body).contains("header fields are larger"));
     server.shutdown().await;
 }
+
+/// `0.0.0.0:P` and `[::]:P` together (what the production example
+/// configures) both bind: an IPv6 listener takes IPv6 only, whatever the
+/// host's bindv6only default, and each family is answered on its own.
+#[tokio::test]
+async fn ipv4_and_ipv6_wildcards_share_a_port() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let ca = TestCa::new();
+    let path = ca.dir.path().join("dual.toml");
+    std::fs::write(
+        &path,
+        format!("[server]\nhttp = [\"0.0.0.0:{port}\", \"[::]:{port}\"]\nhttps = []\nhttp_policy = \"serve\"\n"),
+    )
+    .unwrap();
+    let config = mailsetup::config::Config::load(Some(&path)).unwrap();
+    let running = mailsetup::server::start(config)
+        .await
+        .expect("both wildcards bind the same port");
+    for addr in [format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
+        let answer = raw_exchange(
+            addr.parse().unwrap(),
+            b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        )
+        .await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{addr}: {answer}");
+    }
+    running.shutdown().await;
+}

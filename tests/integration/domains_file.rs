@@ -1,0 +1,118 @@
+//! The domains file (`domains_file = "PATH"`): a hoster's table as plain
+//! lines, served like `[[domain]]` entries, every bad line reported at once
+//! with its number, and a reload with a bad file keeping the old table.
+
+use http::StatusCode;
+
+use crate::common::{TestServer, write_file};
+
+fn mailsetup() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mailsetup"))
+}
+
+#[tokio::test]
+async fn domains_from_the_file_are_served_and_checked() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    write_file(
+        &dir,
+        "domains.txt",
+        "# customers\nnorthwind.test microsoft365 Northwind Traders\nadatum.test outlook\n",
+    );
+    let top = format!("domains_file = \"{}\"", dir.join("domains.txt").display());
+    let server = TestServer::start_with_config(&top, "").await;
+    let reply = server
+        .get(
+            "localhost",
+            "/mail/config-v1.1.xml?emailaddress=alice%40northwind.test",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let provider = reply.xml().one("emailProvider").clone();
+    assert_eq!(provider.text_at("displayName"), "Northwind Traders");
+    assert_eq!(provider.texts("domain"), ["northwind.test"]);
+    let reply = server.get("localhost", "/v1.1/adatum.test").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(
+        reply.xml().one("emailProvider").text_at("displayName"),
+        "Outlook.com"
+    );
+    // The [[domain]] table of the same configuration still works.
+    assert_eq!(
+        server.get("localhost", "/v1.1/contoso.test").await.status,
+        StatusCode::OK
+    );
+
+    let output = mailsetup()
+        .args(["check", "--config"])
+        .arg(&server.config_path)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("northwind.test"), "{stdout}");
+    assert!(stdout.contains("adatum.test"), "{stdout}");
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_lines_are_all_reported_and_a_reload_keeps_the_old_table() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let domains = write_file(&dir, "domains.txt", "northwind.test microsoft365\n");
+    let top = format!("domains_file = \"{}\"", domains.display());
+    let server = TestServer::start_with_config(&top, "").await;
+    assert_eq!(
+        server.get("localhost", "/v1.1/northwind.test").await.status,
+        StatusCode::OK
+    );
+
+    std::fs::write(
+        &domains,
+        "northwind.test microsoft365\nbad_name.test outlook\nfine.test nosuch\n\
+         northwind.test outlook\ncontoso.test outlook\nlonely.test\n",
+    )
+    .unwrap();
+    let output = mailsetup()
+        .args(["check", "--config"])
+        .arg(&server.config_path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let path = domains.display().to_string();
+    for expected in [
+        format!("{path}:2: \"bad_name.test\" is not a domain name"),
+        format!("{path}:3: unknown profile \"nosuch\""),
+        format!("{path}:4: domain northwind.test is listed twice"),
+        format!("{path}:6: expected `domain profile [display name]`"),
+    ] {
+        assert!(stderr.contains(&expected), "{expected}\n{stderr}");
+    }
+
+    // A reload with the bad file is refused; the old table stays.
+    let error = server.reload().unwrap_err().to_string();
+    assert!(error.contains(":2: "), "{error}");
+    assert_eq!(
+        server.get("localhost", "/v1.1/northwind.test").await.status,
+        StatusCode::OK
+    );
+
+    // A domain in both the file and the [[domain]] table is an error too.
+    std::fs::write(
+        &domains,
+        "northwind.test microsoft365\ncontoso.test outlook\n",
+    )
+    .unwrap();
+    let error = server.reload().unwrap_err().to_string();
+    assert!(
+        error.contains(&format!(
+            "{path}:2: domain contoso.test is also in the [[domain]] table"
+        )),
+        "{error}"
+    );
+
+    // A missing file is named with the key that names it.
+    std::fs::remove_file(&domains).unwrap();
+    let error = server.reload().unwrap_err().to_string();
+    assert!(error.contains("domains_file"), "{error}");
+    server.shutdown().await;
+}
