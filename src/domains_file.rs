@@ -130,7 +130,11 @@ mod tests {
     use crate::profile::load_profiles;
 
     fn parse(text: &str) -> Result<Vec<FileDomain>, ConfigError> {
-        parse_domains_file(Path::new("domains.txt"), text, &load_profiles(None).unwrap())
+        parse_domains_file(
+            Path::new("domains.txt"),
+            text,
+            &load_profiles(None).unwrap(),
+        )
     }
 
     #[test]
@@ -156,7 +160,12 @@ mod tests {
             [
                 ("contoso.com", "microsoft365", Some("Contoso Ltd."), 3),
                 ("fabrikam.net", "outlook", None, 4),
-                ("xn--bcher-kva.example", "microsoft365", Some("Bücher & Co"), 5),
+                (
+                    "xn--bcher-kva.example",
+                    "microsoft365",
+                    Some("Bücher & Co"),
+                    5
+                ),
             ]
         );
     }
