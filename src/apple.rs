@@ -185,13 +185,34 @@ impl AppleError {
 /// see more than the device's default week.
 const PAST_DAYS_OF_MAIL_TO_SYNC: i64 = 31;
 
-/// Renders the XML `.mobileconfig` for `address` (unsigned).
+/// The language of the profile's names and description, which the device
+/// shows while installing it: the landing page's language, so a French
+/// visitor is not asked to install an English profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProfileLanguage {
+    #[default]
+    English,
+    French,
+}
+
+/// Renders the XML `.mobileconfig` for `address` (unsigned), in English.
 pub fn render_apple_profile(
     site: &Site,
     address: &EmailAddress,
     options: ProfileOptions,
 ) -> Result<Document, AppleError> {
-    let profile = build_apple_profile(site, address, options)?;
+    render_apple_profile_in(site, address, options, ProfileLanguage::English)
+}
+
+/// Renders the XML `.mobileconfig` for `address` (unsigned), its names and
+/// description in `language`.
+pub fn render_apple_profile_in(
+    site: &Site,
+    address: &EmailAddress,
+    options: ProfileOptions,
+    language: ProfileLanguage,
+) -> Result<Document, AppleError> {
+    let profile = build_apple_profile_in(site, address, options, language)?;
     let mut body = Vec::new();
     Value::Dictionary(profile)
         .to_writer_xml(&mut body)
@@ -202,11 +223,22 @@ pub fn render_apple_profile(
     })
 }
 
-/// The profile as a plist dictionary.
+/// The profile as a plist dictionary, in English.
 pub fn build_apple_profile(
     site: &Site,
     address: &EmailAddress,
     options: ProfileOptions,
+) -> Result<Dictionary, AppleError> {
+    build_apple_profile_in(site, address, options, ProfileLanguage::English)
+}
+
+/// The profile as a plist dictionary, its names and description in
+/// `language`.
+pub fn build_apple_profile_in(
+    site: &Site,
+    address: &EmailAddress,
+    options: ProfileOptions,
+    language: ProfileLanguage,
 ) -> Result<Dictionary, AppleError> {
     let identifier = profile_identifier(address);
     if options.kind == ProfileKind::Exchange
@@ -232,11 +264,19 @@ pub fn build_apple_profile(
     profile.insert("PayloadUUID".into(), stable_uuid(&identifier).into());
     profile.insert(
         "PayloadDisplayName".into(),
-        format!("{} mail: {address}", site.display_name).into(),
+        match language {
+            ProfileLanguage::English => format!("{} mail: {address}", site.display_name),
+            ProfileLanguage::French => format!("Messagerie {} : {address}", site.display_name),
+        }
+        .into(),
     );
     profile.insert(
         "PayloadDescription".into(),
-        profile_description(site, address, options).into(),
+        match language {
+            ProfileLanguage::English => profile_description(site, address, options),
+            ProfileLanguage::French => profile_description_fr(site, address, options),
+        }
+        .into(),
     );
     if let Some(organization) = &site.organization {
         profile.insert("PayloadOrganization".into(), organization.as_str().into());
@@ -363,6 +403,40 @@ fn profile_description(site: &Site, address: &EmailAddress, options: ProfileOpti
              the profile is installed: use an app password. Prefer the Exchange profile \
              whenever your device can use it.",
             site.profile.name
+        ),
+    }
+}
+
+/// `profile_description` in French.
+fn profile_description_fr(site: &Site, address: &EmailAddress, options: ProfileOptions) -> String {
+    let name = &site.profile.name;
+    match options.kind {
+        ProfileKind::Exchange if options.platform == Platform::Macos => {
+            let mut text = format!(
+                "Ajoute {address} ({name}) comme compte Exchange pour Mail, Contacts et \
+                 Calendrier. Vous vous connectez avec Microsoft quand le compte est ajouté ; ce \
+                 profil ne contient aucun mot de passe. Le compte Exchange du Mac passe par les \
+                 services web Exchange (EWS), que Microsoft coupe le {EWS_END} ; utilisez alors \
+                 Outlook pour Mac ou Thunderbird."
+            );
+            if site.profile.audience == Audience::Work && options.today >= EWS_BLOCKED_BY_DEFAULT {
+                text.push_str(&format!(
+                    " Depuis le {EWS_BLOCKED_BY_DEFAULT}, Microsoft 365 bloque EWS sauf si votre \
+                     administrateur autorise l’application d’Apple (ID d’application \
+                     {APPLE_APP_ID}) pour EWS."
+                ));
+            }
+            text
+        }
+        ProfileKind::Exchange => format!(
+            "Ajoute {address} ({name}) comme compte Exchange pour Mail, Contacts et Calendrier. \
+             Vous vous connectez avec Microsoft quand le compte est ajouté ; ce profil ne \
+             contient aucun mot de passe."
+        ),
+        ProfileKind::Imap => format!(
+            "Ajoute {address} ({name}) comme compte IMAP. L’appareil demande le mot de passe à \
+             l’installation du profil : utilisez un mot de passe d’application. Préférez le \
+             profil Exchange dès que votre appareil peut l’utiliser."
         ),
     }
 }

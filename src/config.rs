@@ -45,6 +45,24 @@ struct ConfigFile {
     #[serde(default)]
     domain: Vec<DomainSection>,
     acme: Option<AcmeSection>,
+    #[serde(default)]
+    page: PageSection,
+}
+
+/// `[page]`: who runs the landing page, how people reach it and whom they
+/// ask for help. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct PageSection {
+    /// `https://autoconfig.example.com`: the address the QR code opens.
+    public_url: Option<Spanned<String>>,
+    /// Proxies whose `X-Forwarded-Proto` / `Forwarded: proto=` is believed.
+    trust_forwarded_proto_from: Vec<Spanned<IpAddr>>,
+    organization: Option<Spanned<String>>,
+    /// Inline SVG text, or the path of an SVG file read at load.
+    logo: Option<Spanned<String>>,
+    /// `mailto:`/an address, or an `https://` page.
+    help: Option<Spanned<String>>,
 }
 
 /// `[acme]`: automatic certificates for `autoconfig.<d>` and
@@ -421,7 +439,39 @@ pub struct Config {
     pub dns: DnsSettings,
     /// Present when `[acme] enabled = true`.
     pub acme: Option<AcmeConfig>,
+    /// `[page]`: the landing page's operator, public URL and help contact.
+    pub page: PageSettings,
 }
+
+/// Validated `[page]` settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageSettings {
+    /// `scheme://host[:port]` without a trailing slash. The QR code opens
+    /// it instead of the request's own scheme and host, which are wrong
+    /// behind a TLS-terminating proxy.
+    pub public_url: Option<String>,
+    /// Peers whose forwarded scheme is believed; empty (the default) means
+    /// a forwarded header is never trusted, since any client can send one.
+    pub trust_forwarded_proto_from: Vec<IpAddr>,
+    /// Who runs the page, as people know them ("Contoso IT").
+    pub organization: Option<String>,
+    /// The organisation's logo, SVG text (shown as an image, so its
+    /// scripts never run).
+    pub logo_svg: Option<String>,
+    pub help: Option<HelpContact>,
+}
+
+/// Where people who are stuck get help.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HelpContact {
+    /// An address, shown as a `mailto:` link.
+    Mail(String),
+    /// An `https://` or `http://` page.
+    Url(String),
+}
+
+/// The largest logo accepted: it is inlined in every page.
+const MAX_LOGO_BYTES: usize = 32 * 1024;
 
 impl Config {
     /// Loads `path`, or the embedded default when `None`.
@@ -548,8 +598,10 @@ impl Config {
             Some(section) if section.enabled => Some(acme_config(source, section, &resolve)?),
             _ => None,
         };
+        let page = validate_page(source, file.page, &resolve)?;
         Ok(Config {
             acme,
+            page,
             origin: source.path.clone(),
             http_listeners: file
                 .server
@@ -628,6 +680,122 @@ fn apple_signing(
         )),
         (None, None, None) => Ok(SigningSource::Off),
     }
+}
+
+/// Checks `[page]`: a public URL is an origin only, a logo is SVG of a
+/// sane size (a path is read now, so a missing file fails at start-up), a
+/// help contact is an address or a web page.
+fn validate_page(
+    source: &SourceFile,
+    page: PageSection,
+    resolve: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<PageSettings, ConfigError> {
+    let public_url = match page.public_url {
+        None => None,
+        Some(url) => {
+            let text = url.get_ref().trim().trim_end_matches('/');
+            let host = text
+                .strip_prefix("https://")
+                .or_else(|| text.strip_prefix("http://"));
+            let valid = host.is_some_and(|host| {
+                !host.is_empty()
+                    && host
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+            });
+            if !valid {
+                return Err(source.error_at(
+                    Some(url.span()),
+                    format!(
+                        "[page] public_url = {:?} must be https://host or https://host:port, \
+                         with no path, query or user (the QR code adds the path)",
+                        url.get_ref()
+                    ),
+                ));
+            }
+            Some(text.to_owned())
+        }
+    };
+    let organization = match page.organization {
+        None => None,
+        Some(name) => {
+            let text = name.get_ref().trim();
+            if text.is_empty() || text.chars().count() > 100 || text.chars().any(char::is_control) {
+                return Err(source.error_at(
+                    Some(name.span()),
+                    "[page] organization must be 1 to 100 characters on one line".into(),
+                ));
+            }
+            Some(text.to_owned())
+        }
+    };
+    let logo_svg = match page.logo {
+        None => None,
+        Some(logo) => {
+            let given = logo.get_ref().trim();
+            let svg = if given.starts_with('<') {
+                given.to_owned()
+            } else {
+                let path = resolve(PathBuf::from(given));
+                std::fs::read_to_string(&path).map_err(|e| {
+                    source.error_at(
+                        Some(logo.span()),
+                        format!("[page] logo: cannot read {}: {e}", path.display()),
+                    )
+                })?
+            };
+            if !svg.contains("<svg") || svg.len() > MAX_LOGO_BYTES {
+                return Err(source.error_at(
+                    Some(logo.span()),
+                    format!(
+                        "[page] logo must be SVG (inline text starting with <svg, or an .svg \
+                         file) of at most {MAX_LOGO_BYTES} bytes"
+                    ),
+                ));
+            }
+            Some(svg)
+        }
+    };
+    let help = match page.help {
+        None => None,
+        Some(help) => {
+            let text = help.get_ref().trim();
+            let mail = text.strip_prefix("mailto:").unwrap_or(text);
+            if text.starts_with("https://") || text.starts_with("http://") {
+                if text
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || c == '"')
+                {
+                    return Err(source.error_at(
+                        Some(help.span()),
+                        "[page] help: the URL contains a space or a quote".into(),
+                    ));
+                }
+                Some(HelpContact::Url(text.to_owned()))
+            } else if let Ok(address) = crate::email::EmailAddress::parse(mail) {
+                Some(HelpContact::Mail(address.as_str().to_owned()))
+            } else {
+                return Err(source.error_at(
+                    Some(help.span()),
+                    format!(
+                        "[page] help = {text:?} is neither an email address (it@example.com or \
+                         mailto:it@example.com) nor a web page (https://...)"
+                    ),
+                ));
+            }
+        }
+    };
+    Ok(PageSettings {
+        public_url,
+        trust_forwarded_proto_from: page
+            .trust_forwarded_proto_from
+            .into_iter()
+            .map(Spanned::into_inner)
+            .collect(),
+        organization,
+        logo_svg,
+        help,
+    })
 }
 
 /// An address other domains may publish: not loopback, unspecified or

@@ -16,13 +16,14 @@ use crate::clients::{
     APPLE_APP_ID, Client, ClientTable, EWS_BLOCKED_BY_DEFAULT, EWS_END, OUTLOOK_COM_PASSWORDS_END,
     Offer, THUNDERBIRD_EXCHANGE_VERSION,
 };
+use crate::config::{HelpContact, PageSettings};
 use crate::date::Date;
 use crate::document::{Document, media_type};
 use crate::email::{AddressError, EmailAddress};
 use crate::profile::{Audience, AuthMethod, MailServer, Profile, Security};
 use crate::resolve::{Site, SiteSource};
 
-pub use i18n::{AppText, Lang, Strings};
+pub use i18n::{AppText, Lang, Strings, Trouble};
 
 /// Where the stylesheet is served; the page links to it (the CSP allows
 /// styles from this origin only, no inline styles).
@@ -125,12 +126,96 @@ pub enum Lookup<'a> {
     /// The form was submitted with something that is not an address. `typed`
     /// is put back into the form (escaped) so it can be corrected.
     Invalid { typed: &'a str, error: InputError },
-    /// A valid address whose domain this server does not serve.
-    UnknownDomain { address: &'a EmailAddress },
+    /// A valid address whose domain this server does not serve, and what
+    /// the person most likely meant.
+    UnknownDomain {
+        address: &'a EmailAddress,
+        hint: Option<DomainHint>,
+    },
     Found {
         address: &'a EmailAddress,
         site: &'a Site,
     },
+}
+
+/// Why an unknown domain is unknown, when the page can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DomainHint {
+    /// Close to one of Microsoft's consumer domains: the address with it.
+    DidYouMean(String),
+    /// A well-known mailbox provider that is not Microsoft.
+    NotMicrosoft,
+}
+
+/// Mailbox providers people confuse with Outlook.com: the page says
+/// plainly it is not for them instead of "no settings for gmail.com".
+const NOT_MICROSOFT: &[&str] = &[
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "yahoo.fr",
+    "ymail.com",
+    "icloud.com",
+    "me.com",
+    "mac.com",
+    "aol.com",
+    "proton.me",
+    "protonmail.com",
+    "gmx.com",
+    "gmx.de",
+    "gmx.fr",
+    "orange.fr",
+    "free.fr",
+    "laposte.net",
+    "sfr.fr",
+];
+
+/// What an unknown `address` most likely meant: a consumer domain of
+/// Microsoft at most two edits away (transpositions count one: "hotmial"),
+/// or a provider that is not Microsoft's.
+pub fn domain_hint<'d>(
+    address: &EmailAddress,
+    consumer_domains: impl IntoIterator<Item = &'d str>,
+) -> Option<DomainHint> {
+    let domain = address.domain().as_str();
+    if NOT_MICROSOFT.contains(&domain) {
+        return Some(DomainHint::NotMicrosoft);
+    }
+    consumer_domains
+        .into_iter()
+        .map(|candidate| (edit_distance(domain, candidate), candidate))
+        .filter(|(distance, _)| (1..=2).contains(distance))
+        .min_by_key(|(distance, _)| *distance)
+        .map(|(_, candidate)| {
+            DomainHint::DidYouMean(format!("{}@{candidate}", address.local_part()))
+        })
+}
+
+/// Optimal string alignment distance: insertions, deletions,
+/// substitutions and transpositions of neighbours each cost one.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = best;
+        }
+    }
+    d[a.len()][b.len()]
 }
 
 /// Why the submitted address could not be read.
@@ -157,10 +242,22 @@ pub struct LandingPage<'a> {
     /// Otherwise it came from the `User-Agent`, and the phone that scans
     /// the QR code picks its own.
     pub app_chosen: bool,
-    /// `scheme://host[:port]` of this server as the visitor reached it
-    /// (the router parses and normalises the host); without it there is
-    /// no QR code.
+    /// `scheme://host[:port]` the QR code opens: `[page] public_url`, or
+    /// this server as the visitor reached it (the router parses and
+    /// normalises the host, and believes a forwarded scheme only from a
+    /// trusted proxy); without it there is no QR code.
     pub origin: Option<String>,
+    /// The request came from a phone or tablet: the QR code (for the
+    /// computer next to it) is not sent at all.
+    pub on_phone: bool,
+    /// The host people reached, to say whose page this is when no
+    /// organisation is configured.
+    pub host: Option<String>,
+    /// `[page]`: who runs the page, their logo and help contact.
+    pub operator: &'a PageSettings,
+    /// Apple profiles are signed; when not, devices show "Not Verified"
+    /// and the page says so before the download.
+    pub profiles_signed: bool,
     /// The day the page answers for: the client table's rows are read on
     /// it (the router's clock; fixed by `serve --today` and in tests).
     pub today: Date,
@@ -172,7 +269,9 @@ pub fn render_landing_page(page: &LandingPage<'_>) -> Document {
     let typed: Option<&str> = match &page.lookup {
         Lookup::Form => None,
         Lookup::Invalid { typed, .. } => Some(typed),
-        Lookup::UnknownDomain { address } | Lookup::Found { address, .. } => Some(address.as_str()),
+        Lookup::UnknownDomain { address, .. } | Lookup::Found { address, .. } => {
+            Some(address.as_str())
+        }
     };
     let links = Links {
         email: typed,
@@ -181,13 +280,21 @@ pub fn render_landing_page(page: &LandingPage<'_>) -> Document {
     };
     let error = match &page.lookup {
         Lookup::Invalid { error, .. } => Some(match error {
+            InputError::Address(AddressError::Empty) => t.type_your_address.to_owned(),
             InputError::Address(error) => t
                 .invalid_address
                 .replace("{reason}", &t.errors.reason(error)),
             InputError::Repeated => t.repeated_parameter.to_owned(),
             InputError::Encoding => t.bad_encoding.to_owned(),
         }),
-        Lookup::UnknownDomain { address } => Some(
+        Lookup::UnknownDomain {
+            hint: Some(DomainHint::NotMicrosoft),
+            address,
+        } => Some(
+            t.not_microsoft
+                .replace("{domain}", &address.domain().to_unicode()),
+        ),
+        Lookup::UnknownDomain { address, .. } => Some(
             t.unknown_domain
                 .replace("{domain}", &address.domain().to_unicode()),
         ),
@@ -210,10 +317,48 @@ pub fn render_landing_page(page: &LandingPage<'_>) -> Document {
         Lookup::Found { address, site } => Some(ResultView::new(page, t, address, site, links)),
         _ => None,
     };
+    let suggestion = match &page.lookup {
+        Lookup::UnknownDomain {
+            hint: Some(DomainHint::DidYouMean(suggested)),
+            ..
+        } => Some(Suggestion {
+            href: Links {
+                email: Some(suggested),
+                ..links
+            }
+            .href(""),
+            address: suggested.clone(),
+        }),
+        _ => None,
+    };
+    let operator = &page.operator;
+    let run_by = match (&operator.organization, &page.host) {
+        (Some(name), _) => t.run_by.replace("{name}", name),
+        (None, Some(host)) => t.run_by_host.replace("{host}", host),
+        (None, None) => t.run_by_unknown.to_owned(),
+    };
+    let help = operator.help.as_ref().map(|help| match help {
+        HelpContact::Mail(address) => HelpView {
+            label: t.help_mail.replace("{contact}", address),
+            href: format!("mailto:{address}"),
+        },
+        HelpContact::Url(url) => HelpView {
+            label: t.help_url.replace("{contact}", url),
+            href: url.clone(),
+        },
+    });
     let template = LandingTemplate {
         t,
         stylesheet: STYLESHEET_PATH,
         languages,
+        suggestion,
+        run_by,
+        help,
+        organization: operator.organization.as_deref(),
+        logo: operator
+            .logo_svg
+            .as_deref()
+            .map(|svg| format!("data:image/svg+xml,{}", utf8_percent_encode(svg, DATA_URL))),
         form: FormView {
             // Whatever was typed, even hostile, goes back in escaped; it
             // is cut so a huge query does not make a huge page.
@@ -289,7 +434,59 @@ struct LandingTemplate<'a> {
     stylesheet: &'static str,
     languages: Vec<Choice>,
     form: FormView,
+    /// "Did you mean …?" for a typo'd consumer domain.
+    suggestion: Option<Suggestion>,
+    /// Whose page this is, said next to the form that asks for an address.
+    run_by: String,
+    help: Option<HelpView>,
+    organization: Option<&'a str>,
+    /// The operator's SVG logo as a `data:` URL for an `<img>`: shown as an
+    /// image, its scripts never run, and the CSP needs no change.
+    logo: Option<String>,
     result: Option<ResultView<'a>>,
+}
+
+struct Suggestion {
+    address: String,
+    href: String,
+}
+
+struct HelpView {
+    label: String,
+    href: String,
+}
+
+/// A piece of a sentence: plain text, or a button or menu name as the app
+/// shows it (`**…**` in the strings), which the page shows as a UI label.
+struct Part {
+    text: String,
+    ui: bool,
+}
+
+/// Splits `text` at `**` into plain and UI-label parts.
+fn rich(text: &str) -> Vec<Part> {
+    text.split("**")
+        .enumerate()
+        .filter(|(_, piece)| !piece.is_empty())
+        .map(|(index, piece)| Part {
+            text: piece.to_owned(),
+            ui: index % 2 == 1,
+        })
+        .collect()
+}
+
+struct TroubleView {
+    seen: String,
+    fix: Vec<Part>,
+}
+
+/// The way from one device's Apple steps to the other's: iPadOS Safari
+/// sends a Mac User-Agent, so an iPad first gets the Mac's steps.
+struct DeviceSwitch {
+    /// "These steps are for a Mac."
+    intro: Option<&'static str>,
+    label: &'static str,
+    href: String,
 }
 
 /// A link in a switch (language or app).
@@ -316,15 +513,18 @@ struct ResultView<'a> {
     kind: &'static str,
     answer: String,
     recommended: String,
-    apps: Vec<Choice>,
     selected: AppSection,
     others: Vec<AppSection>,
     decision: Decision,
     settings_caption: String,
     settings: Vec<SettingRow<'a>>,
     documentation_url: &'a str,
-    /// `data:image/svg+xml,...` of the QR code, when the origin is known.
+    /// `data:image/svg+xml,...` of the QR code, when the origin is known
+    /// and the visitor is not on a phone.
     qr_code: Option<String>,
+    /// The URL the QR code opens, written out for a phone without a
+    /// camera app that reads codes.
+    qr_url: String,
 }
 
 struct AppSection {
@@ -334,9 +534,16 @@ struct AppSection {
     heading: String,
     /// What the visitor must know before the steps, for this day: an
     /// admin's allow-list, an end date, why an app no longer works.
-    notes: Vec<String>,
-    steps: Vec<String>,
+    notes: Vec<Vec<Part>>,
+    steps: Vec<Vec<Part>>,
     downloads: Vec<Download>,
+    /// The profile is unsigned: what the device will show.
+    unsigned_warning: Option<&'static str>,
+    device_switch: Option<DeviceSwitch>,
+    /// `?app=` for this app: the other apps' folds offer to select it.
+    choose_href: String,
+    /// "Didn't work?": the exact message, and what to do.
+    troubles: Vec<TroubleView>,
 }
 
 /// A link to the Apple configuration profile endpoint.
@@ -345,7 +552,9 @@ struct Download {
     href: String,
 }
 
-/// The three questions, and which answer the visitor's case takes.
+/// The three questions, each with both answers, and which the visitor's
+/// case takes. Question 3 and question 2's "No" are rare: they sit in a
+/// fold, open only when the selected app is an older one.
 struct Decision {
     /// The app can add the mailbox today: question 1 answers yes.
     modern: bool,
@@ -353,6 +562,8 @@ struct Decision {
     personal: bool,
     /// What question 3's answer says, for this account on this day.
     personal_answer: String,
+    /// "For alice@contoso.com": question 3 is answered for this address.
+    for_address: String,
 }
 
 /// One row of the manual settings table, straight from the profile.
@@ -465,20 +676,16 @@ impl<'a> ResultView<'a> {
             today: page.today,
         };
         let selected_text = page.app.text(t);
-        let section = |app: AppId| app_section(app, t, address, personal, offers);
-        let apps = AppId::ALL
-            .into_iter()
-            .map(|app| Choice {
-                label: app.text(t).name,
-                code: app.id(),
-                href: Links {
-                    app: Some(app),
-                    ..links
-                }
-                .href("#steps"),
-                current: app == page.app,
-            })
-            .collect();
+        let context = SectionContext {
+            t,
+            address,
+            personal,
+            offers,
+            lang: page.lang,
+            profiles_signed: page.profiles_signed,
+            links,
+        };
+        let section = |app: AppId| app_section(app, &context);
         let verdict = if page.app.is_legacy() {
             Verdict::Legacy
         } else if page.app == AppId::MacosMail && offers.mac_ews_until().is_none() {
@@ -517,8 +724,11 @@ impl<'a> ResultView<'a> {
             }
         };
         let servers = profile.enabled_incoming().chain([&profile.outgoing]);
+        // The phone picks its own app: a desktop's choice (Thunderbird,
+        // Outlook for Windows) is no use there.
         let qr_link = Links {
             email: Some(address.as_str()),
+            app: None,
             ..links
         }
         .href("");
@@ -535,7 +745,6 @@ impl<'a> ResultView<'a> {
             },
             answer,
             recommended,
-            apps,
             selected: section(page.app),
             others: AppId::ALL
                 .into_iter()
@@ -546,6 +755,7 @@ impl<'a> ResultView<'a> {
                 modern: matches!(verdict, Verdict::SignsIn),
                 personal,
                 personal_answer,
+                for_address: t.for_address.replace("{address}", address.as_str()),
             },
             settings_caption: t.settings_caption.replace("{name}", &site.display_name),
             settings: servers.map(|s| setting_row(s, t)).collect(),
@@ -553,18 +763,32 @@ impl<'a> ResultView<'a> {
             qr_code: page
                 .origin
                 .as_deref()
+                .filter(|_| !page.on_phone)
                 .and_then(|origin| qr_code_data_uri(&format!("{origin}{qr_link}"))),
+            qr_url: format!("{}{qr_link}", page.origin.as_deref().unwrap_or_default()),
         }
     }
 }
 
-fn app_section(
-    app: AppId,
+/// What every app's section is built from.
+struct SectionContext<'a> {
     t: &'static Strings,
-    address: &EmailAddress,
+    address: &'a EmailAddress,
     personal: bool,
-    offers: Offers<'_>,
-) -> AppSection {
+    offers: Offers<'a>,
+    lang: Lang,
+    profiles_signed: bool,
+    links: Links<'a>,
+}
+
+fn app_section(app: AppId, context: &SectionContext<'_>) -> AppSection {
+    let SectionContext {
+        t,
+        address,
+        personal,
+        offers,
+        ..
+    } = *context;
     let text = app.text(t);
     let static_steps = if personal {
         text.steps_personal
@@ -575,9 +799,11 @@ fn app_section(
     let mut notes = Vec::new();
     let mut downloads = Vec::new();
     let email = utf8_percent_encode(address.as_str(), QUERY_VALUE);
+    // The profile's names and description follow the page's language.
+    let lang = context.lang.code();
     let profile_link = |label: &'static str, platform: &str| Download {
         label,
-        href: format!("/apple/profile?email={email}&kind=exchange&platform={platform}"),
+        href: format!("/apple/profile?email={email}&kind=exchange&platform={platform}&lang={lang}"),
     };
     match app {
         // ActiveSync: not touched by the EWS retirement.
@@ -638,14 +864,61 @@ fn app_section(
         }
         _ => {}
     }
+    let device_link = |target: AppId| {
+        Links {
+            app: Some(target),
+            email: Some(address.as_str()),
+            ..context.links
+        }
+        .href("#steps")
+    };
+    let device_switch = match app {
+        AppId::MacosMail => Some(DeviceSwitch {
+            intro: Some(t.mac_only),
+            label: t.on_ipad,
+            href: device_link(AppId::IosMail),
+        }),
+        AppId::IosMail => Some(DeviceSwitch {
+            intro: None,
+            label: t.on_mac,
+            href: device_link(AppId::MacosMail),
+        }),
+        _ => None,
+    };
+    let troubles = if personal {
+        text.trouble_personal
+    } else {
+        text.trouble_work
+    };
+    let unsigned_profile = !downloads.is_empty() && !context.profiles_signed;
     AppSection {
         id: app.id(),
         name: text.name,
         summary: text.summary,
         heading: t.steps_heading.replace("{app}", text.name),
-        notes,
-        steps,
+        notes: notes.iter().map(|note| rich(note)).collect(),
+        steps: steps.iter().map(|step| rich(step)).collect(),
+        unsigned_warning: unsigned_profile.then_some(t.unsigned_profile),
+        troubles: troubles
+            .iter()
+            .filter(|trouble| match trouble.shown {
+                i18n::Shown::Always => true,
+                i18n::Shown::WithProfile => !downloads.is_empty(),
+                i18n::Shown::WithUnsignedProfile => unsigned_profile,
+            })
+            .map(|trouble| TroubleView {
+                seen: trouble.seen.to_owned(),
+                fix: rich(trouble.fix),
+            })
+            .collect(),
+        choose_href: Links {
+            app: Some(app),
+            email: Some(address.as_str()),
+            ..context.links
+        }
+        .href("#steps"),
         downloads,
+        device_switch,
     }
 }
 

@@ -6,9 +6,11 @@ use http::header::{self, HeaderValue};
 use super::reply::{Caching, Reply};
 use super::{Exchange, RouteError};
 use crate::apple::{
-    Platform, ProfileKind, ProfileOptions, profile_file_name, render_apple_profile,
+    Platform, ProfileKind, ProfileLanguage, ProfileOptions, profile_file_name,
+    render_apple_profile_in,
 };
 use crate::email::EmailAddress;
+use crate::web::Lang;
 
 /// An Apple configuration profile for `address`: `kind` and `platform` from
 /// the query (the platform otherwise from the User-Agent), signed when a
@@ -31,20 +33,43 @@ pub(super) async fn apple_profile(
             true,
         ),
     };
+    // The names and description the device shows while installing: the
+    // landing page's language (`lang`, which its links carry), else the
+    // browser's; an unknown `lang` is only a preference and is ignored.
+    let chosen_lang = exchange
+        .query_param("lang")?
+        .and_then(|code| Lang::from_code(&code));
+    let lang = chosen_lang
+        .or_else(|| {
+            exchange
+                .header(header::ACCEPT_LANGUAGE)
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or(Lang::ALL[0]);
+    let language = match lang {
+        Lang::En => ProfileLanguage::English,
+        Lang::Fr => ProfileLanguage::French,
+    };
     let site = exchange.resolve(address.domain()).await?;
     let options = ProfileOptions {
         kind,
         platform,
         today: exchange.today(),
     };
-    let mut document = render_apple_profile(&site, &address, options)?;
+    let mut document = render_apple_profile_in(&site, &address, options, language)?;
     if let Some(signer) = &exchange.app.profile_signer {
         document.body = signer.sign(&document.body)?;
     }
     // The profile names the user: never kept by a shared cache.
     let mut reply = Reply::document(document).with_caching(Caching::Private);
-    if vary {
-        reply = reply.with_header(header::VARY, HeaderValue::from_static("User-Agent"));
+    let vary = match (vary, chosen_lang.is_some()) {
+        (true, true) => Some("User-Agent"),
+        (true, false) => Some("User-Agent, Accept-Language"),
+        (false, false) => Some("Accept-Language"),
+        (false, true) => None,
+    };
+    if let Some(vary) = vary {
+        reply = reply.with_header(header::VARY, HeaderValue::from_static(vary));
     }
     // The name is built from the parsed address and holds only header-safe
     // characters; the check is belt and braces.

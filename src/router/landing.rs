@@ -7,7 +7,8 @@ use http::header::{self, HeaderValue};
 use super::reply::{Caching, Reply};
 use super::{Exchange, Listener, RequestHost, RouteError};
 use crate::email::EmailAddress;
-use crate::web::{AppId, InputError, LandingPage, Lang, Lookup, render_landing_page};
+use crate::profile::Audience;
+use crate::web::{AppId, InputError, LandingPage, Lang, Lookup, domain_hint, render_landing_page};
 
 /// `GET /`: the landing page. Whatever the visitor typed, the answer is the
 /// page itself with a message next to the form, never a plain-text error;
@@ -37,15 +38,30 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
     let app_id = chosen_app.unwrap_or_else(|| {
         AppId::from_user_agent(exchange.header(header::USER_AGENT).unwrap_or_default())
     });
-    // The landing page's QR code needs an absolute URL.
+    let user_agent = exchange.header(header::USER_AGENT).unwrap_or_default();
+    // The QR code is for the computer next to a phone: a phone hides it,
+    // so it is not sent at all.
+    let on_phone = ["iPhone", "iPad", "iPod", "Android", "Mobile"]
+        .iter()
+        .any(|needle| user_agent.contains(needle));
+    let settings = &exchange.app.config.page;
+    // The landing page's QR code needs an absolute URL: the operator's
+    // public URL when given (behind a TLS proxy the request's own scheme
+    // is http), else this request's scheme and host.
     let scheme = match exchange.request.extensions().get::<super::ConnectionInfo>() {
         Some(_) if exchange.connection.listener == Listener::Https => "https",
         Some(_) => "http",
         None => exchange.request.uri().scheme_str().unwrap_or("https"),
     };
-    let origin = RequestHost::of(exchange.request)
-        .filter(|_| matches!(scheme, "http" | "https"))
-        .map(|host| format!("{scheme}://{host}"));
+    let scheme = forwarded_scheme(exchange).unwrap_or(scheme);
+    let host = RequestHost::of(exchange.request).map(|host| host.to_string());
+    let origin = match &settings.public_url {
+        Some(url) => Some(url.clone()),
+        None => host
+            .as_ref()
+            .filter(|_| matches!(scheme, "http" | "https"))
+            .map(|host| format!("{scheme}://{host}")),
+    };
 
     let typed = exchange.form_param("email");
     let address = match &typed {
@@ -71,7 +87,22 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
             },
         ),
         (Some(Ok(address)), Some(Ok(site))) => (StatusCode::OK, Lookup::Found { address, site }),
-        (Some(Ok(address)), _) => (StatusCode::NOT_FOUND, Lookup::UnknownDomain { address }),
+        (Some(Ok(address)), _) => {
+            // Typos are checked against Microsoft's consumer domains: the
+            // personal profiles' lists.
+            let consumer_domains = exchange
+                .app
+                .config
+                .profiles
+                .values()
+                .filter(|profile| profile.audience == Audience::Personal)
+                .flat_map(|profile| profile.domains.iter().map(|d| d.get_ref().0.as_str()));
+            let hint = domain_hint(address, consumer_domains);
+            (
+                StatusCode::NOT_FOUND,
+                Lookup::UnknownDomain { address, hint },
+            )
+        }
     };
     let document = render_landing_page(&LandingPage {
         lookup,
@@ -80,6 +111,10 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
         app: app_id,
         app_chosen: chosen_app.is_some(),
         origin,
+        on_phone,
+        host,
+        operator: settings,
+        profiles_signed: exchange.app.profile_signer.is_some(),
         today: exchange.today(),
     });
     // The page depends on the address, the language and the device, and
@@ -95,4 +130,35 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
             header::VARY,
             HeaderValue::from_static("Accept-Language, User-Agent"),
         )
+}
+
+/// The scheme a trusted proxy says the visitor used (`X-Forwarded-Proto`,
+/// or `proto=` in the first `Forwarded` element, RFC 7239 §5.4). Only
+/// peers listed in `[page] trust_forwarded_proto_from` are believed: any
+/// client can send these headers.
+fn forwarded_scheme(exchange: &Exchange<'_>) -> Option<&'static str> {
+    let trusted = &exchange.app.config.page.trust_forwarded_proto_from;
+    if !trusted.contains(&exchange.connection.peer.ip()) {
+        return None;
+    }
+    let from_forwarded = || {
+        let first = exchange.header(header::FORWARDED)?.split(',').next()?;
+        first.split(';').find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            key.trim()
+                .eq_ignore_ascii_case("proto")
+                .then(|| value.trim().trim_matches('"'))
+        })
+    };
+    let proto = exchange
+        .header(header::HeaderName::from_static("x-forwarded-proto"))
+        .map(|value| value.split(',').next().unwrap_or_default().trim())
+        .or_else(from_forwarded)?;
+    if proto.eq_ignore_ascii_case("https") {
+        Some("https")
+    } else if proto.eq_ignore_ascii_case("http") {
+        Some("http")
+    } else {
+        None
+    }
 }

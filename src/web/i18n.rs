@@ -93,6 +93,27 @@ pub struct AppText {
     pub summary: &'static str,
     pub steps_personal: &'static [&'static str],
     pub steps_work: &'static [&'static str],
+    /// "Didn't work?": what the person sees and what to do, per account.
+    pub trouble_personal: &'static [Trouble],
+    pub trouble_work: &'static [Trouble],
+}
+
+/// One failure a person can meet: the exact message they see, and what to
+/// do or forward to their admin.
+pub struct Trouble {
+    pub seen: &'static str,
+    pub fix: &'static str,
+    pub shown: Shown,
+}
+
+/// Where a `Trouble` can happen at all.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Shown {
+    Always,
+    /// Where the page offers an Apple profile (the Mac's Exchange account).
+    WithProfile,
+    /// Where that profile is unsigned ("Not Verified").
+    WithUnsignedProfile,
 }
 
 /// Every string of the page in one language. `{domain}`, `{reason}`,
@@ -157,6 +178,46 @@ pub struct Strings {
     /// SMTP AUTH with a password once it is a per-tenant exception.
     pub legacy_work_smtp_exception: &'static str,
     pub decision_heading: &'static str,
+    /// Question 1's "No": where to read on.
+    pub go_to_question_2: &'static str,
+    /// Question 2's "No": the rare case, behind `older_apps_summary`.
+    pub go_to_older_apps: &'static str,
+    pub older_apps_summary: &'static str,
+    /// Question 3's answer for this address: "For {address}".
+    pub for_address: &'static str,
+    /// Under the Mac steps: they are for a Mac, and the way out for an
+    /// iPad, whose Safari says it is a Mac.
+    pub mac_only: &'static str,
+    pub on_ipad: &'static str,
+    /// Under the iPhone/iPad steps: the way to the Mac's.
+    pub on_mac: &'static str,
+    /// Why the device choice is in the link.
+    pub device_choice_kept: &'static str,
+    pub trouble_heading: &'static str,
+    pub trouble_seen: &'static str,
+    pub trouble_fix: &'static str,
+    /// Who runs the page: `{name}`.
+    pub run_by: &'static str,
+    /// Without `[page] organization`: `{host}`.
+    pub run_by_host: &'static str,
+    pub run_by_unknown: &'static str,
+    pub help_mail: &'static str,
+    pub help_url: &'static str,
+    /// Profiles are not signed: what the device shows.
+    pub unsigned_profile: &'static str,
+    /// A typo'd consumer domain: `{suggestion}` is a link.
+    pub did_you_mean: &'static str,
+    /// What ends the question after the link ("?", " ?").
+    pub did_you_mean_end: &'static str,
+    /// A well-known mailbox that is not Microsoft's: `{domain}`.
+    pub not_microsoft: &'static str,
+    /// An empty submit.
+    pub type_your_address: &'static str,
+    pub meta_description: &'static str,
+    pub copy: &'static str,
+    pub copied: &'static str,
+    /// In each other app's fold: make it the selected app.
+    pub choose_app: &'static str,
     pub question_sign_in: &'static str,
     pub answer_sign_in: &'static str,
     pub question_update: &'static str,

@@ -248,7 +248,9 @@ async fn valid_address_with_markup_characters_round_trips_as_text() {
         .find_all(&|n| n.name == "a" && n.attr("href").is_some_and(|h| h.contains("platform=ios")));
     assert_eq!(
         ios[0].attr("href"),
-        Some("/apple/profile?email=o%27neil%26%7Bco%7D@contoso.test&kind=exchange&platform=ios")
+        Some(
+            "/apple/profile?email=o%27neil%26%7Bco%7D@contoso.test&kind=exchange&platform=ios&lang=en"
+        )
     );
     server.shutdown().await;
 }
@@ -325,13 +327,20 @@ async fn every_app_has_its_section_with_steps() {
             let section = document
                 .by_id(&format!("app-{id}"))
                 .unwrap_or_else(|| panic!("{address}: no section for {id}"));
-            assert!(section.tags("li").len() >= 3, "{address}: {id}");
-            let switch = document.find_all(&|n| n.name == "a" && n.attr("data-app") == Some(id));
+            let steps = section.find_all(&|n| n.has_class("step-list"));
+            assert!(steps[0].tags("li").len() >= 3, "{address}: {id}");
+            // One app list: each other app's fold offers to select it.
+            if id == "outlook-mobile" {
+                continue;
+            }
+            let choose = section.find_all(&|n| n.name == "a" && n.attr("data-app") == Some(id));
             assert_eq!(
-                switch[0].attr("href"),
+                choose[0].attr("href"),
                 Some(format!("/?email={address}&app={id}#steps").as_str())
             );
         }
+        // The old pill switch is gone: one list of apps.
+        assert!(document.find_all(&|n| n.has_class("apps")).is_empty());
     }
     server.shutdown().await;
 }
@@ -354,8 +363,13 @@ async fn user_agent_preselects_the_app_and_the_switch_overrides_it() {
     .await;
     let document = parse(&reply);
     assert_eq!(selected(&document), "ios-mail");
-    let current = document.find_all(&|n| n.attr("aria-current") == Some("true"));
-    assert_eq!(current[0].attr("data-app"), Some("ios-mail"));
+    // The selected app is not repeated in the other apps' list.
+    let others = document.by_id("other-apps").unwrap();
+    assert!(
+        others
+            .find_all(&|n| n.attr("data-app") == Some("ios-mail"))
+            .is_empty()
+    );
 
     let reply = page(
         &server,
@@ -509,7 +523,7 @@ async fn mac_section_before_ews_is_blocked_by_default() {
     let document = get_page(&server, "/?email=alice@contoso.test&app=macos-mail").await;
     assert_eq!(
         profile_links(&document, "macos"),
-        ["/apple/profile?email=alice@contoso.test&kind=exchange&platform=macos"]
+        ["/apple/profile?email=alice@contoso.test&kind=exchange&platform=macos&lang=en"]
     );
     let notes = notes(&document, "macos-mail");
     assert!(
@@ -529,7 +543,7 @@ async fn mac_section_names_the_admin_and_apples_app_id_once_ews_is_blocked() {
     let document = get_page(&server, "/?email=alice@contoso.test&app=macos-mail").await;
     assert_eq!(
         profile_links(&document, "macos"),
-        ["/apple/profile?email=alice@contoso.test&kind=exchange&platform=macos"]
+        ["/apple/profile?email=alice@contoso.test&kind=exchange&platform=macos&lang=en"]
     );
     let notes_work = notes(&document, "macos-mail");
     assert!(
@@ -555,7 +569,7 @@ async fn mac_section_names_the_admin_and_apples_app_id_once_ews_is_blocked() {
     let personal = get_page(&server, "/?email=bob@fabrikam.test&app=macos-mail").await;
     assert_eq!(
         profile_links(&personal, "macos"),
-        ["/apple/profile?email=bob@fabrikam.test&kind=exchange&platform=macos"]
+        ["/apple/profile?email=bob@fabrikam.test&kind=exchange&platform=macos&lang=en"]
     );
     let notes_personal = notes(&personal, "macos-mail");
     assert_eq!(notes_personal.len(), 1, "{notes_personal:?}");
@@ -623,7 +637,7 @@ async fn iphone_steps_and_links_do_not_change_with_the_ews_dates() {
             assert_eq!(
                 links,
                 [format!(
-                    "/apple/profile?email={address}&kind=exchange&platform=ios"
+                    "/apple/profile?email={address}&kind=exchange&platform=ios&lang=en"
                 )],
                 "{today}"
             );
@@ -673,17 +687,18 @@ async fn apple_sections_link_to_the_profile_endpoint() {
             .tags("a")
             .iter()
             .map(|a| a.attr("href").unwrap().to_owned())
+            .filter(|href| href.starts_with("/apple/"))
             .collect()
     };
     let reply = page(&server, "/?email=bob%2Btag@fabrikam.test", &[]).await;
     let document = parse(&reply);
     assert_eq!(
         links(&document, "ios-mail"),
-        ["/apple/profile?email=bob%2Btag@fabrikam.test&kind=exchange&platform=ios"]
+        ["/apple/profile?email=bob%2Btag@fabrikam.test&kind=exchange&platform=ios&lang=en"]
     );
     assert_eq!(
         links(&document, "macos-mail"),
-        ["/apple/profile?email=bob%2Btag@fabrikam.test&kind=exchange&platform=macos"]
+        ["/apple/profile?email=bob%2Btag@fabrikam.test&kind=exchange&platform=macos&lang=en"]
     );
     // Neither Outlook.com (since 2024-09-16) nor work accounts accept a
     // password: no IMAP profile is offered.
@@ -691,7 +706,7 @@ async fn apple_sections_link_to_the_profile_endpoint() {
     let document = parse(&reply);
     assert_eq!(
         links(&document, "ios-mail"),
-        ["/apple/profile?email=alice@contoso.test&kind=exchange&platform=ios"]
+        ["/apple/profile?email=alice@contoso.test&kind=exchange&platform=ios&lang=en"]
     );
     server.shutdown().await;
 }
@@ -773,7 +788,14 @@ fn settings_rows(document: &Node) -> Vec<[String; 5]> {
         .tags("tr")
         .iter()
         .map(|row| {
-            let cells: Vec<String> = row.elements().map(Node::text).collect();
+            // The host cell's copy button is not part of the host name.
+            let cells: Vec<String> = row
+                .elements()
+                .map(|cell| match cell.tags("code").first() {
+                    Some(code) => code.text(),
+                    None => cell.text(),
+                })
+                .collect();
             cells.try_into().expect("five cells per row")
         })
         .collect()
@@ -959,5 +981,421 @@ async fn repeated_address_and_unknown_preferences_are_handled_in_the_page() {
         steps.find_all(&|n| n.attr("data-app").is_some())[0].attr("data-app"),
         Some("ios-mail")
     );
+    server.shutdown().await;
+}
+
+// ---- Issue 16: the landing page, second version ----
+
+/// The decision box's question `n` (1 or 2): its Yes and No branches.
+fn branches(document: &Node, n: u8) -> (String, String) {
+    let question = document.by_id(&format!("question-{n}")).unwrap();
+    let yes = question.find_all(&|n| n.has_class("branch") && n.has_class("yes"));
+    let no = question.find_all(&|n| n.has_class("branch") && n.has_class("no"));
+    (yes[0].text(), no[0].text())
+}
+
+#[tokio::test]
+async fn decision_gives_both_answers_and_folds_the_rare_ones_under_older_apps() {
+    let server = TestServer::start().await;
+    let document = get_page(&server, "/?email=alice@contoso.test&app=thunderbird").await;
+    let (yes, no) = branches(&document, 1);
+    assert!(yes.starts_with("Yes → Sign in in that window"), "{yes}");
+    assert_eq!(no, "No → Go to question 2.");
+    let (yes, no) = branches(&document, 2);
+    assert!(yes.starts_with("Yes → Update or replace it"), "{yes}");
+    assert!(no.contains("Older apps that cannot be updated"), "{no}");
+    // Question 3 is in the fold, answered for this address, and the fold
+    // is closed for an app that signs in with Microsoft.
+    let older = document.by_id("older-apps").unwrap();
+    assert_eq!(older.name, "details");
+    assert_eq!(older.attr("open"), None);
+    let third = older.find_all(&|n| n.attr("id") == Some("question-3"));
+    assert!(third[0].text().contains("For alice@contoso.test: No →"));
+    // An older app opens it.
+    let document = get_page(&server, "/?email=bob@fabrikam.test&app=legacy").await;
+    let older = document.by_id("older-apps").unwrap();
+    assert_eq!(older.attr("open"), Some(""));
+    assert!(older.text().contains("For bob@fabrikam.test: Yes →"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn mac_steps_say_they_are_for_a_mac_and_an_ipad_can_switch() {
+    // iPadOS Safari sends this Mac User-Agent.
+    const MAC: &str = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 \
+                       (KHTML, like Gecko) Version/18.1 Safari/605.1.15";
+    let server = start_on("2026-12-01").await;
+    let reply = page(
+        &server,
+        "/?email=alice@contoso.test",
+        &[("user-agent", MAC)],
+    )
+    .await;
+    let document = parse(&reply);
+    let steps = document.by_id("steps").unwrap();
+    let device = steps.find_all(&|n| n.has_class("device"));
+    assert!(device[0].text().starts_with("These steps are for a Mac."));
+    let link = device[0].first("a").attr("href").unwrap().to_owned();
+    assert_eq!(link, "/?email=alice@contoso.test&app=ios-mail#steps");
+    assert!(
+        steps
+            .text()
+            .contains("On the Mac, click Download the profile for Mac")
+    );
+    // Following it: the iPad steps, and the choice stays in the form.
+    let path = link.trim_end_matches("#steps");
+    let reply = page(&server, path, &[("user-agent", MAC)]).await;
+    let document = parse(&reply);
+    let steps = document.by_id("steps").unwrap();
+    assert!(steps.by_id("app-ios-mail").is_some());
+    let kept = document.find_all(&|n| n.name == "input" && n.attr("name") == Some("app"));
+    assert_eq!(kept[0].attr("value"), Some("ios-mail"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn no_password_route_sits_next_to_the_main_action() {
+    let server = start_on("2026-12-01").await;
+    for address in ["alice@contoso.test", "bob@fabrikam.test"] {
+        for app in APP_IDS {
+            let document = get_page(&server, &format!("/?email={address}&app={app}")).await;
+            let imap = document.find_all(&|n| {
+                n.name == "a" && n.attr("href").is_some_and(|h| h.contains("kind=imap"))
+            });
+            assert!(imap.is_empty(), "{address} {app}");
+            let answer = document.by_id("answer").unwrap().text();
+            assert!(!answer.contains("SMTP AUTH"), "{address} {app}: {answer}");
+            let action = document.by_id("recommended-action").unwrap().text();
+            assert!(!action.to_lowercase().contains("password"), "{action}");
+        }
+    }
+    server.shutdown().await;
+}
+
+fn trouble_text(document: &Node, app: &str) -> String {
+    let section = document.by_id(&format!("app-{app}")).unwrap();
+    let trouble = section.find_all(&|n| n.has_class("trouble"));
+    assert_eq!(trouble.len(), 1, "{app}: one didn't-work part");
+    trouble[0].text()
+}
+
+#[tokio::test]
+async fn every_app_says_what_failure_looks_like_and_what_to_do() {
+    let server = TestServer::start_on(Some("2026-12-01"), "", "[apple]\nsign = false\n").await;
+    let work = get_page(&server, "/?email=alice@contoso.test").await;
+    let personal = get_page(&server, "/?email=bob@fabrikam.test").await;
+    for app in APP_IDS {
+        assert!(
+            trouble_text(&work, app).starts_with("Didn't work?"),
+            "{app}"
+        );
+        assert!(
+            trouble_text(&personal, app).starts_with("Didn't work?"),
+            "{app}"
+        );
+    }
+    let thunderbird = trouble_text(&work, "thunderbird");
+    for seen in [
+        "“Need admin approval”",
+        "9e5f94bc-e8a4-4e73-b8be-63364c29d753",
+        "“AUTHENTICATE failed”",
+        "“You cannot access this right now”",
+        "older than 78",
+    ] {
+        assert!(thunderbird.contains(seen), "{seen}: {thunderbird}");
+    }
+    assert!(trouble_text(&work, "gmail-android").contains("“Need admin approval”"));
+    assert!(trouble_text(&work, "legacy").contains("5.7.139"));
+    let mac = trouble_text(&work, "macos-mail");
+    assert!(
+        mac.contains("“Not Verified”") && mac.contains(APPLE_APP_ID),
+        "{mac}"
+    );
+    assert!(trouble_text(&work, "ios-mail").contains("“Not Verified”"));
+    assert!(trouble_text(&personal, "thunderbird").contains("Let devices and apps use POP"));
+    // UI names are labels, not prose.
+    let labels = work.by_id("app-thunderbird").unwrap().tags("b");
+    assert!(labels.iter().any(|b| b.text() == "Continue"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn not_verified_is_only_explained_where_profiles_are_unsigned() {
+    let signed = start_on("2026-12-01").await;
+    let document = get_page(&signed, "/?email=alice@contoso.test&app=ios-mail").await;
+    assert!(document.find_all(&|n| n.has_class("unsigned")).is_empty());
+    assert!(!trouble_text(&document, "ios-mail").contains("Not Verified"));
+    signed.shutdown().await;
+    let unsigned = TestServer::start_on(Some("2026-12-01"), "", "[apple]\nsign = false\n").await;
+    let document = get_page(&unsigned, "/?email=alice@contoso.test&app=ios-mail").await;
+    let warning = document.find_all(&|n| n.has_class("unsigned"));
+    assert!(warning[0].text().contains("“Not Verified”"));
+    unsigned.shutdown().await;
+}
+
+/// The URL the QR code opens, as the page writes it out.
+fn qr_url(document: &Node) -> Option<String> {
+    let phone = document.by_id("phone")?;
+    Some(phone.find_all(&|n| n.has_class("qr-url"))[0].text())
+}
+
+#[tokio::test]
+async fn qr_code_opens_the_public_url_without_the_desktop_app_choice() {
+    let server =
+        TestServer::start_with("[page]\npublic_url = \"https://setup.contoso.test/\"\n").await;
+    let document = get_page(
+        &server,
+        "/?email=alice@contoso.test&app=thunderbird&lang=fr",
+    )
+    .await;
+    assert_eq!(
+        qr_url(&document).unwrap(),
+        "https://setup.contoso.test/?email=alice@contoso.test&lang=fr"
+    );
+    // A phone hides the code: it is not sent at all.
+    let reply = page(
+        &server,
+        "/?email=alice@contoso.test",
+        &[("user-agent", IPHONE)],
+    )
+    .await;
+    assert!(parse(&reply).by_id("phone").is_none());
+    assert!(!reply.text().contains("data:image/svg+xml"));
+    server.shutdown().await;
+}
+
+/// GET over plain HTTP from loopback with extra headers.
+async fn plain_page(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> Node {
+    let mut request = Request::builder()
+        .method(Method::GET)
+        .uri(path)
+        .header(http::header::HOST, "autoconfig.contoso.test");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let request = request.body(Full::new(Bytes::new())).unwrap();
+    parse(&server.send_request(Scheme::Http, request).await)
+}
+
+#[tokio::test]
+async fn forwarded_scheme_is_believed_only_from_a_configured_proxy() {
+    let path = "/?email=alice@contoso.test";
+    let forwarded = [("x-forwarded-proto", "https")];
+    let untrusting = TestServer::start().await;
+    let document = plain_page(&untrusting, path, &forwarded).await;
+    assert!(
+        qr_url(&document)
+            .unwrap()
+            .starts_with("http://autoconfig.contoso.test/")
+    );
+    untrusting.shutdown().await;
+    let trusting =
+        TestServer::start_with("[page]\ntrust_forwarded_proto_from = [\"127.0.0.1\"]\n").await;
+    let document = plain_page(&trusting, path, &forwarded).await;
+    assert!(
+        qr_url(&document)
+            .unwrap()
+            .starts_with("https://autoconfig.contoso.test/")
+    );
+    let document = plain_page(&trusting, path, &[("forwarded", "for=1.2.3.4;proto=https")]).await;
+    assert!(
+        qr_url(&document)
+            .unwrap()
+            .starts_with("https://autoconfig.contoso.test/")
+    );
+    trusting.shutdown().await;
+}
+
+#[tokio::test]
+async fn apple_profile_speaks_the_page_language() {
+    let server = TestServer::start_with("[apple]\nsign = false\n").await;
+    let document = get_page(&server, "/?email=alice@contoso.test&lang=fr&app=ios-mail").await;
+    let link = profile_links(&document, "ios")[0].clone();
+    assert!(link.ends_with("&lang=fr"), "{link}");
+    let body = page(&server, &link, &[]).await.text();
+    assert!(body.contains("Ajoute alice@contoso.test"), "{body}");
+    assert!(body.contains("Messagerie "), "{body}");
+    // Without `lang`, the browser's language; `lang` wins over it.
+    let base = "/apple/profile?email=alice@contoso.test&kind=exchange&platform=ios";
+    let reply = page(&server, base, &[("accept-language", "fr-FR,fr;q=0.9")]).await;
+    assert!(reply.text().contains("Ajoute alice@contoso.test"));
+    assert!(reply.header("vary").unwrap().contains("Accept-Language"));
+    let reply = page(
+        &server,
+        &format!("{base}&lang=en"),
+        &[("accept-language", "fr")],
+    )
+    .await;
+    assert!(reply.text().contains("Adds alice@contoso.test"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn operator_name_logo_and_help_contact_are_on_the_page() {
+    let server = TestServer::start_with(
+        "[page]\norganization = \"Contoso IT\"\nhelp = \"it@contoso.test\"\n\
+         logo = '<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"8\" height=\"8\"><rect width=\"8\" height=\"8\"/></svg>'\n",
+    )
+    .await;
+    let document = get_page(&server, "/").await;
+    let brand = document.find_all(&|n| n.has_class("brand"))[0];
+    assert_eq!(brand.text(), "Contoso IT");
+    let logo = brand.first("img");
+    assert!(logo.attr("src").unwrap().starts_with("data:image/svg+xml,"));
+    let run_by = document.find_all(&|n| n.has_class("run-by"))[0].text();
+    assert_eq!(run_by, "This page is run by Contoso IT.");
+    let help = document.find_all(&|n| n.has_class("help"))[0].first("a");
+    assert_eq!(help.attr("href"), Some("mailto:it@contoso.test"));
+    server.shutdown().await;
+    // Without an organisation, the host people reached names it.
+    let server = TestServer::start().await;
+    let document = get_page(&server, "/").await;
+    let run_by = document.find_all(&|n| n.has_class("run-by"))[0].text();
+    assert_eq!(
+        run_by,
+        "This page is run by whoever runs autoconfig.contoso.test."
+    );
+    server.shutdown().await;
+}
+
+#[test]
+fn page_section_is_validated_at_load() {
+    let ca = common::TestCa::new();
+    for (section, problem) in [
+        ("public_url = \"setup.contoso.test\"", "public_url"),
+        (
+            "public_url = \"https://setup.contoso.test/path\"",
+            "public_url",
+        ),
+        ("help = \"call Bob\"", "help"),
+        ("logo = \"<p>not svg</p>\"", "logo"),
+        ("logo = \"missing-logo.svg\"", "cannot read"),
+        ("organization = \"\"", "organization"),
+    ] {
+        let path = common::write_config(&ca, &format!("[page]\n{section}\n"));
+        let error = mailsetup::config::Config::load(Some(&path)).unwrap_err();
+        assert!(error.to_string().contains(problem), "{section}: {error}");
+    }
+}
+
+#[tokio::test]
+async fn dead_ends_get_a_way_out() {
+    let server = TestServer::start().await;
+    for (typed, meant) in [
+        ("alice@hotmial.com", "alice@hotmail.com"),
+        ("alice@outlok.fr", "alice@outlook.fr"),
+    ] {
+        let reply = page(&server, &format!("/?email={typed}"), &[]).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND);
+        let document = parse(&reply);
+        let suggestion = document.by_id("suggestion").unwrap();
+        assert_eq!(suggestion.text(), format!("Did you mean {meant}?"));
+        assert_eq!(
+            suggestion.first("a").attr("href"),
+            Some(format!("/?email={meant}").as_str())
+        );
+    }
+    let reply = page(&server, "/?email=alice@gmail.com", &[]).await;
+    let error = parse(&reply).by_id("email-error").unwrap().text();
+    assert!(
+        error.starts_with("gmail.com is not a Microsoft mailbox."),
+        "{error}"
+    );
+    let reply = page(&server, "/?email=", &[]).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    let error = parse(&reply).by_id("email-error").unwrap().text();
+    assert_eq!(error, "Type your email address.");
+    server.shutdown().await;
+}
+
+/// The ids of `main`'s sections, in document order.
+fn section_order(document: &Node) -> Vec<String> {
+    document
+        .first("main")
+        .find_all(&|n| n.name == "form" || n.name == "section" && n.attr("id").is_some())
+        .iter()
+        .map(|n| n.attr("id").unwrap_or("form").to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn result_reads_answer_first_and_settings_after_other_apps() {
+    let server = TestServer::start().await;
+    let document = get_page(&server, "/?email=alice@contoso.test").await;
+    let order = section_order(&document);
+    let at = |id: &str| order.iter().position(|s| s == id).unwrap();
+    assert!(at("answer") < at("steps"), "{order:?}");
+    assert!(at("other-apps") < at("settings"), "{order:?}");
+    assert!(at("answer") < at("form"), "{order:?}");
+    let text = document.first("main").text().to_lowercase();
+    assert!(!text.contains("above") && !text.contains("below"));
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn french_wording_is_the_agreed_one() {
+    let server = TestServer::start().await;
+    let reply = page(
+        &server,
+        "/?email=alice@contoso.test&app=thunderbird",
+        &[("accept-language", "fr")],
+    )
+    .await;
+    let text = parse(&reply).first("html").text();
+    for phrase in [
+        "dans cette fenêtre",
+        "Scannez ce code",
+        "la validation en deux étapes",
+        "boîte mail",
+        "uniquement pour cet appareil",
+    ] {
+        assert!(text.contains(phrase), "{phrase}");
+    }
+    assert!(!text.contains("ci-dessus") && !text.contains("ci-dessous"));
+    // A space before every colon, question and exclamation mark.
+    for (i, c) in text.char_indices() {
+        // URLs (the QR code's) are not prose.
+        let word = text[..i]
+            .rsplit(char::is_whitespace)
+            .next()
+            .unwrap_or_default();
+        if matches!(c, ':' | '?' | '!')
+            && !word.contains('/')
+            && !text[i..].starts_with("://")
+            && i > 0
+        {
+            let before = text[..i].chars().last().unwrap();
+            assert!(
+                before.is_whitespace(),
+                "no space before {c:?} in …{}…",
+                text[..=i]
+                    .chars()
+                    .rev()
+                    .take(40)
+                    .collect::<Vec<_>>()
+                    .into_iter()
+                    .rev()
+                    .collect::<String>()
+            );
+        }
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn page_has_a_description_and_a_dark_mode() {
+    let server = TestServer::start().await;
+    let document = get_page(&server, "/").await;
+    let description =
+        document.find_all(&|n| n.name == "meta" && n.attr("name") == Some("description"));
+    assert!(
+        description[0]
+            .attr("content")
+            .unwrap()
+            .contains("Microsoft 365")
+    );
+    let css = page(&server, "/static/mailsetup.css", &[]).await.text();
+    assert!(css.contains("@media (prefers-color-scheme: dark)"));
+    assert!(css.contains("outline: 3px solid var(--focus)"));
     server.shutdown().await;
 }
