@@ -17,6 +17,7 @@ mod autodiscover_exchangelib;
 mod bad_input;
 mod cli;
 mod client_table;
+mod deploy_manifests;
 mod dns_records;
 mod domains_file;
 mod hardening;
