@@ -455,3 +455,40 @@ async fn ipv4_and_ipv6_wildcards_share_a_port() {
     }
     running.shutdown().await;
 }
+
+/// A `[limits]` change on reload cannot take effect (the connection limits
+/// are fixed when the listeners start): the log says so, as it does for
+/// listeners, instead of ignoring it silently.
+#[test]
+fn a_limits_change_on_reload_is_reported() {
+    let ca = TestCa::new();
+    let config = write_config_with(&ca, "", "max_connections = 100");
+    let log_path = ca.dir.path().join("log.txt");
+    let mut serve = ServeProcess::spawn(
+        serve_command(&config).stderr(std::fs::File::create(&log_path).unwrap()),
+    );
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("max_connections = 100", "max_connections = 200");
+    std::fs::write(&config, text).unwrap();
+    let pid = serve.child.id().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut log = String::new();
+    while Instant::now() < deadline && !log.contains("configuration reloaded") {
+        std::thread::sleep(Duration::from_millis(50));
+        log = std::fs::read_to_string(&log_path).unwrap();
+    }
+    assert!(serve.terminate().success());
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains("[limits] changes take effect at the next restart"),
+        "{log}"
+    );
+}
