@@ -20,7 +20,7 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Notify, Semaphore, watch};
+use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
@@ -489,13 +489,19 @@ async fn drive<S>(
                 }
                 return;
             }
-            // A request ended: the deadline moves.
-            _ = activity.ended.notified() => {}
             _ = sleep_until_or_never(drop_at) => {
                 tracing::debug!("connection did not close gracefully in time; dropped");
                 return;
             }
-            _ = sleep_until_or_never(deadline), if !closing => {
+            // No wake-up per request: the driver sleeps until the deadline
+            // it computed (or, with a request in flight, for `idle`) and
+            // then looks again; a request meanwhile moved the deadline.
+            _ = tokio::time::sleep_until({
+                // Never longer than `idle` between looks: the first
+                // request's deadline may end long before the header one.
+                let recheck = Instant::now() + idle;
+                deadline.map_or(recheck, |deadline| deadline.min(recheck)).into()
+            }), if !closing => {
                 if activity
                     .deadline(header_timeout, idle)
                     .is_some_and(|deadline| deadline <= Instant::now())
@@ -719,38 +725,36 @@ fn may_hold_address(path: &str, endpoint: &str) -> bool {
 /// keep-alive PINGs and their answers move bytes on a connection nobody
 /// uses, and must not keep it open.
 #[derive(Clone)]
-struct Activity {
+struct Activity(Arc<ActivityState>);
+
+struct ActivityState {
     /// When the connection became ready for HTTP (after TLS).
     ready: Instant,
-    in_flight: Arc<AtomicUsize>,
-    requests: Arc<AtomicU64>,
+    in_flight: AtomicUsize,
+    requests: AtomicU64,
     /// Milliseconds after `ready` that the last request ended.
-    last_end_millis: Arc<AtomicU64>,
-    /// Woken when a request ends, so the driver recomputes its deadline.
-    ended: Arc<Notify>,
+    last_end_millis: AtomicU64,
 }
 
 impl Activity {
     fn new() -> Self {
-        Activity {
+        Activity(Arc::new(ActivityState {
             ready: Instant::now(),
-            in_flight: Arc::new(AtomicUsize::new(0)),
-            requests: Arc::new(AtomicU64::new(0)),
-            last_end_millis: Arc::new(AtomicU64::new(0)),
-            ended: Arc::new(Notify::new()),
-        }
+            in_flight: AtomicUsize::new(0),
+            requests: AtomicU64::new(0),
+            last_end_millis: AtomicU64::new(0),
+        }))
     }
 
     fn begin(&self) {
-        self.requests.fetch_add(1, Ordering::Relaxed);
-        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        self.0.requests.fetch_add(1, Ordering::Relaxed);
+        self.0.in_flight.fetch_add(1, Ordering::AcqRel);
     }
 
     fn end(&self) {
-        let millis = self.ready.elapsed().as_millis() as u64;
-        self.last_end_millis.store(millis, Ordering::Relaxed);
-        self.in_flight.fetch_sub(1, Ordering::AcqRel);
-        self.ended.notify_one();
+        let millis = self.0.ready.elapsed().as_millis() as u64;
+        self.0.last_end_millis.store(millis, Ordering::Relaxed);
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 
     /// When the connection is to be closed if nothing starts meanwhile:
@@ -758,14 +762,16 @@ impl Activity {
     /// (HTTP/2's preface alone is not a request), `idle` after the last
     /// request ended; `None` while a request is in flight.
     fn deadline(&self, header_timeout: Duration, idle: Duration) -> Option<Instant> {
-        if self.in_flight.load(Ordering::Acquire) > 0 {
+        let state = &self.0;
+        if state.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
-        let ready = self.ready;
-        Some(if self.requests.load(Ordering::Relaxed) == 0 {
-            ready + header_timeout
+        Some(if state.requests.load(Ordering::Relaxed) == 0 {
+            state.ready + header_timeout
         } else {
-            ready + Duration::from_millis(self.last_end_millis.load(Ordering::Relaxed)) + idle
+            state.ready
+                + Duration::from_millis(state.last_end_millis.load(Ordering::Relaxed))
+                + idle
         })
     }
 }

@@ -66,6 +66,13 @@ pub struct NativeTypes {
 }
 
 impl NativeTypes {
+    /// How many combinations there are, for arrays indexed by `index`.
+    const COUNT: usize = 4;
+
+    fn index(self) -> usize {
+        usize::from(self.graph) | usize::from(self.ews) << 1
+    }
+
     /// What the client table offers `client` on `today` for this profile
     /// (nothing where the profile has no URL for the type).
     pub fn for_client(profile: &Profile, client: Client, today: Date) -> NativeTypes {
@@ -130,7 +137,9 @@ fn authentication(method: AuthMethod) -> &'static str {
 pub struct DocumentCache {
     /// `None`: the site's document cannot be cut (see `Pieces::new`), so
     /// it is rendered whole every time.
-    sites: RwLock<HashMap<(DomainName, NativeTypes), CachedPieces>>,
+    /// By domain, then by `NativeTypes::index`: looked up with the
+    /// request's borrowed domain, so a hit allocates nothing.
+    sites: RwLock<HashMap<DomainName, [Option<CachedPieces>; NativeTypes::COUNT]>>,
 }
 
 /// A document cut into pieces, shared by the requests of one site.
@@ -144,13 +153,13 @@ const MAX_CACHED_SITES: usize = 100_000;
 impl DocumentCache {
     /// Renders `config-v1.1.xml` for an account.
     pub fn render(&self, account: Account<'_>, native: NativeTypes) -> Document {
-        let key = (account.site.domain.clone(), native);
+        let domain = &account.site.domain;
         let cached = self
             .sites
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-            .cloned();
+            .get(domain)
+            .and_then(|variants| variants[native.index()].clone());
         let pieces = match cached {
             Some(pieces) => pieces,
             None => {
@@ -159,7 +168,7 @@ impl DocumentCache {
                 if sites.len() >= MAX_CACHED_SITES {
                     sites.clear();
                 }
-                sites.insert(key, pieces.clone());
+                sites.entry(domain.clone()).or_default()[native.index()] = Some(pieces.clone());
                 pieces
             }
         };
@@ -332,8 +341,9 @@ mod tests {
                     }
                 }
             }
-            let key = (site.domain.clone(), NativeTypes::default());
-            let cached = cache.sites.read().unwrap().get(&key).cloned();
+            let cached = cache.sites.read().unwrap().get(&site.domain).cloned();
+            let cached =
+                cached.and_then(|variants| variants[NativeTypes::default().index()].clone());
             assert!(cached.flatten().is_some(), "{domain} is cached");
         }
     }
