@@ -322,6 +322,24 @@ async fn answers_with_an_address_are_private_to_caches() {
     server.shutdown().await;
 }
 
+/// Reads an answer's head (status line and headers); panics when it does
+/// not arrive within `limit` for each read, or the connection fails first
+/// (the answer was lost).
+async fn read_head(reader: &mut (impl AsyncReadExt + Unpin), limit: Duration) -> String {
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        match tokio::time::timeout(limit, reader.read(&mut buffer)).await {
+            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&buffer[..n]),
+            other => panic!(
+                "no answer: {other:?}, got {:?}",
+                String::from_utf8_lossy(&answer)
+            ),
+        }
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
 /// A declared body over the cap is refused at once, before the client
 /// sends it (not 408 once the body timeout has run out).
 #[tokio::test]
@@ -336,18 +354,7 @@ async fn oversized_content_length_gets_413_at_once() {
         .await
         .unwrap();
     let started = Instant::now();
-    let mut answer = Vec::new();
-    let mut buffer = [0u8; 4096];
-    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
-        match tokio::time::timeout(Duration::from_secs(3), stream.read(&mut buffer)).await {
-            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&buffer[..n]),
-            other => panic!(
-                "no answer in time: {other:?}, got {:?}",
-                String::from_utf8_lossy(&answer)
-            ),
-        }
-    }
-    let answer = String::from_utf8_lossy(&answer);
+    let answer = read_head(&mut stream, Duration::from_secs(3)).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(
         started.elapsed() < Duration::from_secs(3),
@@ -379,18 +386,7 @@ async fn early_431_reaches_a_client_that_is_still_sending() {
             }
         }
     });
-    let mut answer = Vec::new();
-    let mut buffer = [0u8; 4096];
-    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
-        match tokio::time::timeout(Duration::from_secs(5), reader.read(&mut buffer)).await {
-            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&buffer[..n]),
-            other => panic!(
-                "the answer was lost: {other:?}, got {:?}",
-                String::from_utf8_lossy(&answer)
-            ),
-        }
-    }
-    let answer = String::from_utf8_lossy(&answer);
+    let answer = read_head(&mut reader, Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
     sender.abort();
     server.shutdown().await;
