@@ -311,8 +311,20 @@ fn describe_character(c: char) -> String {
     }
 }
 
+/// How a character is shown to people: itself, unless it is invisible or
+/// reorders text (a format or control character), then as `U+XXXX`, so an
+/// error message or an echoed input cannot be made to read differently
+/// from what it says.
+pub fn visible_form(c: char) -> String {
+    if is_format_character(c) || c.is_control() {
+        format!("U+{:04X}", u32::from(c))
+    } else {
+        c.to_string()
+    }
+}
+
 /// Whether `c` is a format character (general category Cf).
-fn is_format_character(c: char) -> bool {
+pub fn is_format_character(c: char) -> bool {
     FORMAT_CHARACTERS
         .binary_search_by(|&(first, last)| {
             if last < c {

@@ -19,7 +19,7 @@ use crate::clients::{
 use crate::config::{HelpContact, PageSettings};
 use crate::date::Date;
 use crate::document::{Document, media_type};
-use crate::email::{AddressError, EmailAddress};
+use crate::email::{AddressError, EmailAddress, is_format_character};
 use crate::profile::{Audience, AuthMethod, MailServer, Profile, Security};
 use crate::resolve::{Site, SiteSource};
 
@@ -361,9 +361,16 @@ pub fn render_landing_page(page: &LandingPage<'_>) -> Document {
             .map(|svg| format!("data:image/svg+xml,{}", utf8_percent_encode(svg, DATA_URL))),
         form: FormView {
             // Whatever was typed, even hostile, goes back in escaped; it
-            // is cut so a huge query does not make a huge page.
+            // is cut so a huge query does not make a huge page, and loses
+            // invisible and text-direction characters, which would make
+            // the field read differently from what it holds.
             value: typed
-                .map(|v| v.chars().take(320).collect())
+                .map(|v| {
+                    v.chars()
+                        .filter(|&c| !is_format_character(c))
+                        .take(320)
+                        .collect()
+                })
                 .unwrap_or_default(),
             error,
             lang: page.lang_chosen.then(|| page.lang.code()),

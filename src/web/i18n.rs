@@ -6,7 +6,7 @@
 //! its line in `Lang::ALL`. A missing string is a compile error.
 
 use crate::date::Date;
-use crate::email::AddressError;
+use crate::email::{AddressError, visible_form};
 
 mod en;
 mod fr;
@@ -365,7 +365,7 @@ impl AddressErrors {
     pub fn reason(&self, error: &AddressError) -> String {
         use crate::email::{MAX_ADDRESS_LEN, MAX_DOMAIN_LEN, MAX_LABEL_LEN, MAX_LOCAL_PART_LEN};
         let with_max = |text: &str, max: usize| text.replace("{max}", &max.to_string());
-        let with_char = |text: &str, c: char| text.replace("{char}", &c.to_string());
+        let with_char = |text: &str, c: char| text.replace("{char}", &visible_form(c));
         match error {
             AddressError::Empty => self.empty.into(),
             AddressError::TooLong => with_max(self.too_long, MAX_ADDRESS_LEN),

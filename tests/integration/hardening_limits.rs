@@ -458,3 +458,29 @@ async fn an_address_with_a_bidi_override_gets_400_naming_the_code_point() {
     );
     server.shutdown().await;
 }
+
+/// The landing page refuses the same address, names the character by its
+/// code point in both languages, and puts back what was typed without it,
+/// so neither the message nor the field reads differently from what it
+/// holds.
+#[tokio::test]
+async fn the_landing_page_shows_a_bidi_override_as_its_code_point() {
+    let server = TestServer::start().await;
+    for lang in ["en", "fr"] {
+        let reply = server
+            .get(
+                "localhost",
+                &format!("/?email=alice%E2%80%AEgpj.exe%40contoso.test&lang={lang}"),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{lang}");
+        let page = reply.text();
+        assert!(
+            !page.contains('\u{202E}'),
+            "{lang}: the raw character is on the page"
+        );
+        assert!(page.contains("U+202E"), "{lang}: {page}");
+        assert!(page.contains("alicegpj.exe@contoso.test"), "{lang}: {page}");
+    }
+    server.shutdown().await;
+}
