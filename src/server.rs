@@ -28,7 +28,7 @@ use crate::config::{Config, Limits};
 use crate::date::Clock;
 use crate::load::{LoadError, Loaded, load, load_files_of};
 use crate::router::{App, RequestLog, plain_error, route};
-use crate::router::{ConnectionInfo, Listener};
+use crate::router::{ConnectionInfo, Endpoint, Listener};
 use crate::services::Services;
 use crate::tls::{self, CertResolver, CertificateSource};
 use arc_swap::ArcSwap;
@@ -654,7 +654,8 @@ fn log_request(
 ) {
     let latency = started.elapsed();
     let log = response.extensions().get::<RequestLog>();
-    let endpoint = log.map_or("none", |l| l.endpoint.as_str());
+    let endpoint_id = log.map_or(Endpoint::None, |l| l.endpoint);
+    let endpoint = endpoint_id.as_str();
     let domain = log.and_then(|l| l.domain.as_ref());
     // The site the router resolved, MX-detected ones included.
     let profile = log.map_or("", RequestLog::profile_id);
@@ -669,7 +670,7 @@ fn log_request(
     // Paths may carry an address (/apple/<address>.mobileconfig, the v2
     // JSON form): only logged when the admin asked for addresses.
     let path = parts.uri.path();
-    let path = if log_addresses || !may_hold_address(path, endpoint) {
+    let path = if log_addresses || !may_hold_address(path, endpoint_id) {
         path
     } else {
         "(path with address, not logged)"
@@ -696,8 +697,8 @@ fn log_request(
 /// carries one, and any path with `@` however it is percent-encoded
 /// (`%40`, `%2540`, `%252540`, ... in any case), decoded until it stops
 /// changing.
-fn may_hold_address(path: &str, endpoint: &str) -> bool {
-    if matches!(endpoint, "apple" | "autodiscover-json") {
+fn may_hold_address(path: &str, endpoint: Endpoint) -> bool {
+    if matches!(endpoint, Endpoint::Apple | Endpoint::AutodiscoverJson) {
         return true;
     }
     let mut decoded = std::borrow::Cow::Borrowed(path);

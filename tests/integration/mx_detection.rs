@@ -380,6 +380,8 @@ async fn autodiscover_answers_503_in_its_own_format_when_the_resolver_is_down() 
         )
         .await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    // Its own format, and when to come back, like the plain 503.
+    assert_eq!(reply.header("retry-after"), Some("30"));
     let error = reply.xml();
     let error = error.one("Response").one("Error");
     assert_eq!(error.text_at("ErrorCode"), "601");
@@ -396,6 +398,7 @@ async fn autodiscover_answers_503_in_its_own_format_when_the_resolver_is_down() 
         )
         .await;
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.header("retry-after"), Some("30"));
     let json: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!(json["ErrorCode"], "ServiceUnavailable");
     server.shutdown().await;
