@@ -223,15 +223,6 @@ pub fn render_apple_profile_in(
     })
 }
 
-/// The profile as a plist dictionary, in English.
-pub fn build_apple_profile(
-    site: &Site,
-    address: &EmailAddress,
-    options: ProfileOptions,
-) -> Result<Dictionary, AppleError> {
-    build_apple_profile_in(site, address, options, ProfileLanguage::English)
-}
-
 /// The profile as a plist dictionary, its names and description in
 /// `language`.
 pub fn build_apple_profile_in(
@@ -248,7 +239,14 @@ pub fn build_apple_profile_in(
             .clients
             .offers(Client::MacMail, Offer::MacEws, options.today)
     {
-        return Err(AppleError::Gone { ended: EWS_END });
+        // The day the table (with the profile's own dates) ends it.
+        let ended = site
+            .profile
+            .clients
+            .row(Client::MacMail, Offer::MacEws)
+            .and_then(|row| row.valid_until)
+            .unwrap_or(EWS_END);
+        return Err(AppleError::Gone { ended });
     }
     let payload = match (options.kind, options.platform) {
         (ProfileKind::Exchange, Platform::Ios) => exchange_activesync_payload(site, address),

@@ -526,7 +526,7 @@ impl ClientTable {
             .filter(|row| row.account == account)
             .collect();
         for change in changes {
-            check_change(change)?;
+            check_change(change, account)?;
             for row in rows.iter_mut().filter(|row| row.id == change.id) {
                 row.valid_from = change.valid_from;
                 row.valid_until = change.valid_until;
@@ -556,8 +556,13 @@ impl ClientTable {
 }
 
 /// Checks one profile change against the built-in rows.
-pub fn check_change(change: &DateChange) -> Result<(), TableError> {
-    let defaults = default_rows();
+pub fn check_change(change: &DateChange, account: AccountKind) -> Result<(), TableError> {
+    // Only the rows of this profile's account kind: a work-only row named
+    // in a personal profile would otherwise be accepted and do nothing.
+    let defaults: Vec<Row> = default_rows()
+        .into_iter()
+        .filter(|row| row.account == account)
+        .collect();
     let Some(row) = defaults.iter().find(|row| row.id == change.id) else {
         let mut known: Vec<&str> = defaults.iter().map(|row| row.id).collect();
         known.dedup();
@@ -689,7 +694,7 @@ mod tests {
             valid_until: Some(Date::ymd(2026, 1, 1)),
         };
         assert!(matches!(
-            check_change(&backwards),
+            check_change(&backwards, AccountKind::Work),
             Err(TableError::Backwards { .. })
         ));
         let unknown = DateChange {
@@ -698,7 +703,17 @@ mod tests {
             valid_until: None,
         };
         assert!(matches!(
-            check_change(&unknown),
+            check_change(&unknown, AccountKind::Work),
+            Err(TableError::UnknownRow { .. })
+        ));
+        // Graph is a Microsoft 365 row: a personal profile cannot name it.
+        let work_only = DateChange {
+            id: "thunderbird-graph".into(),
+            valid_from: None,
+            valid_until: None,
+        };
+        assert!(matches!(
+            check_change(&work_only, AccountKind::Personal),
             Err(TableError::UnknownRow { .. })
         ));
     }

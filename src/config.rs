@@ -737,12 +737,22 @@ fn validate_page(
                 given.to_owned()
             } else {
                 let path = resolve(PathBuf::from(given));
-                std::fs::read_to_string(&path).map_err(|e| {
-                    source.error_at(
-                        Some(logo.span()),
-                        format!("[page] logo: cannot read {}: {e}", path.display()),
-                    )
-                })?
+                // Read at most one byte past the limit: a path to a huge
+                // file (or /dev/zero) must not hang or exhaust the load.
+                let mut text = String::new();
+                std::fs::File::open(&path)
+                    .and_then(|file| {
+                        use std::io::Read;
+                        file.take(MAX_LOGO_BYTES as u64 + 1)
+                            .read_to_string(&mut text)
+                    })
+                    .map_err(|e| {
+                        source.error_at(
+                            Some(logo.span()),
+                            format!("[page] logo: cannot read {}: {e}", path.display()),
+                        )
+                    })?;
+                text
             };
             if !svg.contains("<svg") || svg.len() > MAX_LOGO_BYTES {
                 return Err(source.error_at(

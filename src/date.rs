@@ -40,6 +40,38 @@ impl Date {
         }
     }
 
+    pub fn year(self) -> i32 {
+        self.year
+    }
+
+    /// 1 to 12.
+    pub fn month(self) -> u8 {
+        self.month
+    }
+
+    /// 1 to 31.
+    pub fn day(self) -> u8 {
+        self.day
+    }
+
+    /// Days since 1970-01-01 (Howard Hinnant's days_from_civil).
+    pub fn days_since_epoch(self) -> i64 {
+        let year = i64::from(self.year) - i64::from(self.month <= 2);
+        let era = year.div_euclid(400);
+        let yoe = year.rem_euclid(400);
+        let month = i64::from(self.month);
+        let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5
+            + i64::from(self.day)
+            - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// The day before.
+    pub fn previous_day(self) -> Date {
+        Date::from_days_since_epoch(self.days_since_epoch() - 1)
+    }
+
     /// The day `days` after 1970-01-01 (Howard Hinnant's civil_from_days).
     pub fn from_days_since_epoch(days: i64) -> Date {
         let z = days + 719_468;
@@ -161,5 +193,20 @@ mod tests {
         assert_eq!(Date::from_days_since_epoch(20_454), Date::ymd(2026, 1, 1));
         assert_eq!(Date::from_days_since_epoch(20_727), Date::ymd(2026, 10, 1));
         assert_eq!(Date::from_days_since_epoch(20_909), Date::ymd(2027, 4, 1));
+        for date in [
+            Date::ymd(1970, 1, 1),
+            Date::ymd(2024, 2, 29),
+            Date::ymd(2026, 10, 1),
+            Date::ymd(2027, 4, 1),
+            Date::ymd(2100, 3, 1),
+        ] {
+            let days = date.days_since_epoch();
+            assert_eq!(Date::from_days_since_epoch(days), date);
+        }
+        assert_eq!(
+            Date::ymd(2027, 1, 1).previous_day(),
+            Date::ymd(2026, 12, 31)
+        );
+        assert_eq!(Date::ymd(2024, 3, 1).previous_day(), Date::ymd(2024, 2, 29));
     }
 }

@@ -685,7 +685,7 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
         } => {
             let input = RenderInput::load(config, &email)?;
             let client = Client::from_user_agent(user_agent.as_deref());
-            let today = today.unwrap_or_else(Date::today_utc);
+            let today = day_or_today(today);
             let native = NativeTypes::for_client(&input.site.profile, client, today);
             let document = render_thunderbird_config(input.account(), native);
             write_stdout(&document.body)
@@ -704,7 +704,7 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
                     let protocol = JsonProtocol::parse(&name).with_context(|| {
                         format!("unknown protocol {name:?}; supported: {JSON_PROTOCOLS}")
                     })?;
-                    let today = today.unwrap_or_else(Date::today_utc);
+                    let today = day_or_today(today);
                     render_autodiscover_json(account, protocol, &name, today)?
                 }
                 None => {
@@ -729,7 +729,7 @@ fn render(document: RenderDocument) -> anyhow::Result<()> {
             let options = ProfileOptions {
                 kind,
                 platform,
-                today: today.unwrap_or_else(Date::today_utc),
+                today: day_or_today(today),
             };
             let mut document = render_apple_profile(&input.site, &input.address, options)?;
             if sign {
@@ -870,6 +870,11 @@ fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<CheckReport> {
     })
 }
 
+/// The day `--today` names, else today: the same clock `serve` uses.
+fn day_or_today(today: Option<Date>) -> Date {
+    today.map_or(Clock::System, Clock::Fixed).today()
+}
+
 /// `mailsetup clients`: the client table of the configuration's
 /// Outlook.com and Microsoft 365 profiles, as it applies on one day.
 fn clients(
@@ -879,7 +884,7 @@ fn clients(
 ) -> anyhow::Result<()> {
     use mailsetup::clients::{self, AccountKind};
     let config = Config::load(config.as_deref())?;
-    let day = today.unwrap_or_else(Date::today_utc);
+    let day = day_or_today(today);
     let mut tables = Vec::new();
     for (id, kind) in [
         ("outlook", AccountKind::Personal),

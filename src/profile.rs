@@ -377,7 +377,7 @@ impl Profile {
                 valid_from: date(&offer.valid_from)?,
                 valid_until: date(&offer.valid_until)?,
             };
-            check_change(&change).map_err(|e| {
+            check_change(&change, self.audience.account_kind()).map_err(|e| {
                 let span = match e {
                     TableError::UnknownRow { .. } => offer.id.span(),
                     _ => offer

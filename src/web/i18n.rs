@@ -148,12 +148,9 @@ pub struct Strings {
     pub recommended_legacy_personal: &'static str,
     pub recommended_legacy_work: &'static str,
     pub recommended_mac_ended: &'static str,
-    /// The switch's label for assistive technology.
-    pub app_switch: &'static str,
     /// The switch's visible heading, under the steps.
     pub app_switch_heading: &'static str,
     pub steps_heading: &'static str,
-    pub other_apps: &'static str,
     pub profile_ios: &'static str,
     pub profile_macos: &'static str,
     /// Microsoft 365 on the Mac before `{date}` (EWS blocked by default):
@@ -267,7 +264,7 @@ impl Strings {
     /// `date` as people write it in this language: "1 April 2027",
     /// "1er avril 2027".
     pub fn long_date(&self, date: Date) -> String {
-        let (year, month, day) = date_parts(date);
+        let (year, month, day) = (date.year(), date.month(), date.day());
         let day = if day == 1 {
             self.first_of_month.to_owned()
         } else {
@@ -286,42 +283,15 @@ impl Strings {
         let Some(end) = end else {
             return self.until_unknown.to_owned();
         };
-        let (year, month, day) = date_parts(end);
+        let (year, month, day) = (end.year(), end.month(), end.day());
         if (month, day) == (1, 1) {
             return self
                 .until_end_of_year
                 .replace("{year}", &(year - 1).to_string());
         }
         self.until_day
-            .replace("{date}", &self.long_date(day_before(end)))
+            .replace("{date}", &self.long_date(end.previous_day()))
     }
-}
-
-/// Year, month (1–12) and day of `date`. `Date` keeps its fields private
-/// and always prints `YYYY-MM-DD`, so they are read back from that.
-fn date_parts(date: Date) -> (i32, u8, u8) {
-    let text = date.to_string();
-    let mut parts = text.split('-');
-    let mut next = || parts.next().unwrap_or_default();
-    let year = next().parse().unwrap_or_default();
-    let month = next().parse().unwrap_or(1);
-    let day = next().parse().unwrap_or(1);
-    (year, month, day)
-}
-
-/// The day before `date` (the last day something ending on `date` works).
-fn day_before(date: Date) -> Date {
-    let (year, month, day) = date_parts(date);
-    let (year, month, day) = match (month, day) {
-        (1, 1) => (year - 1, 12, 31),
-        (month, 1) => (year, month - 1, 31),
-        (month, day) => (year, month, day - 1),
-    };
-    // 31 does not exist in every month: step back to the month's last day.
-    (day.saturating_sub(3)..=day)
-        .rev()
-        .find_map(|day| Date::new(year, month, day))
-        .unwrap_or(date)
 }
 
 /// One `AppText` per `web::AppId`.
