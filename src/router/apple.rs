@@ -34,18 +34,8 @@ pub(super) async fn apple_profile(
         ),
     };
     // The names and description the device shows while installing: the
-    // landing page's language (`lang`, which its links carry), else the
-    // browser's; an unknown `lang` is only a preference and is ignored.
-    let chosen_lang = exchange
-        .query_param("lang")?
-        .and_then(|code| Lang::from_code(&code));
-    let lang = chosen_lang
-        .or_else(|| {
-            exchange
-                .header(header::ACCEPT_LANGUAGE)
-                .and_then(Lang::from_accept_language)
-        })
-        .unwrap_or(Lang::ALL[0]);
+    // landing page's language.
+    let (lang, lang_chosen) = exchange.language();
     let language = match lang {
         Lang::En => ProfileLanguage::English,
         Lang::Fr => ProfileLanguage::French,
@@ -62,7 +52,7 @@ pub(super) async fn apple_profile(
     }
     // The profile names the user: never kept by a shared cache.
     let mut reply = Reply::document(document).with_caching(Caching::Private);
-    let vary = match (vary, chosen_lang.is_some()) {
+    let vary = match (vary, lang_chosen) {
         (true, true) => Some("User-Agent"),
         (true, false) => Some("User-Agent, Accept-Language"),
         (false, false) => Some("Accept-Language"),

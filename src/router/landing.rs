@@ -8,7 +8,7 @@ use super::reply::{Caching, Reply};
 use super::{Exchange, Listener, RequestHost, RouteError};
 use crate::email::EmailAddress;
 use crate::profile::Audience;
-use crate::web::{AppId, InputError, LandingPage, Lang, Lookup, domain_hint, render_landing_page};
+use crate::web::{AppId, InputError, LandingPage, Lookup, domain_hint, render_landing_page};
 
 /// `GET /`: the landing page. Whatever the visitor typed, the answer is the
 /// page itself with a message next to the form, never a plain-text error;
@@ -18,18 +18,7 @@ use crate::web::{AppId, InputError, LandingPage, Lang, Lookup, domain_hint, rend
 /// checkers and scripts get the truth.
 pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
     // `lang` and `app` are only preferences: an unknown value is ignored.
-    let chosen_lang = exchange
-        .form_param("lang")
-        .ok()
-        .flatten()
-        .and_then(|code| Lang::from_code(&code));
-    let lang = chosen_lang
-        .or_else(|| {
-            exchange
-                .header(header::ACCEPT_LANGUAGE)
-                .and_then(Lang::from_accept_language)
-        })
-        .unwrap_or(Lang::ALL[0]);
+    let (lang, lang_chosen) = exchange.language();
     let chosen_app = exchange
         .form_param("app")
         .ok()
@@ -107,7 +96,7 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
     let document = render_landing_page(&LandingPage {
         lookup,
         lang,
-        lang_chosen: chosen_lang.is_some(),
+        lang_chosen,
         app: app_id,
         app_chosen: chosen_app.is_some(),
         origin,

@@ -208,6 +208,25 @@ impl Exchange<'_> {
         Ok(site)
     }
 
+    /// The visitor's language: `lang` (the landing page's links carry
+    /// it), else `Accept-Language`, else the first one; and whether `lang`
+    /// chose it (otherwise the answer varies with `Accept-Language`). An
+    /// unknown or repeated `lang` is only a preference and is ignored.
+    fn language(&self) -> (web::Lang, bool) {
+        let chosen = self
+            .form_param("lang")
+            .ok()
+            .flatten()
+            .and_then(|code| web::Lang::from_code(&code));
+        let lang = chosen
+            .or_else(|| {
+                self.header(header::ACCEPT_LANGUAGE)
+                    .and_then(web::Lang::from_accept_language)
+            })
+            .unwrap_or(web::Lang::ALL[0]);
+        (lang, chosen.is_some())
+    }
+
     /// The day every dated answer of this request is for.
     fn today(&self) -> Date {
         self.app.services.clock.today()
