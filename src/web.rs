@@ -16,7 +16,7 @@ use crate::clients::{
     APPLE_APP_ID, Client, ClientTable, EWS_BLOCKED_BY_DEFAULT, EWS_END, OUTLOOK_COM_PASSWORDS_END,
     Offer, THUNDERBIRD_EXCHANGE_VERSION,
 };
-use crate::config::{HelpContact, PageSettings};
+use crate::config::{Config, HelpContact, PageSettings};
 use crate::date::Date;
 use crate::document::{Document, media_type};
 use crate::email::{AddressError, EmailAddress, is_format_character};
@@ -28,7 +28,134 @@ pub use i18n::{AppText, Lang, Strings, Trouble};
 /// Where the stylesheet is served; the page links to it (the CSP allows
 /// styles from this origin only, no inline styles).
 pub const STYLESHEET_PATH: &str = "/static/mailsetup.css";
-const STYLESHEET: &str = include_str!("../static/mailsetup.css");
+pub const STYLESHEET: &str = include_str!("../static/mailsetup.css");
+
+/// The page's only script: the Copy buttons of the settings table. It is
+/// inlined in result pages (one request fewer) and allowed by the CSP
+/// through the SHA-256 of these exact bytes (`copy_script_hash`).
+const COPY_SCRIPT: &str = include_str!("../static/copy.js");
+
+/// What crawlers may fetch: the form, not the pages and documents that
+/// carry an address (see the file's comments).
+pub const ROBOTS_PATH: &str = "/robots.txt";
+pub const ROBOTS_TXT: &str = include_str!("../static/robots.txt");
+
+/// The CSP source that allows the copy script and nothing else:
+/// `'sha256-<base64 of its SHA-256>'` (CSP Level 3 §2.3.1), quotes
+/// included. Computed from the bytes the binary carries, so the policy
+/// cannot drift from the script.
+pub fn copy_script_hash() -> String {
+    let digest = ring::digest::digest(&ring::digest::SHA256, COPY_SCRIPT.as_bytes());
+    format!("'sha256-{}'", base64(digest.as_ref()))
+}
+
+/// Standard base64 with padding (RFC 4648 §4), for the hash above.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let word = chunk.iter().enumerate().fold(0u32, |word, (i, &byte)| {
+            word | u32::from(byte) << (16 - 8 * i)
+        });
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(word >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// What kind of device a browser's `User-Agent` names: read once, for the
+/// app the page preselects and for whether a QR code is of any use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    /// Thunderbird's own browser (its account setup opens pages).
+    Thunderbird,
+    /// iPhone, iPod, and iPads that still say so (iPadOS Safari says Mac).
+    AppleHandheld,
+    Android,
+    /// Another phone or tablet ("Mobile" in the User-Agent).
+    OtherHandheld,
+    Mac,
+    Windows,
+    /// Linux, BSD and other X11 desktops.
+    Unix,
+    Unknown,
+}
+
+impl Device {
+    pub fn from_user_agent(user_agent: &str) -> Device {
+        let has = |needle: &str| user_agent.contains(needle);
+        if has("Thunderbird/") {
+            Device::Thunderbird
+        } else if has("iPhone") || has("iPad") || has("iPod") {
+            Device::AppleHandheld
+        } else if has("Android") {
+            Device::Android
+        } else if has("Mobile") {
+            Device::OtherHandheld
+        } else if has("Macintosh") || has("Mac OS X") {
+            Device::Mac
+        } else if has("Windows") {
+            Device::Windows
+        } else if has("Linux") || has("X11") || has("BSD") {
+            Device::Unix
+        } else {
+            Device::Unknown
+        }
+    }
+
+    /// A phone or tablet: the QR code (for the computer next to it) is not
+    /// sent to it. An iPad whose Safari says Mac still gets one, and the
+    /// stylesheet hides it on any touch-only screen.
+    pub fn is_handheld(self) -> bool {
+        matches!(
+            self,
+            Device::AppleHandheld | Device::Android | Device::OtherHandheld
+        )
+    }
+}
+
+/// What the page takes from the configuration, made once per
+/// configuration rather than per view: the logo's `data:` URL and the
+/// consumer domains typos are checked against.
+#[derive(Debug, Clone, Default)]
+pub struct PageAssets {
+    /// The operator's SVG logo as a `data:` URL for an `<img>`.
+    logo: Option<String>,
+    /// Microsoft's consumer domains: the personal profiles' lists.
+    consumer_domains: Vec<String>,
+}
+
+impl PageAssets {
+    pub fn new(config: &Config) -> PageAssets {
+        PageAssets {
+            logo: config
+                .page
+                .logo_svg
+                .as_deref()
+                .map(|svg| format!("data:image/svg+xml,{}", utf8_percent_encode(svg, DATA_URL))),
+            consumer_domains: config
+                .profiles
+                .values()
+                .filter(|profile| profile.audience == Audience::Personal)
+                .flat_map(|profile| {
+                    profile
+                        .domains
+                        .iter()
+                        .map(|d| d.get_ref().0.as_str().to_owned())
+                })
+                .collect(),
+        }
+    }
+
+    pub fn consumer_domains(&self) -> impl Iterator<Item = &str> {
+        self.consumer_domains.iter().map(String::as_str)
+    }
+}
 
 /// The apps the page has steps for. The order is the order of the switch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,27 +201,19 @@ impl AppId {
         AppId::ALL.into_iter().find(|app| app.id() == id)
     }
 
-    /// The app a visitor most likely wants, from the browser's
-    /// `User-Agent`: the device's own mail app where it can sign in with
-    /// Microsoft (iPhone/iPad, Mac), Gmail on Android (its default mail
-    /// app), the new Outlook on Windows, Thunderbird for Thunderbird and
-    /// Linux desktops; Outlook mobile otherwise.
-    pub fn from_user_agent(user_agent: &str) -> AppId {
-        let has = |needle: &str| user_agent.contains(needle);
-        if has("Thunderbird/") {
-            AppId::Thunderbird
-        } else if has("iPhone") || has("iPad") || has("iPod") {
-            AppId::IosMail
-        } else if has("Android") {
-            AppId::GmailAndroid
-        } else if has("Macintosh") || has("Mac OS X") {
-            AppId::MacosMail
-        } else if has("Windows") {
-            AppId::OutlookNew
-        } else if has("Linux") || has("X11") || has("BSD") {
-            AppId::Thunderbird
-        } else {
-            AppId::OutlookMobile
+    /// The app a visitor most likely wants on `device`: the device's own
+    /// mail app where it can sign in with Microsoft (iPhone/iPad, Mac),
+    /// Gmail on Android (its default mail app), the new Outlook on
+    /// Windows, Thunderbird for Thunderbird and Linux desktops; Outlook
+    /// mobile otherwise.
+    pub fn for_device(device: Device) -> AppId {
+        match device {
+            Device::Thunderbird | Device::Unix => AppId::Thunderbird,
+            Device::AppleHandheld => AppId::IosMail,
+            Device::Android => AppId::GmailAndroid,
+            Device::Mac => AppId::MacosMail,
+            Device::Windows => AppId::OutlookNew,
+            Device::OtherHandheld | Device::Unknown => AppId::OutlookMobile,
         }
     }
 
@@ -247,14 +366,16 @@ pub struct LandingPage<'a> {
     /// normalises the host, and believes a forwarded scheme only from a
     /// trusted proxy); without it there is no QR code.
     pub origin: Option<String>,
-    /// The request came from a phone or tablet: the QR code (for the
-    /// computer next to it) is not sent at all.
-    pub on_phone: bool,
+    /// The visitor's device, from the `User-Agent`: a phone or tablet is
+    /// sent no QR code (it is for the computer next to it).
+    pub device: Device,
     /// The host people reached, to say whose page this is when no
     /// organisation is configured.
     pub host: Option<String>,
     /// `[page]`: who runs the page, their logo and help contact.
     pub operator: &'a PageSettings,
+    /// What the page takes from the configuration, made once.
+    pub assets: &'a PageAssets,
     /// Apple profiles are signed; when not, devices show "Not Verified"
     /// and the page says so before the download.
     pub profiles_signed: bool,
@@ -347,18 +468,48 @@ pub fn render_landing_page(page: &LandingPage<'_>) -> Document {
             href: url.clone(),
         },
     });
+    // Only the form is for search engines, in each language: `/?lang=xx`,
+    // and `/` for whoever has not chosen (x-default, RFC 8288 links as
+    // search engines read them).
+    let indexable = matches!(page.lookup, Lookup::Form) && !page.app_chosen;
+    let (canonical, alternates) = match (&page.origin, indexable) {
+        (Some(origin), true) => {
+            let href = |lang: Option<Lang>| {
+                let links = Links {
+                    email: None,
+                    app: None,
+                    lang,
+                };
+                format!("{origin}{}", links.href(""))
+            };
+            let alternates = Lang::ALL
+                .into_iter()
+                .map(|lang| Alternate {
+                    hreflang: lang.code(),
+                    href: href(Some(lang)),
+                })
+                .chain([Alternate {
+                    hreflang: "x-default",
+                    href: href(None),
+                }])
+                .collect();
+            (Some(href(links.lang)), alternates)
+        }
+        _ => (None, Vec::new()),
+    };
     let template = LandingTemplate {
         t,
         stylesheet: STYLESHEET_PATH,
+        script: COPY_SCRIPT,
+        noindex: !indexable,
+        canonical,
+        alternates,
         languages,
         suggestion,
         run_by,
         help,
         organization: operator.organization.as_deref(),
-        logo: operator
-            .logo_svg
-            .as_deref()
-            .map(|svg| format!("data:image/svg+xml,{}", utf8_percent_encode(svg, DATA_URL))),
+        logo: page.assets.logo.as_deref(),
         form: FormView {
             // Whatever was typed, even hostile, goes back in escaped; it
             // is cut so a huge query does not make a huge page, and loses
@@ -384,14 +535,6 @@ pub fn render_landing_page(page: &LandingPage<'_>) -> Document {
     Document {
         content_type: media_type::HTML,
         body: body.into_bytes(),
-    }
-}
-
-/// The stylesheet, served from the binary.
-pub fn stylesheet() -> Document {
-    Document {
-        content_type: media_type::CSS,
-        body: STYLESHEET.as_bytes().to_vec(),
     }
 }
 
@@ -449,8 +592,25 @@ struct LandingTemplate<'a> {
     organization: Option<&'a str>,
     /// The operator's SVG logo as a `data:` URL for an `<img>`: shown as an
     /// image, its scripts never run, and the CSP needs no change.
-    logo: Option<String>,
+    logo: Option<&'a str>,
+    /// The copy buttons' script, inlined in result pages (the CSP allows
+    /// it by hash).
+    script: &'static str,
+    /// Pages that carry an address (or a mistake) are not for search
+    /// engines: `<meta name="robots" content="noindex">`.
+    noindex: bool,
+    /// The form's own absolute URL and its other languages', for search
+    /// engines (`rel=canonical`, `hreflang`); only on the form, and only
+    /// when the origin is known.
+    canonical: Option<String>,
+    alternates: Vec<Alternate>,
     result: Option<ResultView<'a>>,
+}
+
+/// `<link rel="alternate" hreflang>`: the same page in another language.
+struct Alternate {
+    hreflang: &'static str,
+    href: String,
 }
 
 struct Suggestion {
@@ -577,6 +737,10 @@ struct Decision {
 struct SettingRow<'a> {
     protocol: &'static str,
     host: &'a str,
+    /// The Copy button's name, "Copy outlook.office365.com", and what the
+    /// live region says once it has copied.
+    copy_label: String,
+    copied: String,
     port: u16,
     encryption: &'static str,
     authentication: Vec<&'static str>,
@@ -770,7 +934,7 @@ impl<'a> ResultView<'a> {
             qr_code: page
                 .origin
                 .as_deref()
-                .filter(|_| !page.on_phone)
+                .filter(|_| !page.device.is_handheld())
                 .and_then(|origin| qr_code_data_uri(&format!("{origin}{qr_link}"))),
             qr_url: format!("{}{qr_link}", page.origin.as_deref().unwrap_or_default()),
         }
@@ -930,9 +1094,12 @@ fn app_section(app: AppId, context: &SectionContext<'_>) -> AppSection {
 }
 
 fn setting_row<'a>(server: &'a MailServer, t: &'static Strings) -> SettingRow<'a> {
+    let host = server.host.0.as_str();
     SettingRow {
         protocol: server.protocol.label(),
-        host: server.host.0.as_str(),
+        host,
+        copy_label: t.copy_label.replace("{host}", host),
+        copied: t.copied_host.replace("{host}", host),
         port: server.port.0,
         encryption: match server.security {
             Security::Tls => "SSL/TLS",
@@ -1015,8 +1182,73 @@ mod tests {
             ("curl/8.5.0", AppId::OutlookMobile),
         ];
         for (user_agent, app) in cases {
-            assert_eq!(AppId::from_user_agent(user_agent), app, "{user_agent}");
+            assert_eq!(
+                AppId::for_device(Device::from_user_agent(user_agent)),
+                app,
+                "{user_agent}"
+            );
         }
+    }
+
+    #[test]
+    fn phones_and_tablets_are_handheld_desktops_are_not() {
+        let handheld = [
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) Mobile/15E148",
+            "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15",
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8) Chrome/131.0 Mobile Safari/537.36",
+            "Mozilla/5.0 (Android 14; Mobile; rv:133.0) Gecko/133.0 Firefox/133.0",
+            "Mozilla/5.0 (Mobile; rv:48.0) Gecko/48.0 Firefox/48.0 KAIOS/2.5",
+        ];
+        let desktop = [
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) Version/18.1 Safari/605.1.15",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0 Safari/537.36",
+            "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Thunderbird/128.5.0",
+            "curl/8.5.0",
+        ];
+        for user_agent in handheld {
+            assert!(
+                Device::from_user_agent(user_agent).is_handheld(),
+                "{user_agent}"
+            );
+        }
+        for user_agent in desktop {
+            assert!(
+                !Device::from_user_agent(user_agent).is_handheld(),
+                "{user_agent}"
+            );
+        }
+    }
+
+    #[test]
+    fn base64_matches_rfc_4648_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded);
+        }
+    }
+
+    #[test]
+    fn copy_script_can_be_inlined_and_its_hash_is_a_csp_source() {
+        // Inside <script>, only "</script" (any case) and "<!--" change
+        // how the HTML parser reads the text.
+        let lower = COPY_SCRIPT.to_ascii_lowercase();
+        assert!(!lower.contains("</script") && !lower.contains("<!--"));
+        let hash = copy_script_hash();
+        let digest = hash
+            .strip_prefix("'sha256-")
+            .and_then(|h| h.strip_suffix('\''))
+            .unwrap();
+        // 32 bytes: 43 characters and one '='.
+        assert_eq!(digest.len(), 44, "{hash}");
+        assert!(digest.ends_with('='), "{hash}");
     }
 
     #[test]

@@ -1,14 +1,36 @@
 //! `GET /`: the landing page for people, with the security headers every
-//! HTML response carries.
+//! HTML response carries; its stylesheet and `/robots.txt`.
+
+use std::sync::LazyLock;
 
 use http::StatusCode;
 use http::header::{self, HeaderValue};
 
+use super::encoding::Prepared;
 use super::reply::{Caching, Reply};
 use super::{Exchange, Listener, RequestHost, RouteError};
+use crate::document::media_type;
 use crate::email::EmailAddress;
-use crate::profile::Audience;
-use crate::web::{AppId, InputError, LandingPage, Lookup, domain_hint, render_landing_page};
+use crate::web::{
+    self, AppId, Device, InputError, LandingPage, Lookup, domain_hint, render_landing_page,
+};
+
+/// The stylesheet, compressed once for the life of the process.
+static STYLESHEET: LazyLock<Prepared> =
+    LazyLock::new(|| Prepared::new(media_type::CSS, web::STYLESHEET.as_bytes()));
+
+static ROBOTS_TXT: LazyLock<Prepared> =
+    LazyLock::new(|| Prepared::new(media_type::TEXT, web::ROBOTS_TXT.as_bytes()));
+
+/// `GET /static/mailsetup.css`.
+pub(super) fn stylesheet() -> Reply {
+    Reply::prepared(&STYLESHEET)
+}
+
+/// `GET /robots.txt`: the same for every host this server answers.
+pub(super) fn robots_txt() -> Reply {
+    Reply::prepared(&ROBOTS_TXT)
+}
 
 /// `GET /`: the landing page. Whatever the visitor typed, the answer is the
 /// page itself with a message next to the form, never a plain-text error;
@@ -24,15 +46,8 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
         .ok()
         .flatten()
         .and_then(|id| AppId::from_id(&id));
-    let app_id = chosen_app.unwrap_or_else(|| {
-        AppId::from_user_agent(exchange.header(header::USER_AGENT).unwrap_or_default())
-    });
-    let user_agent = exchange.header(header::USER_AGENT).unwrap_or_default();
-    // The QR code is for the computer next to a phone: a phone hides it,
-    // so it is not sent at all.
-    let on_phone = ["iPhone", "iPad", "iPod", "Android", "Mobile"]
-        .iter()
-        .any(|needle| user_agent.contains(needle));
+    let device = Device::from_user_agent(exchange.header(header::USER_AGENT).unwrap_or_default());
+    let app_id = chosen_app.unwrap_or(AppId::for_device(device));
     let settings = &exchange.app.config.page;
     // The landing page's QR code needs an absolute URL: the operator's
     // public URL when given (behind a TLS proxy the request's own scheme
@@ -77,16 +92,8 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
         ),
         (Some(Ok(address)), Some(Ok(site))) => (StatusCode::OK, Lookup::Found { address, site }),
         (Some(Ok(address)), _) => {
-            // Typos are checked against Microsoft's consumer domains: the
-            // personal profiles' lists.
-            let consumer_domains = exchange
-                .app
-                .config
-                .profiles
-                .values()
-                .filter(|profile| profile.audience == Audience::Personal)
-                .flat_map(|profile| profile.domains.iter().map(|d| d.get_ref().0.as_str()));
-            let hint = domain_hint(address, consumer_domains);
+            // Typos are checked against Microsoft's consumer domains.
+            let hint = domain_hint(address, exchange.app.page_assets.consumer_domains());
             (
                 StatusCode::NOT_FOUND,
                 Lookup::UnknownDomain { address, hint },
@@ -100,9 +107,10 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
         app: app_id,
         app_chosen: chosen_app.is_some(),
         origin,
-        on_phone,
+        device,
         host,
         operator: settings,
+        assets: &exchange.app.page_assets,
         profiles_signed: exchange.app.profile_signer.is_some(),
         today: exchange.today(),
     });

@@ -8,6 +8,7 @@
 
 mod apple;
 mod autodiscover;
+mod encoding;
 mod host;
 mod landing;
 mod operations;
@@ -49,6 +50,8 @@ pub struct App {
     pub resolver: Resolver,
     /// Thunderbird documents, cut once per site.
     thunderbird: DocumentCache,
+    /// What the landing page takes from the configuration, made once.
+    page_assets: web::PageAssets,
     /// Signs Apple profiles; loaded with the configuration (`None`: unsigned).
     pub profile_signer: Option<ProfileSigner>,
     /// What outlives a configuration reload.
@@ -65,6 +68,7 @@ impl App {
         App {
             resolver: Resolver::new(&config),
             thunderbird: DocumentCache::default(),
+            page_assets: web::PageAssets::new(&config),
             config,
             services,
             profile_signer: None,
@@ -299,9 +303,10 @@ pub async fn route(app: &App, request: &Request<Bytes>) -> Response<Full<Bytes>>
         Ok(()) => answer(&mut exchange, route).await,
         Err(error) => Err(error),
     };
+    let coding = encoding::negotiate(request.headers().get_all(header::ACCEPT_ENCODING));
     let mut response = match result {
-        Ok(reply) => reply.into_response(),
-        Err(error) => Reply::from_error(&error).into_response(),
+        Ok(reply) => reply.into_response(coding),
+        Err(error) => Reply::from_error(&error).into_response(coding),
     };
     response.extensions_mut().insert(exchange.log);
     response
@@ -312,7 +317,8 @@ async fn answer(exchange: &mut Exchange<'_>, route: Route<'_>) -> Result<Reply, 
         Route::Landing => Ok(landing::landing_page(exchange).await),
         Route::Thunderbird => thunderbird(exchange).await,
         Route::Ispdb { domain } => ispdb(exchange, domain).await,
-        Route::Stylesheet => Ok(Reply::document(web::stylesheet())),
+        Route::Stylesheet => Ok(landing::stylesheet()),
+        Route::Robots => Ok(landing::robots_txt()),
         Route::AppleForm => {
             let address = exchange
                 .query_address("email")?

@@ -24,6 +24,7 @@ pub enum Endpoint {
     Apple,
     Landing,
     Stylesheet,
+    Robots,
     Healthz,
     Metrics,
     AcmeChallenge,
@@ -42,6 +43,7 @@ impl Endpoint {
             Endpoint::Apple => "apple",
             Endpoint::Landing => "landing",
             Endpoint::Stylesheet => "stylesheet",
+            Endpoint::Robots => "robots",
             Endpoint::Healthz => "healthz",
             Endpoint::Metrics => "metrics",
             Endpoint::AcmeChallenge => "acme-challenge",
@@ -63,6 +65,8 @@ pub(super) enum Route<'a> {
         domain: &'a str,
     },
     Stylesheet,
+    /// `/robots.txt`: what crawlers may fetch.
+    Robots,
     /// The landing page's form: `/apple/profile?email=...`
     AppleForm,
     /// `/apple/<address>.mobileconfig`, the link people tap.
@@ -113,6 +117,7 @@ impl<'a> Route<'a> {
                 return Route::Thunderbird;
             }
             web::STYLESHEET_PATH => return Route::Stylesheet,
+            web::ROBOTS_PATH => return Route::Robots,
             "/apple/profile" => return Route::AppleForm,
             "/healthz" => return Route::Healthz,
             // Public listeners serve metrics only to the machine itself,
@@ -163,6 +168,7 @@ impl<'a> Route<'a> {
             Route::Thunderbird => Endpoint::Thunderbird,
             Route::Ispdb { .. } => Endpoint::Ispdb,
             Route::Stylesheet => Endpoint::Stylesheet,
+            Route::Robots => Endpoint::Robots,
             Route::AppleForm | Route::AppleLink { .. } => Endpoint::Apple,
             Route::AutodiscoverPox => Endpoint::Autodiscover,
             Route::AutodiscoverJson { .. } => Endpoint::AutodiscoverJson,

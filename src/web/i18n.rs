@@ -211,8 +211,15 @@ pub struct Strings {
     /// An empty submit.
     pub type_your_address: &'static str,
     pub meta_description: &'static str,
+    /// The Copy button's visible text, and after a copy.
     pub copy: &'static str,
     pub copied: &'static str,
+    /// The button's accessible name: what it copies, `{host}`.
+    pub copy_label: &'static str,
+    /// Said by the live region after a copy: `{host}`.
+    pub copied_host: &'static str,
+    /// Said when the browser refused to write the clipboard.
+    pub copy_failed: &'static str,
     /// In each other app's fold: make it the selected app.
     pub choose_app: &'static str,
     pub question_sign_in: &'static str,

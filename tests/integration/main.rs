@@ -25,6 +25,7 @@ mod hardening_http;
 mod hardening_limits;
 mod ispdb_reference;
 mod landing_browser;
+mod landing_delivery;
 mod landing_page;
 mod mx_detection;
 mod operator_traps;

@@ -27,12 +27,16 @@ pub enum Child {
 impl Node {
     /// Parses a whole document; the root is a `#document` node.
     pub fn parse(html: &str) -> Node {
-        use html5gum::{Token, Tokenizer};
+        use html5gum::{DefaultEmitter, Token, Tokenizer};
         let mut stack = vec![Node {
             name: "#document".into(),
             ..Node::default()
         }];
-        for token in Tokenizer::new(html) {
+        // The tokenizer reads <script> and <style> contents as raw text,
+        // as a browser does, not as markup.
+        let mut emitter = DefaultEmitter::<()>::default();
+        emitter.naively_switch_states(true);
+        for token in Tokenizer::new_with_emitter(html, emitter) {
             let Ok(token) = token;
             match token {
                 Token::StartTag(tag) => {
@@ -91,18 +95,29 @@ impl Node {
             .is_some_and(|c| c.split_whitespace().any(|c| c == class))
     }
 
-    /// The text content with runs of whitespace collapsed, as people read it.
+    /// The text content with runs of whitespace collapsed, as people read
+    /// it: scripts and styles are not text.
     pub fn text(&self) -> String {
         let mut raw = String::new();
-        self.collect_text(&mut raw);
+        self.collect_text(&mut raw, false);
         raw.split_whitespace().collect::<Vec<_>>().join(" ")
     }
 
-    fn collect_text(&self, out: &mut String) {
+    /// The text content exactly as written, scripts included (a script's
+    /// bytes).
+    pub fn text_raw(&self) -> String {
+        let mut raw = String::new();
+        self.collect_text(&mut raw, true);
+        raw
+    }
+
+    fn collect_text(&self, out: &mut String, scripts: bool) {
         for child in &self.children {
             match child {
                 Child::Text(text) => out.push_str(text),
-                Child::Element(node) => node.collect_text(out),
+                Child::Element(node)
+                    if !scripts && matches!(node.name.as_str(), "script" | "style") => {}
+                Child::Element(node) => node.collect_text(out, scripts),
             }
         }
     }

@@ -1,0 +1,207 @@
+//! Content codings (RFC 9110 §8.4): which one a request accepts
+//! (`Accept-Encoding`, §12.5.3), which replies are worth compressing, and
+//! the compressed bytes. gzip only: see the README's landing-page section
+//! for why not brotli. Knows nothing of routes.
+
+use std::io::Write;
+
+use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use http::HeaderValue;
+
+use crate::document::media_type;
+
+/// The coding a reply is sent with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Coding {
+    Identity,
+    Gzip,
+}
+
+/// Bodies smaller than this go as they are: a few hundred bytes fit in
+/// the first packet either way, and gzip's 18-byte frame and the
+/// `Content-Encoding` header would eat the saving.
+pub(super) const MIN_COMPRESSED_BYTES: usize = 1024;
+
+/// Text the server produces: pages, the stylesheet, XML, JSON, plain
+/// text. Apple profiles are left alone: a signed one is CMS (DER, already
+/// dense), and iOS hands the download to Settings, where a coding is one
+/// more thing to go wrong for a 3 KB file.
+pub(super) fn is_compressible(content_type: &str) -> bool {
+    [
+        media_type::HTML,
+        media_type::CSS,
+        media_type::TEXT,
+        media_type::XML,
+        media_type::TEXT_XML,
+        media_type::JSON,
+        media_type::PROMETHEUS,
+    ]
+    .contains(&content_type)
+}
+
+/// The coding to answer with, from every `Accept-Encoding` field of the
+/// request. gzip when the client takes it at least as gladly as identity
+/// (`x-gzip` is gzip, §8.4.1.3; `*` stands for codings not named; `q=0`
+/// means "not acceptable"). No field means identity: RFC 9110 allows any
+/// coding then, but a client that says nothing may not decode one. When
+/// even identity is refused (`identity;q=0`) the reply is still sent
+/// uncompressed rather than refused with 406: a readable page beats an
+/// error, as §12.5.3 permits.
+pub(super) fn negotiate<'a>(fields: impl IntoIterator<Item = &'a HeaderValue>) -> Coding {
+    let mut gzip = None;
+    let mut identity = None;
+    let mut any = None;
+    for field in fields {
+        let Ok(field) = field.to_str() else { continue };
+        for element in field.split(',') {
+            let mut parts = element.split(';');
+            let coding = parts.next().unwrap_or_default().trim();
+            if coding.is_empty() {
+                continue;
+            }
+            let Some(weight) = parts
+                .map(|parameter| parameter.trim())
+                .find(|parameter| parameter.len() >= 2 && parameter[..2].eq_ignore_ascii_case("q="))
+                .map_or(Some(1000), |parameter| parse_weight(&parameter[2..]))
+            else {
+                // An unreadable weight: the element is ignored.
+                continue;
+            };
+            let slot =
+                if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                    &mut gzip
+                } else if coding.eq_ignore_ascii_case("identity") {
+                    &mut identity
+                } else if coding == "*" {
+                    &mut any
+                } else {
+                    continue;
+                };
+            // Named twice: the higher weight counts.
+            *slot = Some(slot.map_or(weight, |old: u16| old.max(weight)));
+        }
+    }
+    let gzip = gzip.or(any).unwrap_or(0);
+    // Identity is acceptable unless excluded by name or by `*;q=0`; when
+    // not named it ranks below any coding the client did name.
+    let identity = identity.or(any).unwrap_or(1);
+    if gzip > 0 && gzip >= identity {
+        Coding::Gzip
+    } else {
+        Coding::Identity
+    }
+}
+
+/// A `qvalue` (RFC 9110 §12.4.2) in thousandths: `0`, `0.5`, `1.000`.
+fn parse_weight(text: &str) -> Option<u16> {
+    let text = text.trim();
+    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let thousandths = format!("{fraction:0<3}").parse::<u16>().ok()?;
+    match whole {
+        "0" => Some(thousandths),
+        "1" if thousandths == 0 => Some(1000),
+        _ => None,
+    }
+}
+
+/// `body` gzipped, or `None` when that saves nothing.
+pub(super) fn gzip(body: &[u8], level: Compression) -> Option<Vec<u8>> {
+    let mut encoder = GzEncoder::new(Vec::with_capacity(body.len() / 3), level);
+    encoder.write_all(body).ok()?;
+    let compressed = encoder.finish().ok()?;
+    (compressed.len() < body.len()).then_some(compressed)
+}
+
+/// A body that does not change while the process runs (the stylesheet,
+/// robots.txt), with its gzip form made once, at the best level, instead
+/// of per request. Cloning shares the bytes.
+#[derive(Debug, Clone)]
+pub(super) struct Prepared {
+    pub(super) content_type: &'static str,
+    pub(super) identity: Bytes,
+    /// `None`: not worth compressing.
+    pub(super) gzip: Option<Bytes>,
+}
+
+impl Prepared {
+    pub(super) fn new(content_type: &'static str, body: &'static [u8]) -> Prepared {
+        let gzip = (is_compressible(content_type) && body.len() >= MIN_COMPRESSED_BYTES)
+            .then(|| gzip(body, Compression::best()))
+            .flatten()
+            .map(Bytes::from);
+        Prepared {
+            content_type,
+            identity: Bytes::from_static(body),
+            gzip,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pick(fields: &[&str]) -> Coding {
+        let values: Vec<HeaderValue> = fields
+            .iter()
+            .map(|field| HeaderValue::from_str(field).unwrap())
+            .collect();
+        negotiate(&values)
+    }
+
+    #[test]
+    fn accept_encoding_is_read_as_rfc_9110_says() {
+        use Coding::{Gzip, Identity};
+        let cases: &[(&[&str], Coding)] = &[
+            (&[], Identity),
+            (&["gzip"], Gzip),
+            (&["GZIP"], Gzip),
+            (&["x-gzip"], Gzip),
+            (&["gzip, deflate, br, zstd"], Gzip),
+            (&["br"], Identity),
+            (&["deflate", "gzip;q=0.5"], Gzip),
+            (&["gzip;q=0"], Identity),
+            (&["gzip; q=0.000"], Identity),
+            (&["*"], Gzip),
+            (&["*;q=0"], Identity),
+            (&["*, gzip;q=0"], Identity),
+            (&["gzip;q=0.5, identity"], Identity),
+            (&["gzip;q=1, identity;q=0.5"], Gzip),
+            (&["identity;q=0"], Identity),
+            (&["gzip;q=2"], Identity),
+            (&["gzip;q=0.1234"], Identity),
+            (&["gzip;q=abc, *;q=0.3"], Gzip),
+            (&[""], Identity),
+            (&[" , ,gzip"], Gzip),
+        ];
+        for (fields, expected) in cases {
+            assert_eq!(pick(fields), *expected, "{fields:?}");
+        }
+    }
+
+    #[test]
+    fn weights_parse_to_thousandths() {
+        assert_eq!(parse_weight("0"), Some(0));
+        assert_eq!(parse_weight("0.5"), Some(500));
+        assert_eq!(parse_weight("0.05"), Some(50));
+        assert_eq!(parse_weight("1.000"), Some(1000));
+        assert_eq!(parse_weight("1.001"), None);
+        assert_eq!(parse_weight("0.1234"), None);
+        assert_eq!(parse_weight("-0"), None);
+        assert_eq!(parse_weight(""), None);
+    }
+
+    #[test]
+    fn small_and_binary_bodies_are_not_prepared_compressed() {
+        let text: &'static [u8] = b"User-agent: *\n";
+        assert!(Prepared::new(media_type::TEXT, text).gzip.is_none());
+        let big: &'static [u8] = Box::leak(vec![b'a'; 4096].into_boxed_slice());
+        assert!(Prepared::new(media_type::APPLE_CONFIG, big).gzip.is_none());
+        assert!(Prepared::new(media_type::CSS, big).gzip.is_some());
+    }
+}
