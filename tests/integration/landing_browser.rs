@@ -129,6 +129,18 @@ struct Session<'a> {
 
 impl<'a> Session<'a> {
     async fn new(driver: &'a Driver, mobile: bool, accept_language: &str) -> Session<'a> {
+        Session::with_javascript(driver, mobile, accept_language, true).await
+    }
+
+    /// A session whose pages run no script when `javascript` is false
+    /// (Chromium's content setting, as a person turns it off; chromedriver
+    /// still drives the page from outside).
+    async fn with_javascript(
+        driver: &'a Driver,
+        mobile: bool,
+        accept_language: &str,
+        javascript: bool,
+    ) -> Session<'a> {
         let profile = tempfile::tempdir().unwrap();
         let mut args = vec![
             "--headless".to_owned(),
@@ -144,7 +156,10 @@ impl<'a> Session<'a> {
         ];
         let mut options = json!({
             "binary": CHROMIUM,
-            "prefs": { "intl.accept_languages": accept_language },
+            "prefs": {
+                "intl.accept_languages": accept_language,
+                "profile.managed_default_content_settings.javascript": if javascript { 1 } else { 2 },
+            },
         });
         if mobile {
             options["mobileEmulation"] = json!({
@@ -328,6 +343,63 @@ impl<'a> Session<'a> {
                     || m.contains("Uncaught")
             })
             .collect()
+    }
+
+    /// Every console message at level SEVERE (errors, CSP violations), but
+    /// the "failed resource" Chromium logs for pages that answer 4xx on
+    /// purpose.
+    async fn console_errors(&self) -> Vec<String> {
+        let log = self
+            .command(Method::POST, "/se/log", Some(json!({ "type": "browser" })))
+            .await;
+        log.as_array()
+            .unwrap()
+            .iter()
+            .filter(|entry| entry["level"] == json!("SEVERE"))
+            .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+            .filter(|m| !m.contains("the server responded with a status of 4"))
+            .collect()
+    }
+
+    /// Runs `script` in the page (chromedriver's `execute/sync`).
+    async fn run(&self, script: &str) -> Value {
+        self.command(
+            Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
+    /// A Chrome DevTools Protocol command through chromedriver.
+    async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        self.command(
+            Method::POST,
+            "/goog/cdp/execute",
+            Some(json!({ "cmd": cmd, "params": params })),
+        )
+        .await
+    }
+
+    /// Whether the element is shown (WebDriver's "is displayed").
+    async fn displayed(&self, css: &str) -> bool {
+        let element = self.find(css).await;
+        self.command(Method::GET, &format!("/element/{element}/displayed"), None)
+            .await
+            .as_bool()
+            .unwrap()
+    }
+
+    /// Waits until `script` returns `expected`; the last value otherwise.
+    async fn wait_for(&self, script: &str, expected: &Value) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let value = self.run(script).await;
+            if &value == expected || Instant::now() > deadline {
+                return value;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     async fn close(self) {
@@ -666,6 +738,174 @@ async fn issue_16_cases_render_on_phone_and_desktop_in_both_languages() {
             assert!(violations.is_empty(), "{violations:?}");
             session.close().await;
         }
+    }
+    server.shutdown().await;
+}
+
+/// The server names of the settings table, in order.
+async fn table_hosts(session: &Session<'_>) -> Vec<String> {
+    let hosts = session
+        .run(
+            "return Array.from(document.querySelectorAll('#settings td.host code'), \
+             c => c.textContent)",
+        )
+        .await;
+    serde_json::from_value(hosts).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copy_button_puts_the_host_name_on_the_clipboard_and_says_so() {
+    if !browser_available() {
+        return;
+    }
+    let server = start_on("2026-12-01").await;
+    let driver = Driver::start().await;
+    let origin = format!("http://{}", server.http);
+    for (accept, said) in [
+        ("en-US,en", "Copied {host} to the clipboard."),
+        ("fr-FR,fr", "{host} copié dans le presse-papiers."),
+    ] {
+        let session = Session::new(&driver, false, accept).await;
+        // Headless Chromium asks no one: the clipboard is granted to this
+        // origin as a person would allow it.
+        session
+            .cdp(
+                "Browser.grantPermissions",
+                json!({
+                    "origin": origin,
+                    "permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"],
+                }),
+            )
+            .await;
+        session
+            .goto(&format!("{origin}/?email=alice@contoso.test#settings"))
+            .await;
+        let hosts = table_hosts(&session).await;
+        assert!(hosts.len() >= 2, "{hosts:?}");
+        // The script ran under the CSP: the buttons are shown.
+        assert!(session.displayed("#settings button.copy").await);
+        for (index, host) in hosts.iter().enumerate().rev() {
+            let buttons = session
+                .command(
+                    Method::POST,
+                    "/elements",
+                    Some(json!({"using": "css selector", "value": "#settings button.copy"})),
+                )
+                .await;
+            let button = buttons[index][ELEMENT].as_str().unwrap().to_owned();
+            session
+                .command(
+                    Method::POST,
+                    &format!("/element/{button}/click"),
+                    Some(json!({})),
+                )
+                .await;
+            let expected = json!(said.replace("{host}", host));
+            let status = session
+                .wait_for(
+                    "return document.getElementById('copy-status').textContent",
+                    &expected,
+                )
+                .await;
+            assert_eq!(status, expected);
+            let clipboard = session
+                .command(
+                    Method::POST,
+                    "/execute/async",
+                    Some(json!({
+                        "script": "const done = arguments[arguments.length - 1]; \
+                                   navigator.clipboard.readText().then(done, e => done('refused: ' + e));",
+                        "args": [],
+                    })),
+                )
+                .await;
+            assert_eq!(clipboard, json!(host), "{accept}");
+        }
+        session.screenshots(&format!("copy-{}", &accept[..2])).await;
+        let errors = session.console_errors().await;
+        assert!(errors.is_empty(), "{errors:?}");
+        session.close().await;
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_clipboard_api_the_copy_buttons_stay_hidden() {
+    if !browser_available() {
+        return;
+    }
+    let server = start_on("2026-12-01").await;
+    let driver = Driver::start().await;
+    let session = Session::new(&driver, false, "en-US,en").await;
+    // As in a browser without the API (an old one, or a page not served
+    // from a secure context).
+    session
+        .cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": "delete Navigator.prototype.clipboard;" }),
+        )
+        .await;
+    session
+        .goto(&format!("http://{}/?email=alice@contoso.test", server.http))
+        .await;
+    assert_eq!(
+        session.run("return 'clipboard' in navigator").await,
+        json!(false)
+    );
+    assert!(!session.displayed("#settings button.copy").await);
+    let errors = session.console_errors().await;
+    assert!(errors.is_empty(), "{errors:?}");
+    session.close().await;
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn page_works_with_javascript_turned_off() {
+    if !browser_available() {
+        return;
+    }
+    let server = start_on("2026-12-01").await;
+    let driver = Driver::start().await;
+    for (mobile, accept, name) in [
+        (true, "en-US,en", "phone-en-nojs"),
+        (false, "fr-FR,fr", "desktop-fr-nojs"),
+    ] {
+        let session = Session::with_javascript(&driver, mobile, accept, false).await;
+        let origin = format!("http://{}", server.http);
+        session.goto(&format!("{origin}/")).await;
+        assert!(session.displayed("#email").await);
+        // The form is a plain GET form: what submitting it loads.
+        // (chromedriver's click waits for script it cannot run here.)
+        assert_eq!(
+            session.property("form.lookup", "action").await,
+            json!(format!("{origin}/"))
+        );
+        assert_eq!(
+            session.property("form.lookup", "method").await,
+            json!("get")
+        );
+        session
+            .goto(&format!("{origin}/?email=alice%40contoso.test"))
+            .await;
+        // The page's script did not run: the copy buttons stay hidden.
+        assert!(!session.displayed("#settings button.copy").await);
+        // Steps, settings and the other apps are all there.
+        assert!(session.displayed("#steps ol").await);
+        let steps = session.text("#steps ol").await;
+        assert!(steps.lines().count() >= 3, "{steps}");
+        assert!(session.displayed("#settings table").await);
+        let settings = session.text("#settings table").await;
+        assert!(settings.contains("outlook.office365.com"), "{settings}");
+        assert!(settings.contains("smtp.office365.com"), "{settings}");
+        // The other apps' folds are <details>: they open without script.
+        assert_eq!(
+            session.property("#app-outlook-mobile", "tagName").await,
+            json!("DETAILS")
+        );
+        session.screenshots(name).await;
+        let errors = session.console_errors().await;
+        assert!(errors.is_empty(), "{errors:?}");
+        session.close().await;
     }
     server.shutdown().await;
 }
