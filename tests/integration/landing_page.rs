@@ -14,7 +14,7 @@ use crate::common::{self, Reply, Scheme, TestServer, encode};
 /// The policy every HTML page carries; `{script}` is the copy script's
 /// `'sha256-…'` source, checked against the script in landing_delivery.rs.
 const CSP: &str = "default-src 'none'; script-src {script}; style-src 'self'; img-src 'self' data:; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                   connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// `policy` is `CSP` with one SHA-256 script source and no other.
 fn is_page_policy(policy: Option<&str>) -> bool {
