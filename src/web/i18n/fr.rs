@@ -78,25 +78,25 @@ const MAC_AFTER_EWS: &[&str] = &[
 ];
 
 const NO_SUCH_ACCOUNT: Trouble = Trouble {
-    seen: "« Ce compte Microsoft n’existe pas. Entrez un autre compte ou obtenez-en un nouveau. »",
+    seen: "« Ce compte Microsoft n’existe pas. Entrez un autre compte ou obtenez-en un nouveau. » (en anglais : « That Microsoft account doesn’t exist »)",
     fix: "L’adresse contient une faute de frappe, ou le compte a été fermé. Vérifiez-la en vous connectant à outlook.com dans un navigateur.",
     shown: Shown::Always,
 };
 
 const CONDITIONAL_ACCESS: Trouble = Trouble {
-    seen: "« Vous ne pouvez pas accéder à cette ressource pour l’instant » après vous être connecté.",
+    seen: "« Vous ne pouvez pas accéder à cette ressource pour l’instant » (en anglais : « You cannot access this right now ») après vous être connecté.",
     fix: "Une règle d’accès conditionnel de votre organisation bloque cette application ou cet appareil ; rien sur l’appareil n’y change quoi que ce soit. Envoyez une capture du message, avec son **ID de demande** et l’heure, à votre service informatique, ou utilisez l’application qu’il autorise (souvent Outlook mobile).",
     shown: Shown::Always,
 };
 
 const NEED_ADMIN_THUNDERBIRD: Trouble = Trouble {
-    seen: "« Approbation de l’administrateur nécessaire » sur la page Microsoft.",
+    seen: "« Approbation de l’administrateur nécessaire » (en anglais : « Need admin approval ») sur la page Microsoft.",
     fix: "Votre organisation ne laisse lire le courrier qu’aux applications approuvées. Transmettez ceci à votre service informatique : « Merci d’accorder le consentement administrateur dans Microsoft Entra à Mozilla Thunderbird (ID d’application 9e5f94bc-e8a4-4e73-b8be-63364c29d753). »",
     shown: Shown::Always,
 };
 
 const NEED_ADMIN_GMAIL: Trouble = Trouble {
-    seen: "« Approbation de l’administrateur nécessaire » sur la page Microsoft.",
+    seen: "« Approbation de l’administrateur nécessaire » (en anglais : « Need admin approval ») sur la page Microsoft.",
     fix: "Votre organisation ne laisse lire le courrier qu’aux applications approuvées. Transmettez ceci à votre service informatique : « Merci d’accorder le consentement administrateur dans Microsoft Entra à l’application Gmail (Google) pour que j’y ajoute ma boîte mail. » Ou utilisez Outlook mobile.",
     shown: Shown::Always,
 };
