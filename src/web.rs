@@ -643,7 +643,7 @@ fn rich(text: &str) -> Vec<Part> {
 }
 
 struct TroubleView {
-    seen: String,
+    seen: Vec<Part>,
     fix: Vec<Part>,
 }
 
@@ -1078,7 +1078,7 @@ fn app_section(app: AppId, context: &SectionContext<'_>) -> AppSection {
                 i18n::Shown::WithUnsignedProfile => unsigned_profile,
             })
             .map(|trouble| TroubleView {
-                seen: trouble.seen.to_owned(),
+                seen: rich(trouble.seen),
                 fix: rich(trouble.fix),
             })
             .collect(),

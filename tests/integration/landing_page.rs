@@ -1425,3 +1425,24 @@ async fn page_has_a_description_and_a_dark_mode() {
     assert!(css.contains("outline: 3px solid var(--focus)"));
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn ui_label_markers_never_show_as_text() {
+    // `**…**` in the strings marks a button or menu name; the page must
+    // show it as a label, in the steps, the notes and the "didn't work?"
+    // messages alike.
+    let server = start_on("2026-12-01").await;
+    for lang in ["en", "fr"] {
+        for address in ["alice@contoso.test", "bob@fabrikam.test"] {
+            let document = get_page(&server, &format!("/?email={address}&lang={lang}")).await;
+            let text = document.first("body").text();
+            assert!(!text.contains("**"), "{lang} {address}: {text}");
+            let labels = document.find_all(&|n| n.name == "b" && n.has_class("ui"));
+            assert!(
+                labels.iter().any(|b| b.text() == "OAuth2"),
+                "{lang} {address}: the Thunderbird trouble names OAuth2 as a label"
+            );
+        }
+    }
+    server.shutdown().await;
+}
