@@ -128,7 +128,7 @@ async fn fetch(server: &TestServer, ask: &Ask, user_agent: Option<&str>) -> Repl
     );
     assert_eq!(
         reply.header("vary"),
-        Some("User-Agent"),
+        Some("User-Agent, Accept-Encoding"),
         "{} ({user_agent:?}): the answer depends on the User-Agent",
         ask.what
     );

@@ -420,6 +420,11 @@ struct Served {
     user_agent: Option<String>,
     status: u16,
     vary: Option<String>,
+    /// `Content-Encoding`: Thunderbird asks for gzip, and the server
+    /// sends the document gzipped.
+    content_encoding: Option<String>,
+    /// The body as Thunderbird read it (decoded by GNU gzip when it came
+    /// gzipped).
     body: String,
 }
 
@@ -580,6 +585,11 @@ fn served(request: (Vec<String>, Vec<u8>), response: (Vec<String>, Vec<u8>)) -> 
     let method = line.next().unwrap_or_default().to_owned();
     let target = line.next().unwrap_or_default().to_owned();
     let (response_head, body) = response;
+    let content_encoding = header_of(&response_head, "content-encoding");
+    let body = match content_encoding.as_deref() {
+        Some("gzip") => gunzip(&body),
+        _ => body,
+    };
     Served {
         method,
         target,
@@ -591,8 +601,27 @@ fn served(request: (Vec<String>, Vec<u8>), response: (Vec<String>, Vec<u8>)) -> 
             .and_then(|s| s.parse().ok())
             .unwrap_or(0),
         vary: header_of(&response_head, "vary"),
+        content_encoding,
         body: String::from_utf8_lossy(&body).into_owned(),
     }
+}
+
+/// `bytes` decompressed by GNU gzip, not by the server's library.
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = Command::new("gzip")
+        .arg("-dc")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("gzip runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(output.status.success(), "gzip -dc refused the body");
+    output.stdout
 }
 
 /// One `--case` for the driver, with its ports (443, 80) and
@@ -1048,7 +1077,14 @@ fn served_autoconfig<'a>(session: &'a Session, case: &Value) -> &'a Served {
         "{name}: the User-Agent Thunderbird's HTTP stack reports"
     );
     assert_eq!(served.status, 200, "{name}: {served:?}");
-    assert_eq!(served.vary.as_deref(), Some("User-Agent"), "{name}");
+    // (Accept-Encoding: the document is gzipped for clients that ask.)
+    assert_eq!(
+        served.vary.as_deref(),
+        Some("User-Agent, Accept-Encoding"),
+        "{name}"
+    );
+    // Thunderbird took the document gzipped and read it.
+    assert_eq!(served.content_encoding.as_deref(), Some("gzip"), "{name}");
     // The answer came from our server and was Thunderbird's pick.
     assert_eq!(case["subSource"], "xml-from-isp-https", "{name}");
     assert!(
