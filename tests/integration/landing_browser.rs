@@ -909,3 +909,149 @@ async fn page_works_with_javascript_turned_off() {
     }
     server.shutdown().await;
 }
+
+/// WCAG 2.x contrast of every shown piece of text against the colour
+/// behind it (the nearest ancestor with a background), computed from the
+/// browser's own computed styles: `[tag.class, colour, background, ratio]`
+/// for each below 4.5:1 (3:1 for large text).
+const LOW_CONTRAST_TEXT: &str = r#"
+const channels = c => c.match(/rgba?\(([^)]+)\)/)[1].split(',').map(Number);
+const luminance = c => {
+  const [r, g, b] = channels(c).slice(0, 3).map(v => {
+    v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+const background = el => {
+  for (; el; el = el.parentElement) {
+    const c = getComputedStyle(el).backgroundColor;
+    const parts = channels(c);
+    if (parts.length < 4 || parts[3] > 0) return c;
+  }
+  return getComputedStyle(document.documentElement).backgroundColor;
+};
+const ratio = (a, b) => {
+  const [x, y] = [luminance(a), luminance(b)];
+  return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+};
+window.__contrast = ratio;
+window.__background = background;
+document.querySelectorAll('details').forEach(d => d.open = true);
+const low = [];
+for (const el of document.querySelectorAll('body *')) {
+  const hasText = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!hasText || el.getClientRects().length === 0) continue;
+  const style = getComputedStyle(el);
+  const size = parseFloat(style.fontSize);
+  const large = size >= 24 || (size >= 18.66 && parseInt(style.fontWeight) >= 700);
+  const r = ratio(style.color, background(el));
+  if (r < (large ? 3 : 4.5)) {
+    low.push([el.tagName + '.' + el.className, style.color, background(el), r.toFixed(2)]);
+  }
+}
+return low;
+"#;
+
+/// What Lighthouse's accessibility and SEO categories check, written out
+/// so CI checks it without Lighthouse (the README has Lighthouse's own
+/// scores): language, title, description, viewport, labels, contrast of
+/// text and of the focus ring in light and dark mode, target sizes, and a
+/// clean console.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_pass_the_audit_checks_in_light_and_dark_mode() {
+    if !browser_available() {
+        return;
+    }
+    let server = start_on("2026-12-01").await;
+    let driver = Driver::start().await;
+    let origin = format!("http://{}", server.http);
+    for mobile in [true, false] {
+        for lang in ["en", "fr"] {
+            let session = Session::new(&driver, mobile, "en-US,en").await;
+            for path in [
+                "/",
+                "/?email=alice@contoso.test",
+                "/?email=bob@fabrikam.test&app=legacy",
+            ] {
+                let url = format!(
+                    "{origin}{path}{}lang={lang}",
+                    if path == "/" { "?" } else { "&" }
+                );
+                for scheme in ["light", "dark"] {
+                    session
+                        .cdp(
+                            "Emulation.setEmulatedMedia",
+                            json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+                        )
+                        .await;
+                    session.goto(&url).await;
+                    let case = format!("{url} {scheme} mobile={mobile}");
+                    let head = session
+                        .run(
+                            "return [document.documentElement.lang, document.title, \
+                             (document.querySelector('meta[name=description]') || {}).content || '', \
+                             (document.querySelector('meta[name=viewport]') || {}).content || '']",
+                        )
+                        .await;
+                    assert_eq!(head[0], json!(lang), "{case}");
+                    assert!(!head[1].as_str().unwrap().is_empty(), "{case}: no title");
+                    assert!(head[2].as_str().unwrap().len() > 50, "{case}: description");
+                    assert!(
+                        head[3].as_str().unwrap().contains("width=device-width"),
+                        "{case}: viewport"
+                    );
+                    let unlabelled = session
+                        .run(
+                            "return [...document.querySelectorAll('input:not([type=hidden]), button')]\
+                             .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') \
+                             && !e.textContent.trim()).map(e => e.outerHTML)",
+                        )
+                        .await;
+                    assert_eq!(unlabelled, json!([]), "{case}");
+                    let low = session.run(LOW_CONTRAST_TEXT).await;
+                    assert_eq!(low, json!([]), "{case}: text below WCAG contrast");
+                    // Targets (WCAG 2.2 §2.5.8): 24 CSS pixels or more.
+                    let small = session
+                        .run(
+                            "return [...document.querySelectorAll('button, summary, .languages a, a.button')]\
+                             .filter(e => e.getClientRects().length)\
+                             .map(e => [e.outerHTML.slice(0, 60), e.getBoundingClientRect().height])\
+                             .filter(([, h]) => h < 24)",
+                        )
+                        .await;
+                    assert_eq!(small, json!([]), "{case}: small targets");
+                    // The focus ring, reached by keyboard, against what is
+                    // around it (3:1, WCAG 2.2 §1.4.11).
+                    session
+                        .command(
+                            Method::POST,
+                            "/actions",
+                            Some(
+                                json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+                                    { "type": "keyDown", "value": "\u{E004}" },
+                                    { "type": "keyUp", "value": "\u{E004}" },
+                                ]}]}),
+                            ),
+                        )
+                        .await;
+                    let ring = session
+                        .run(
+                            "const e = document.activeElement, s = getComputedStyle(e); \
+                             return [e.tagName, s.outlineStyle, parseFloat(s.outlineWidth), \
+                             window.__contrast(s.outlineColor, window.__background(e.parentElement))]",
+                        )
+                        .await;
+                    assert_ne!(ring[0], json!("BODY"), "{case}: Tab focused nothing");
+                    assert_eq!(ring[1], json!("solid"), "{case}: {ring}");
+                    assert!(ring[2].as_f64().unwrap() >= 2.0, "{case}: {ring}");
+                    assert!(ring[3].as_f64().unwrap() >= 3.0, "{case}: {ring}");
+                }
+            }
+            let errors = session.console_errors().await;
+            assert!(errors.is_empty(), "{errors:?}");
+            session.close().await;
+        }
+    }
+    server.shutdown().await;
+}
