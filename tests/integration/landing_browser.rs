@@ -9,6 +9,7 @@
 //! Needs `chromium` and `chromium-driver` (installed by `.ci/run`); skipped
 //! with a message when they are missing, except under `CI=true`.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -67,7 +68,10 @@ impl Driver {
             .local_addr()
             .unwrap()
             .port();
+        // Its own process group, so that the browsers it starts go with
+        // it even when a failed test never closes its session.
         let child = Command::new(CHROMEDRIVER)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -115,6 +119,12 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        // The whole group: chromedriver and every Chromium process (kill(1)
+        // with a negative pid names a process group).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
