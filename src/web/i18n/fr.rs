@@ -90,13 +90,13 @@ const CONDITIONAL_ACCESS: Trouble = Trouble {
 };
 
 const NEED_ADMIN_THUNDERBIRD: Trouble = Trouble {
-    seen: "« Approbation de l’administrateur nécessaire » (en anglais : « Need admin approval ») sur la page Microsoft.",
+    seen: "« Approbation administrateur requise » (en anglais : « Need admin approval ») sur la page Microsoft.",
     fix: "Votre organisation ne laisse lire le courrier qu’aux applications approuvées. Transmettez ceci à votre service informatique : « Merci d’accorder le consentement administrateur dans Microsoft Entra à Mozilla Thunderbird (ID d’application 9e5f94bc-e8a4-4e73-b8be-63364c29d753). »",
     shown: Shown::Always,
 };
 
 const NEED_ADMIN_GMAIL: Trouble = Trouble {
-    seen: "« Approbation de l’administrateur nécessaire » (en anglais : « Need admin approval ») sur la page Microsoft.",
+    seen: "« Approbation administrateur requise » (en anglais : « Need admin approval ») sur la page Microsoft.",
     fix: "Votre organisation ne laisse lire le courrier qu’aux applications approuvées. Transmettez ceci à votre service informatique : « Merci d’accorder le consentement administrateur dans Microsoft Entra à l’application Gmail (Google) pour que j’y ajoute ma boîte mail. » Ou utilisez Outlook mobile.",
     shown: Shown::Always,
 };
