@@ -243,6 +243,7 @@ struct LimitsSection {
     max_connections: Spanned<usize>,
     max_body_bytes: Spanned<usize>,
     shutdown_grace_secs: Spanned<u64>,
+    shutdown_delay_secs: Spanned<u64>,
 }
 
 impl Default for LimitsSection {
@@ -254,6 +255,7 @@ impl Default for LimitsSection {
             max_connections: Spanned::new(0..0, defaults.max_connections),
             max_body_bytes: Spanned::new(0..0, defaults.max_body_bytes),
             shutdown_grace_secs: Spanned::new(0..0, defaults.shutdown_grace_secs),
+            shutdown_delay_secs: Spanned::new(0..0, defaults.shutdown_delay_secs),
         }
     }
 }
@@ -273,6 +275,13 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Time in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_grace_secs: u64,
+    /// Time between SIGTERM and the graceful drain, during which
+    /// `/healthz` answers 503 and everything else is served as before: a
+    /// load balancer that probes `/healthz` stops sending new clients
+    /// before the listeners close. 0 (the default) stops at once, as an
+    /// operator at a terminal expects; behind a load balancer, a few of
+    /// its probe intervals.
+    pub shutdown_delay_secs: u64,
 }
 
 impl Default for Limits {
@@ -283,6 +292,7 @@ impl Default for Limits {
             max_connections: 4096,
             max_body_bytes: 16 * 1024,
             shutdown_grace_secs: 10,
+            shutdown_delay_secs: 0,
         }
     }
 }
@@ -296,6 +306,9 @@ impl Limits {
     }
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+    pub fn shutdown_delay(&self) -> Duration {
+        Duration::from_secs(self.shutdown_delay_secs)
     }
 }
 
@@ -892,6 +905,13 @@ fn validate_limits(source: &SourceFile, limits: LimitsSection) -> Result<Limits,
             limits.shutdown_grace_secs,
             0..=300,
             "seconds in-flight requests get after SIGTERM",
+        )?,
+        shutdown_delay_secs: in_range(
+            source,
+            "limits.shutdown_delay_secs",
+            limits.shutdown_delay_secs,
+            0..=300,
+            "seconds /healthz answers 503 after SIGTERM before the listeners close",
         )?,
     })
 }

@@ -29,7 +29,7 @@ use crate::date::Clock;
 use crate::load::{LoadError, Loaded, load, load_files_of};
 use crate::router::{App, RequestLog, plain_error, route};
 use crate::router::{ConnectionInfo, Endpoint, Listener};
-use crate::services::Services;
+use crate::services::{ReadinessState, Services};
 use crate::tls::{self, CertResolver, CertificateSource};
 use arc_swap::ArcSwap;
 
@@ -215,6 +215,11 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         max_connections: limits.max_connections,
         grace: limits.shutdown_grace(),
     };
+    // Everything is loaded and nothing has been accepted yet: the sockets
+    // were bound after loading, and the connections the kernel queued
+    // meanwhile are accepted below, so no listener ever answers with a
+    // half-loaded server, and `/healthz` says 200 from the first answer.
+    services.readiness.set(ReadinessState::Ready);
     for (socket, local, listener) in bound {
         let tls = match listener {
             Listener::Http => {
@@ -291,9 +296,23 @@ impl Running {
         Ok(())
     }
 
+    /// What `[limits] shutdown_delay_secs` says: how long `/healthz`
+    /// answers 503 after SIGTERM before the listeners close.
+    pub fn shutdown_delay(&self) -> Duration {
+        self.shared.limits.shutdown_delay()
+    }
+
+    /// From now on `/healthz` answers 503, so that load balancers send new
+    /// clients elsewhere; every other request is answered as before.
+    pub fn stop_being_ready(&self) {
+        let app = self.shared.app.load();
+        app.services.readiness.set(ReadinessState::ShuttingDown);
+    }
+
     /// Stops accepting, lets in-flight requests finish (up to the grace
     /// period), then returns.
     pub async fn shutdown(mut self) {
+        self.stop_being_ready();
         let _ = self.shutdown.send(true);
         while self.listeners.join_next().await.is_some() {}
         let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);

@@ -1,9 +1,10 @@
 //! Process-wide state that outlives a configuration reload: the counters,
-//! the certificates in service, the pending ACME http-01 challenges and the
-//! bound HTTPS port. The server creates it, ACME writes challenges into it,
+//! the certificates in service, the pending ACME http-01 challenges, the
+//! bound HTTPS port and whether the process is ready for traffic. The server creates it, ACME writes challenges into it,
 //! the router reads it; it knows nothing of either.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, RwLock};
 
 use crate::date::Clock;
@@ -22,6 +23,43 @@ pub struct Services {
     pub https_port: Option<u16>,
     /// Where "today" comes from for every dated answer (`--today`).
     pub clock: Clock,
+    /// What `/healthz` says: set by the server once everything is loaded
+    /// and again when it starts shutting down.
+    pub readiness: Readiness,
+}
+
+/// Whether a load balancer should send this process new clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadinessState {
+    /// Configuration and certificates are still being loaded.
+    Starting,
+    Ready,
+    /// SIGTERM came: requests are still answered, but new clients belong
+    /// on another replica.
+    ShuttingDown,
+}
+
+/// The readiness of the process, shared by every connection.
+#[derive(Debug, Default)]
+pub struct Readiness(AtomicU8);
+
+impl Readiness {
+    pub fn get(&self) -> ReadinessState {
+        match self.0.load(Ordering::Acquire) {
+            0 => ReadinessState::Starting,
+            1 => ReadinessState::Ready,
+            _ => ReadinessState::ShuttingDown,
+        }
+    }
+
+    pub fn set(&self, state: ReadinessState) {
+        let value = match state {
+            ReadinessState::Starting => 0,
+            ReadinessState::Ready => 1,
+            ReadinessState::ShuttingDown => 2,
+        };
+        self.0.store(value, Ordering::Release);
+    }
 }
 
 /// The http-01 key authorizations being offered right now, by token. The
@@ -66,5 +104,15 @@ mod tests {
         assert_eq!(store.get("t").as_deref(), Some("t.thumb"));
         store.remove("t");
         assert_eq!(store.get("t"), None);
+    }
+
+    #[test]
+    fn readiness_starts_unready_and_keeps_what_was_set() {
+        let readiness = Readiness::default();
+        assert_eq!(readiness.get(), ReadinessState::Starting);
+        readiness.set(ReadinessState::Ready);
+        assert_eq!(readiness.get(), ReadinessState::Ready);
+        readiness.set(ReadinessState::ShuttingDown);
+        assert_eq!(readiness.get(), ReadinessState::ShuttingDown);
     }
 }

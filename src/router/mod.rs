@@ -328,7 +328,7 @@ async fn answer(exchange: &mut Exchange<'_>, route: Route<'_>) -> Result<Reply, 
         Route::AutodiscoverJson { address } => {
             autodiscover::autodiscover_json(exchange, address).await
         }
-        Route::Healthz => Ok(operations::healthz()),
+        Route::Healthz => Ok(operations::healthz(exchange.app)),
         Route::Metrics => Ok(operations::metrics(exchange.app)),
         Route::AcmeChallenge { token } => operations::acme_challenge(exchange.app, token),
         Route::HttpsRedirect => Ok(operations::redirect_to_https(exchange)),

@@ -30,5 +30,6 @@ mod mx_detection;
 mod operator_traps;
 mod pimconf_strict;
 mod production;
+mod readiness;
 mod thunderbird_autoconfig;
 mod thunderbird_real;
