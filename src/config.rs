@@ -127,6 +127,10 @@ struct ServerSection {
     public_ipv4: Option<Spanned<Ipv4Addr>>,
     #[serde(default)]
     public_ipv6: Option<Spanned<Ipv6Addr>>,
+    /// Reload this file by itself when it changes (a mounted ConfigMap);
+    /// certificates are always watched.
+    #[serde(default)]
+    watch: bool,
 }
 
 impl Default for ServerSection {
@@ -140,6 +144,7 @@ impl Default for ServerSection {
             public_name: None,
             public_ipv4: None,
             public_ipv6: None,
+            watch: false,
         }
     }
 }
@@ -244,6 +249,7 @@ struct LimitsSection {
     max_body_bytes: Spanned<usize>,
     shutdown_grace_secs: Spanned<u64>,
     shutdown_delay_secs: Spanned<u64>,
+    watch_interval_secs: Spanned<u64>,
 }
 
 impl Default for LimitsSection {
@@ -256,6 +262,7 @@ impl Default for LimitsSection {
             max_body_bytes: Spanned::new(0..0, defaults.max_body_bytes),
             shutdown_grace_secs: Spanned::new(0..0, defaults.shutdown_grace_secs),
             shutdown_delay_secs: Spanned::new(0..0, defaults.shutdown_delay_secs),
+            watch_interval_secs: Spanned::new(0..0, defaults.watch_interval_secs),
         }
     }
 }
@@ -282,6 +289,9 @@ pub struct Limits {
     /// operator at a terminal expects; behind a load balancer, a few of
     /// its probe intervals.
     pub shutdown_delay_secs: u64,
+    /// How often certificate files (and, with `[server] watch`, the
+    /// configuration file) are looked at for changes.
+    pub watch_interval_secs: u64,
 }
 
 impl Default for Limits {
@@ -293,6 +303,9 @@ impl Default for Limits {
             max_body_bytes: 16 * 1024,
             shutdown_grace_secs: 10,
             shutdown_delay_secs: 0,
+            // A renewed certificate is in service within seconds; five
+            // `stat`s of a handful of files cost next to nothing.
+            watch_interval_secs: 5,
         }
     }
 }
@@ -309,6 +322,9 @@ impl Limits {
     }
     pub fn shutdown_delay(&self) -> Duration {
         Duration::from_secs(self.shutdown_delay_secs)
+    }
+    pub fn watch_interval(&self) -> Duration {
+        Duration::from_secs(self.watch_interval_secs)
     }
 }
 
@@ -445,6 +461,9 @@ pub struct Config {
     /// How Apple configuration profiles are signed.
     pub apple_signing: SigningSource,
     pub limits: Limits,
+    /// `[server] watch`: the configuration file is reloaded when it
+    /// changes, as on SIGHUP (see `watch`).
+    pub watch: bool,
     pub log_addresses: bool,
     pub profiles: Profiles,
     pub domains: Vec<DomainEntry>,
@@ -642,6 +661,7 @@ impl Config {
             tls,
             apple_signing,
             limits,
+            watch: file.server.watch,
             log_addresses: file.log.addresses,
             profiles,
             domains,
@@ -912,6 +932,13 @@ fn validate_limits(source: &SourceFile, limits: LimitsSection) -> Result<Limits,
             limits.shutdown_delay_secs,
             0..=300,
             "seconds /healthz answers 503 after SIGTERM before the listeners close",
+        )?,
+        watch_interval_secs: in_range(
+            source,
+            "limits.watch_interval_secs",
+            limits.watch_interval_secs,
+            1..=3_600,
+            "seconds between looks at the certificate and configuration files",
         )?,
     })
 }

@@ -44,8 +44,10 @@ enum Command {
     ///
     /// Prints each listening URL, the certificate's SHA-256 fingerprint and a
     /// final line `mailsetup ready`, then logs one line per request to stderr.
-    /// On SIGTERM, /healthz answers 503 for `[limits] shutdown_delay_secs`
-    /// before the listeners close.
+    /// Changed certificate files are put in service by themselves within
+    /// `[limits] watch_interval_secs`; so is the configuration file with
+    /// `[server] watch = true`. On SIGTERM, /healthz answers 503 for
+    /// `[limits] shutdown_delay_secs` before the listeners close.
     Serve {
         /// Configuration file (see mailsetup.example.toml).
         #[arg(long, short)]

@@ -1,13 +1,15 @@
 //! Listeners and connections: accepts TCP (and TLS) connections, serves
 //! HTTP/1.1 and HTTP/2 on them with hyper, applies the limits, logs one line
-//! per request, and shuts down gracefully. Does not decide what a request
-//! means (see `router`).
+//! per request, reloads (on request, and when the watched files change),
+//! and shuts down gracefully. Does not decide what a request means (see
+//! `router`) or what a file change is (see `watch`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -24,13 +26,15 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
 
-use crate::config::{Config, Limits};
+use crate::config::{Config, Limits, SigningSource};
 use crate::date::Clock;
-use crate::load::{LoadError, Loaded, load, load_files_of};
+use crate::load::{LoadError, Loaded, load_files_of};
 use crate::router::{App, RequestLog, plain_error, route};
 use crate::router::{ConnectionInfo, Endpoint, Listener};
 use crate::services::{ReadinessState, Services};
-use crate::tls::{self, CertResolver, CertificateSource};
+use crate::signing::{ProfileSigner, SigningError};
+use crate::tls::{self, CertResolver, CertificateSet, CertificateSource, TlsError};
+use crate::watch::{Fingerprint, Look, Watched};
 use arc_swap::ArcSwap;
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +61,9 @@ pub struct Running {
     pub acme: Option<Arc<crate::acme::Acme>>,
     /// Everything connections share; also what `reload` swaps.
     shared: Arc<Shared>,
+    /// Swaps configurations and certificates in, for SIGHUP and the
+    /// watcher alike.
+    reloader: Arc<Reloader>,
     /// Set to `true` to stop accepting and close connections gracefully.
     shutdown: watch::Sender<bool>,
     listeners: JoinSet<()>,
@@ -92,6 +99,17 @@ pub enum ReloadError {
     Load(#[from] LoadError),
 }
 
+impl ReloadError {
+    /// Whether the same files may load at the next try: a certificate or
+    /// key caught half-written, not a mistake in the configuration file.
+    fn may_pass_unchanged(&self) -> bool {
+        matches!(
+            self,
+            ReloadError::Load(LoadError::Tls(_) | LoadError::Signing(_))
+        )
+    }
+}
+
 /// The mail domains ACME issues certificates for: the domain table's.
 fn acme_domains(config: &Config) -> Vec<String> {
     config
@@ -109,6 +127,9 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
 
 /// Like `start`, with answers dated by `clock` (`serve --today`).
 pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, ServeError> {
+    // Looked at before the files are read: a change while they are being
+    // read is then a change at the first look, never one that is missed.
+    let watcher = FileWatcher::new(&config);
     let Loaded {
         config,
         certificates,
@@ -202,6 +223,17 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         }
         (None, _) => None,
     };
+    let reloader = Arc::new(Reloader {
+        shared: shared.clone(),
+        acme: acme.clone(),
+        one_at_a_time: Mutex::new(()),
+    });
+    tokio::spawn(watch_files(
+        watcher,
+        reloader.clone(),
+        limits.watch_interval(),
+        shutdown_rx.clone(),
+    ));
     let mut running = Running {
         acme,
         http_addrs: Vec::new(),
@@ -209,6 +241,7 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         admin_addrs: Vec::new(),
         tls,
         shared: shared.clone(),
+        reloader,
         shutdown,
         listeners: JoinSet::new(),
         connections: connections.clone(),
@@ -255,45 +288,8 @@ impl Running {
     /// Re-reads the configuration (`None`: the embedded default), profiles
     /// and certificate files; swaps them in only if all are valid. Open
     /// connections and requests in flight are not touched.
-    pub fn reload(&self, path: Option<&std::path::Path>) -> Result<(), ReloadError> {
-        let current = self.shared.app.load();
-        let services = current.services.clone();
-        let Loaded {
-            config,
-            certificates,
-            signer,
-        } = match load(path) {
-            Ok(loaded) => loaded,
-            Err(error) => {
-                services.metrics.record_reload(false);
-                return Err(error.into());
-            }
-        };
-        if config.http_listeners != current.config.http_listeners
-            || config.https_listeners != current.config.https_listeners
-            || config.admin_listeners != current.config.admin_listeners
-        {
-            tracing::warn!("listener changes take effect at the next restart");
-        }
-        if config.limits != current.config.limits {
-            tracing::warn!(
-                "[limits] changes take effect at the next restart; the running server keeps \
-                 its limits"
-            );
-        }
-        if let (Some(resolver), Some(certificates)) = (&services.certificates, certificates) {
-            resolver.replace_files(certificates);
-        }
-        // New domains get certificates; [acme] settings themselves change
-        // only with a restart.
-        if let Some(acme) = &self.acme {
-            acme.add_domains(acme_domains(&config));
-        }
-        self.shared.app.store(Arc::new(
-            App::with_services(config, services.clone()).with_profile_signer(signer),
-        ));
-        services.metrics.record_reload(true);
-        Ok(())
+    pub fn reload(&self, path: Option<&Path>) -> Result<(), ReloadError> {
+        self.reloader.reload(path, |_| {})
     }
 
     /// What `[limits] shutdown_delay_secs` says: how long `/healthz`
@@ -323,6 +319,360 @@ impl Running {
                 "connections still open after the grace period; closing them"
             );
         }
+    }
+}
+
+/// Puts new configuration generations, certificates and signers in
+/// service: on SIGHUP (`Running::reload`) and when the watcher sees the
+/// files change.
+struct Reloader {
+    shared: Arc<Shared>,
+    /// New domains get ACME certificates at a reload.
+    acme: Option<Arc<crate::acme::Acme>>,
+    /// Held while a reload loads and swaps: a SIGHUP and the watcher at
+    /// the same moment must not store an older generation after a newer
+    /// one, which would then stay in service while the files say otherwise.
+    one_at_a_time: Mutex<()>,
+}
+
+impl Reloader {
+    /// `Running::reload`; `parsed` sees the new configuration before the
+    /// files it names are read (the watcher fingerprints them then).
+    fn reload(&self, path: Option<&Path>, parsed: impl FnOnce(&Config)) -> Result<(), ReloadError> {
+        let _one_at_a_time = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
+        let current = self.shared.app.load();
+        let services = current.services.clone();
+        let loaded = Config::load(path)
+            .map_err(LoadError::from)
+            .and_then(|config| {
+                parsed(&config);
+                load_files_of(config)
+            });
+        let Loaded {
+            config,
+            certificates,
+            signer,
+        } = match loaded {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                services.metrics.record_reload(false);
+                return Err(error.into());
+            }
+        };
+        if config.http_listeners != current.config.http_listeners
+            || config.https_listeners != current.config.https_listeners
+            || config.admin_listeners != current.config.admin_listeners
+        {
+            tracing::warn!("listener changes take effect at the next restart");
+        }
+        if config.limits != current.config.limits {
+            tracing::warn!(
+                "[limits] changes take effect at the next restart; the running server keeps \
+                 its limits"
+            );
+        }
+        if let (Some(resolver), Some(certificates)) = (&services.certificates, certificates) {
+            for entry in resolver.replace_files(certificates) {
+                tracing::warn!(
+                    entry = %entry.display(),
+                    "certificates_dir entry keeps its previous certificate until its files load"
+                );
+            }
+        }
+        // New domains get certificates; [acme] settings themselves change
+        // only with a restart.
+        if let Some(acme) = &self.acme {
+            acme.add_domains(acme_domains(&config));
+        }
+        self.shared.app.store(Arc::new(
+            App::with_services(config, services.clone()).with_profile_signer(signer),
+        ));
+        services.metrics.record_reload(true);
+        Ok(())
+    }
+
+    /// Re-reads the certificate files of the configuration in service,
+    /// and nothing else: with `[server] watch` off, a configuration file
+    /// edited on disk must not slip in with a renewed certificate. A bad
+    /// default certificate is refused whole; a bad directory entry keeps
+    /// its previous certificate.
+    fn reload_certificates(&self) -> Result<CertificateReload, TlsError> {
+        let _one_at_a_time = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
+        let app = self.shared.app.load();
+        let Some(resolver) = &app.services.certificates else {
+            return Ok(CertificateReload::default());
+        };
+        let set = CertificateSet::load_quietly(&app.config.tls)?;
+        let mut problems: Vec<String> = set
+            .skipped
+            .iter()
+            .map(|skipped| {
+                format!(
+                    "certificates_dir entry {} not loaded: {}",
+                    skipped.path.display(),
+                    skipped.error
+                )
+            })
+            .collect();
+        problems.extend(
+            set.world_readable_keys
+                .iter()
+                .map(|key| format!("{}: {}", key.display(), tls::WORLD_READABLE_ADVICE)),
+        );
+        let before = resolver.certificates();
+        let kept = resolver.replace_files(set);
+        let added = resolver
+            .certificates()
+            .iter()
+            .filter(|new| {
+                !before
+                    .iter()
+                    .any(|old| old.fingerprint_sha256 == new.fingerprint_sha256)
+            })
+            .cloned()
+            .collect();
+        Ok(CertificateReload {
+            added,
+            kept,
+            problems,
+        })
+    }
+
+    /// Re-reads the Apple profile signer of the configuration in service
+    /// (its files changed) and serves with it; the configuration itself
+    /// is the same generation's.
+    fn reload_signer(&self) -> Result<(), SigningError> {
+        let _one_at_a_time = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
+        let app = self.shared.app.load_full();
+        let signer = ProfileSigner::load(&app.config.apple_signing)?;
+        self.shared.app.store(Arc::new(
+            App::with_services(app.config.clone(), app.services.clone())
+                .with_profile_signer(signer),
+        ));
+        Ok(())
+    }
+}
+
+/// What a certificate reload put in service.
+#[derive(Default)]
+struct CertificateReload {
+    /// Certificates in service now that were not before.
+    added: Vec<tls::CertificateInfo>,
+    /// Directory entries that failed to load and keep their previous
+    /// certificate.
+    kept: Vec<PathBuf>,
+    /// What is wrong with the files, one line each.
+    problems: Vec<String>,
+}
+
+/// The watcher's state between looks: the configuration file (looked at
+/// only with `[server] watch = true`), the certificate files and the
+/// Apple signing files, each compared with what is in service.
+struct FileWatcher {
+    /// The file `reload` re-reads; `None` for the embedded default.
+    config_path: Option<PathBuf>,
+    config: Watched,
+    certificates: Watched,
+    signing: Watched,
+}
+
+impl FileWatcher {
+    /// The files of `config`, which is about to be loaded.
+    fn new(config: &Config) -> FileWatcher {
+        // The embedded default has a description, not a path, as origin.
+        let config_path = config.origin.is_file().then(|| config.origin.clone());
+        FileWatcher {
+            config: Watched::new(config_fingerprint(config_path.as_deref())),
+            certificates: Watched::new(certificates_fingerprint(config)),
+            signing: Watched::new(signing_fingerprint(config)),
+            config_path,
+        }
+    }
+
+    /// One look at every watched file; loads and swaps in what changed.
+    /// Runs on a blocking thread: it reads files.
+    fn look(&mut self, reloader: &Reloader) {
+        let app = reloader.shared.app.load_full();
+        if app.config.watch && self.look_at_config(reloader) {
+            // The reload re-read the certificates and the signer too.
+            return;
+        }
+        self.look_at_certificates(reloader, &app.config);
+        self.look_at_signing(reloader, &app.config);
+    }
+
+    /// Reloads a changed configuration file as SIGHUP does; true when the
+    /// reload went through.
+    fn look_at_config(&mut self, reloader: &Reloader) -> bool {
+        let Some(path) = self.config_path.clone() else {
+            return false;
+        };
+        let now = config_fingerprint(Some(&path));
+        if self.config.look(&now) != Look::Changed {
+            return false;
+        }
+        let mut certificates = None;
+        let mut signing = None;
+        let reloaded = reloader.reload(Some(&path), |config| {
+            certificates = Some(certificates_fingerprint(config));
+            signing = Some(signing_fingerprint(config));
+        });
+        match reloaded {
+            Ok(()) => {
+                tracing::info!(
+                    config = %path.display(),
+                    "configuration file changed; reloaded"
+                );
+                self.config.applied(now);
+                self.config.news(Vec::new());
+                match certificates {
+                    Some(fingerprint) => self.certificates.applied(fingerprint),
+                    None => self.certificates.forget(),
+                }
+                match signing {
+                    Some(fingerprint) => self.signing.applied(fingerprint),
+                    None => self.signing.forget(),
+                }
+                true
+            }
+            Err(error) => {
+                // A half-written certificate may load at the next look; a
+                // mistake in the file waits for the next edit.
+                let retry = error.may_pass_unchanged();
+                for _ in self.config.news(vec![error.to_string()]) {
+                    tracing::error!(
+                        %error,
+                        "changed configuration refused; the running configuration stays"
+                    );
+                }
+                self.config.failed(now, retry);
+                false
+            }
+        }
+    }
+
+    fn look_at_certificates(&mut self, reloader: &Reloader, config: &Config) {
+        let now = certificates_fingerprint(config);
+        if self.certificates.look(&now) != Look::Changed {
+            return;
+        }
+        match reloader.reload_certificates() {
+            Ok(reload) => {
+                for certificate in &reload.added {
+                    tracing::info!(
+                        names = %certificate.names.join(","),
+                        fingerprint_sha256 = %certificate.fingerprint_sha256,
+                        days_to_expiry = certificate.days_to_expiry() as i64,
+                        path = certificate.path.as_ref().map(|p| p.display().to_string()),
+                        "certificate files changed; new connections get this certificate"
+                    );
+                }
+                for problem in self.certificates.news(reload.problems) {
+                    tracing::warn!(
+                        problem,
+                        "certificate files changed but do not all load; what loads is served, \
+                         an entry in service keeps its certificate, and the files are tried \
+                         again at every look"
+                    );
+                }
+                if reload.kept.is_empty() {
+                    self.certificates.applied(now);
+                } else {
+                    self.certificates.failed(now, true);
+                }
+            }
+            Err(error) => {
+                for _ in self.certificates.news(vec![error.to_string()]) {
+                    tracing::warn!(
+                        %error,
+                        "changed certificate files refused; the certificates in service stay, \
+                         and the files are tried again at every look"
+                    );
+                }
+                self.certificates.failed(now, true);
+            }
+        }
+    }
+
+    fn look_at_signing(&mut self, reloader: &Reloader, config: &Config) {
+        let now = signing_fingerprint(config);
+        if self.signing.look(&now) != Look::Changed {
+            return;
+        }
+        match reloader.reload_signer() {
+            Ok(()) => {
+                tracing::info!("Apple profile signing files changed; profiles are signed anew");
+                self.signing.news(Vec::new());
+                self.signing.applied(now);
+            }
+            Err(error) => {
+                for _ in self.signing.news(vec![error.to_string()]) {
+                    tracing::warn!(
+                        %error,
+                        "changed Apple signing files refused; the signer in service stays, and \
+                         the files are tried again at every look"
+                    );
+                }
+                self.signing.failed(now, true);
+            }
+        }
+    }
+}
+
+/// The configuration file, by its metadata only (a domain table can be
+/// large). A kubelet ConfigMap update swaps `..data` for every key at
+/// once, which moves this file too.
+fn config_fingerprint(path: Option<&Path>) -> Fingerprint {
+    let paths: Vec<PathBuf> = path.map(Path::to_owned).into_iter().collect();
+    Fingerprint::of(&paths, false)
+}
+
+/// The HTTPS certificate files `config` names, contents included.
+fn certificates_fingerprint(config: &Config) -> Fingerprint {
+    let files = if config.https_listeners.is_empty() {
+        Vec::new()
+    } else {
+        tls::source_files(&config.tls)
+    };
+    Fingerprint::of(&files, true)
+}
+
+/// The Apple signing files `config` names, contents included.
+fn signing_fingerprint(config: &Config) -> Fingerprint {
+    let files = match &config.apple_signing {
+        SigningSource::Off => Vec::new(),
+        SigningSource::Files {
+            certificate,
+            private_key,
+        } => vec![certificate.clone(), private_key.clone()],
+    };
+    Fingerprint::of(&files, true)
+}
+
+/// Looks at the watched files every `interval` until shutdown.
+async fn watch_files(
+    mut watcher: FileWatcher,
+    reloader: Arc<Reloader>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+        let reloader = reloader.clone();
+        let looked = tokio::task::spawn_blocking(move || {
+            watcher.look(&reloader);
+            watcher
+        });
+        watcher = match looked.await {
+            Ok(watcher) => watcher,
+            Err(error) => {
+                tracing::error!(%error, "the file watcher stopped; SIGHUP still reloads");
+                return;
+            }
+        };
     }
 }
 

@@ -33,3 +33,4 @@ mod production;
 mod readiness;
 mod thunderbird_autoconfig;
 mod thunderbird_real;
+mod watch;

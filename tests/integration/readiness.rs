@@ -186,7 +186,14 @@ async fn nothing_answers_until_the_certificates_are_loaded() {
             .unwrap()
             .success()
     );
-    let config = config(&ca, &http.to_string(), Some(&fifo), "");
+    // No look at the files during the test: reading the FIFO again would
+    // wait for a writer forever.
+    let config = config(
+        &ca,
+        &http.to_string(),
+        Some(&fifo),
+        "watch_interval_secs = 3600",
+    );
     let mut child = serve_command(&config)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
