@@ -99,17 +99,6 @@ pub enum ReloadError {
     Load(#[from] LoadError),
 }
 
-impl ReloadError {
-    /// Whether the same files may load at the next try: a certificate or
-    /// key caught half-written, not a mistake in the configuration file.
-    fn may_pass_unchanged(&self) -> bool {
-        matches!(
-            self,
-            ReloadError::Load(LoadError::Tls(_) | LoadError::Signing(_))
-        )
-    }
-}
-
 /// The mail domains ACME issues certificates for: the domain table's.
 fn acme_domains(config: &Config) -> Vec<String> {
     config
@@ -403,6 +392,10 @@ impl Reloader {
             return Ok(CertificateReload::default());
         };
         let set = CertificateSet::load_quietly(&app.config.tls)?;
+        let retry_unchanged = set
+            .skipped
+            .iter()
+            .any(|skipped| skipped.error.may_pass_with_time());
         let mut problems: Vec<String> = set
             .skipped
             .iter()
@@ -435,6 +428,7 @@ impl Reloader {
             added,
             kept,
             problems,
+            retry_unchanged,
         })
     }
 
@@ -463,15 +457,27 @@ struct CertificateReload {
     kept: Vec<PathBuf>,
     /// What is wrong with the files, one line each.
     problems: Vec<String>,
+    /// A file may load later as it is (a certificate not valid yet).
+    retry_unchanged: bool,
 }
 
 /// The watcher's state between looks: the configuration file (looked at
 /// only with `[server] watch = true`), the certificate files and the
 /// Apple signing files, each compared with what is in service.
+///
+/// Files that failed to load are tried again when they change, not at
+/// every look: unchanged bytes and metadata load the same way again (a
+/// certificate not valid yet aside, which is tried at every look), and a
+/// large domain table or many certificates are not re-read every few
+/// seconds for nothing.
 struct FileWatcher {
     /// The file `reload` re-reads; `None` for the embedded default.
     config_path: Option<PathBuf>,
     config: Watched,
+    /// The certificate and signing files a refused configuration named,
+    /// as they were: the configuration is tried again when they change
+    /// (its certificate was caught half-written), not only when it does.
+    config_refused_with: Option<(Vec<PathBuf>, Fingerprint)>,
     certificates: Watched,
     signing: Watched,
 }
@@ -485,6 +491,7 @@ impl FileWatcher {
             config: Watched::new(config_fingerprint(config_path.as_deref())),
             certificates: Watched::new(certificates_fingerprint(config)),
             signing: Watched::new(signing_fingerprint(config)),
+            config_refused_with: None,
             config_path,
         }
     }
@@ -508,14 +515,22 @@ impl FileWatcher {
             return false;
         };
         let now = config_fingerprint(Some(&path));
-        if self.config.look(&now) != Look::Changed {
-            return false;
+        match self.config.look(&now) {
+            Look::Unchanged => return false,
+            Look::FailedAlready => match &self.config_refused_with {
+                Some((files, then)) if Fingerprint::of(files, true) != *then => {}
+                _ => return false,
+            },
+            Look::Changed => {}
         }
         let mut certificates = None;
         let mut signing = None;
+        let mut named = None;
         let reloaded = reloader.reload(Some(&path), |config| {
             certificates = Some(certificates_fingerprint(config));
             signing = Some(signing_fingerprint(config));
+            let files = named_files(config);
+            named = Some((files.clone(), Fingerprint::of(&files, true)));
         });
         match reloaded {
             Ok(()) => {
@@ -524,7 +539,7 @@ impl FileWatcher {
                     "configuration file changed; reloaded"
                 );
                 self.config.applied(now);
-                self.config.news(Vec::new());
+                self.config_refused_with = None;
                 match certificates {
                     Some(fingerprint) => self.certificates.applied(fingerprint),
                     None => self.certificates.forget(),
@@ -536,16 +551,15 @@ impl FileWatcher {
                 true
             }
             Err(error) => {
-                // A half-written certificate may load at the next look; a
-                // mistake in the file waits for the next edit.
-                let retry = error.may_pass_unchanged();
-                for _ in self.config.news(vec![error.to_string()]) {
-                    tracing::error!(
-                        %error,
-                        "changed configuration refused; the running configuration stays"
-                    );
-                }
-                self.config.failed(now, retry);
+                // Said at every try: each one follows an edit (or a
+                // change of the files it names) that the operator awaits
+                // an answer to.
+                tracing::error!(
+                    %error,
+                    "changed configuration refused; the running configuration stays"
+                );
+                self.config.failed(now, false);
+                self.config_refused_with = named;
                 false
             }
         }
@@ -572,13 +586,13 @@ impl FileWatcher {
                         problem,
                         "certificate files changed but do not all load; what loads is served, \
                          an entry in service keeps its certificate, and the files are tried \
-                         again at every look"
+                         again when they change"
                     );
                 }
                 if reload.kept.is_empty() {
                     self.certificates.applied(now);
                 } else {
-                    self.certificates.failed(now, true);
+                    self.certificates.failed(now, reload.retry_unchanged);
                 }
             }
             Err(error) => {
@@ -586,10 +600,10 @@ impl FileWatcher {
                     tracing::warn!(
                         %error,
                         "changed certificate files refused; the certificates in service stay, \
-                         and the files are tried again at every look"
+                         and the files are tried again when they change"
                     );
                 }
-                self.certificates.failed(now, true);
+                self.certificates.failed(now, error.may_pass_with_time());
             }
         }
     }
@@ -610,10 +624,10 @@ impl FileWatcher {
                     tracing::warn!(
                         %error,
                         "changed Apple signing files refused; the signer in service stays, and \
-                         the files are tried again at every look"
+                         the files are tried again when they change"
                     );
                 }
-                self.signing.failed(now, true);
+                self.signing.failed(now, false);
             }
         }
     }
@@ -625,6 +639,21 @@ impl FileWatcher {
 fn config_fingerprint(path: Option<&Path>) -> Fingerprint {
     let paths: Vec<PathBuf> = path.map(Path::to_owned).into_iter().collect();
     Fingerprint::of(&paths, false)
+}
+
+/// Every certificate and key file `config` names, for HTTPS and for
+/// signing.
+fn named_files(config: &Config) -> Vec<PathBuf> {
+    let mut files = tls::source_files(&config.tls);
+    if let SigningSource::Files {
+        certificate,
+        private_key,
+    } = &config.apple_signing
+    {
+        files.push(certificate.clone());
+        files.push(private_key.clone());
+    }
+    files
 }
 
 /// The HTTPS certificate files `config` names, contents included.

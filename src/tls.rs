@@ -45,6 +45,15 @@ pub enum TlsError {
     SelfSigned(String),
 }
 
+impl TlsError {
+    /// Whether the same, unchanged files may load later: only a
+    /// certificate that is not valid yet (the clock moves; nothing else
+    /// about files whose bytes and metadata stay the same does).
+    pub fn may_pass_with_time(&self) -> bool {
+        matches!(self, TlsError::NotYetValid { .. })
+    }
+}
+
 /// Where a certificate in service came from (a metrics label).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CertificateSource {

@@ -530,6 +530,58 @@ async fn with_watch_a_file_edited_in_place_is_reloaded() {
     assert!(server.terminate().success());
 }
 
+/// A new configuration that names a certificate whose key has not
+/// arrived yet is refused; once the key arrives it goes in, although the
+/// configuration file itself did not change again.
+#[tokio::test]
+async fn with_watch_a_configuration_refused_for_its_half_written_certificate_goes_in_once_the_key_arrives()
+ {
+    let ca = TestCa::new();
+    let tls = |certificate: &Path, private_key: &Path| {
+        format!(
+            "certificate = \"{}\"\nprivate_key = \"{}\"",
+            certificate.display(),
+            private_key.display()
+        )
+    };
+    let config = write_file(
+        ca.dir.path(),
+        "mailsetup.toml",
+        &config_text(&tls(&ca.cert_path, &ca.key_path), "watch = true", ""),
+    );
+    let (mut server, log) = serve(&config, ca.dir.path());
+
+    let renewed = issue(&ca, &["localhost", "autoconfig.contoso.test"]);
+    let certificate = write_file(ca.dir.path(), "renewed.crt", &renewed.chain_pem);
+    let private_key = ca.dir.path().join("renewed.key");
+    std::fs::copy(&ca.key_path, &private_key).unwrap();
+    let edited = config_text(
+        &tls(&certificate, &private_key),
+        "watch = true",
+        NORTHWIND_DOMAIN,
+    );
+    let temporary = write_file(ca.dir.path(), "mailsetup.toml.tmp", &edited);
+    std::fs::rename(&temporary, &config).unwrap();
+    let said = wait_for_log(&log, "changed configuration refused");
+    assert!(said.contains("do not go together"), "{said}");
+    assert_eq!(status_of(server.http, NORTHWIND).await, 404);
+
+    let temporary = write_file(ca.dir.path(), "renewed.key.tmp", &renewed.key_pem);
+    std::fs::rename(&temporary, &private_key).unwrap();
+    wait_for_status(
+        server.http,
+        NORTHWIND,
+        200,
+        "the configuration, once its key came",
+    )
+    .await;
+    assert_eq!(
+        presented_leaf(&ca, server.https, "localhost").await,
+        Ok(renewed.der.clone())
+    );
+    assert!(server.terminate().success());
+}
+
 #[tokio::test]
 async fn without_watch_an_edited_file_waits_for_sighup() {
     let ca = TestCa::new();
