@@ -437,6 +437,100 @@ async fn default_certificate_files_replaced_or_rewritten_are_served_once_the_pai
     assert!(server.terminate().success());
 }
 
+/// The certificate that signed an Apple profile, by `openssl cms`
+/// (`-purpose any`: OpenSSL otherwise refuses TLS server certificates as
+/// signers, which devices accept).
+fn profile_signer(signed: &[u8], ca: &TestCa) -> Vec<u8> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let dir = tempfile::tempdir().unwrap();
+    let input = write_file(dir.path(), "profile.mobileconfig", "");
+    std::fs::write(&input, signed).unwrap();
+    let signer = dir.path().join("signer.pem");
+    let output = Command::new("openssl")
+        .args([
+            "cms",
+            "-verify",
+            "-inform",
+            "DER",
+            "-purpose",
+            "any",
+            "-out",
+            "/dev/null",
+        ])
+        .arg("-in")
+        .arg(&input)
+        .arg("-CAfile")
+        .arg(ca.ca_path())
+        .arg("-signer")
+        .arg(&signer)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    CertificateDer::pem_file_iter(&signer)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .to_vec()
+}
+
+/// Profiles are signed with the `[tls]` certificate by default: when it is
+/// renewed, the next profile is signed with the new one, not the one
+/// replaced.
+#[tokio::test]
+async fn a_renewed_certificate_signs_the_next_apple_profile() {
+    if !crate::common::tools::require_programs(&["openssl"], "apt-get install openssl") {
+        return;
+    }
+    let ca = TestCa::new();
+    let names = ["localhost", "autoconfig.contoso.test"];
+    let first = issue(&ca, &names);
+    let certificate = write_file(ca.dir.path(), "server.crt", &first.chain_pem);
+    let private_key = write_file(ca.dir.path(), "server.key", &first.key_pem);
+    let tls = format!(
+        "certificate = \"{}\"\nprivate_key = \"{}\"",
+        certificate.display(),
+        private_key.display()
+    );
+    let text = config_text(&tls, "", "").replace("[apple]\nsign = false\n", "");
+    let config = write_file(ca.dir.path(), "mailsetup.toml", &text);
+    let (mut process, _log) = serve(&config, ca.dir.path());
+    let (http, https) = (process.http, process.https);
+    let server = crate::common::TestServer::for_process(ca, config, http, https);
+    let profile = "/apple/profile?email=alice%40contoso.test&platform=ios";
+    let reply = server.get("localhost", profile).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(profile_signer(&reply.body, &server.ca), first.der);
+
+    let second = issue(&server.ca, &names);
+    for (path, contents) in [
+        (&private_key, &second.key_pem),
+        (&certificate, &second.chain_pem),
+    ] {
+        let temporary = write_file(server.ca.dir.path(), "renewed.tmp", contents);
+        std::fs::rename(&temporary, path).unwrap();
+    }
+    let deadline = Instant::now() + WITHIN;
+    loop {
+        let reply = server.get("localhost", profile).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        if profile_signer(&reply.body, &server.ca) == second.der {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "still signed by the old certificate"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(process.terminate().success());
+}
+
 /// SHA-256 of `der`, upper-case colon-separated hex (as `serve` prints).
 fn sha256_colon_hex(der: &[u8]) -> String {
     let digest = ring::digest::digest(&ring::digest::SHA256, der);
