@@ -613,3 +613,75 @@ fn unix_now() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "").unwrap();
+    }
+
+    #[test]
+    fn certbot_and_secret_directories_are_entries_and_dot_names_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("certbot/fullchain.pem"));
+        touch(&root.join("certbot/privkey.pem"));
+        touch(&root.join("secret/tls.crt"));
+        touch(&root.join("secret/tls.key"));
+        // The kubelet's own names inside a mounted volume, and certbot's
+        // README: not entries.
+        touch(&root.join("..data/tls.crt"));
+        touch(&root.join("..2026_12_02_01_00_00.000000001/tls.crt"));
+        touch(&root.join("README"));
+        std::fs::create_dir(root.join("neither")).unwrap();
+        let entries = certificate_dir_entries(root).unwrap();
+        let found: Vec<(PathBuf, PathBuf, PathBuf)> = entries
+            .into_iter()
+            .map(|(entry, files)| (entry, files.certificate, files.private_key))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    root.join("certbot"),
+                    root.join("certbot/fullchain.pem"),
+                    root.join("certbot/privkey.pem")
+                ),
+                // Reported with certbot's names when it has neither layout.
+                (
+                    root.join("neither"),
+                    root.join("neither/fullchain.pem"),
+                    root.join("neither/privkey.pem")
+                ),
+                (
+                    root.join("secret"),
+                    root.join("secret/tls.crt"),
+                    root.join("secret/tls.key")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_secret_mounted_as_the_directory_itself_is_its_one_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("..data/tls.crt"));
+        std::os::unix::fs::symlink("..data/tls.crt", root.join("tls.crt")).unwrap();
+        let entries = certificate_dir_entries(root).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].0, root);
+        assert_eq!(entries[0].1.certificate, root.join("tls.crt"));
+        assert_eq!(entries[0].1.private_key, root.join("tls.key"));
+        assert_eq!(
+            source_files(&TlsSource {
+                default: None,
+                certificates_dir: Some(root.to_owned()),
+            }),
+            [root.join("tls.crt"), root.join("tls.key")]
+        );
+    }
+}
