@@ -9,6 +9,7 @@ mod common;
 mod dns_standin;
 
 mod acme_pebble;
+mod acme_replicas;
 mod apple_profiles;
 mod apple_schema;
 mod apple_signing;
