@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper_util::rt::TokioIo;
-use rustls_pki_types::CertificateDer;
+use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 
 use crate::acme_pebble::{
-    DOMAIN, SNI, client_trusting, connect, free_port, leaf_of, pebble_binary, pebble_root,
-    san_names, start_dns_stand_in, start_pebble, wait_for_new_leaf,
+    DOMAIN, SNI, client_trusting, free_port, leaf_of, pebble_binary, pebble_root, san_names,
+    start_dns_stand_in, start_pebble, wait_for_new_leaf,
 };
 use crate::common::TestCa;
 use crate::common::serve_process::{ServeProcess, serve_command};
@@ -139,28 +139,41 @@ async fn http_get(addr: SocketAddr, host: &str, path: &str) -> (http::StatusCode
     (status, String::from_utf8(body.to_vec()).unwrap())
 }
 
-/// Waits until `https` presents `leaf` (verified up to Pebble's root) for
-/// `autoconfig.contoso.test`.
+/// Waits until `https` presents, for `sni`, a certificate that Pebble's
+/// root verifies and `accept` takes; returns its leaf.
+async fn wait_for_pebble_leaf(
+    connector: &tokio_rustls::TlsConnector,
+    https: SocketAddr,
+    sni: &str,
+    replica: &Replica,
+    accept: impl Fn(&CertificateDer<'static>) -> bool,
+) -> CertificateDer<'static> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let stream = TcpStream::connect(https).await.unwrap();
+        let name = ServerName::try_from(sni.to_owned()).unwrap();
+        if let Ok(stream) = connector.connect(name, stream).await
+            && accept(&leaf_of(&stream))
+        {
+            return leaf_of(&stream);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{https} never served the expected certificate for {sni}; its log:\n{}",
+            replica.log()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Waits until `https` presents `leaf` for `autoconfig.contoso.test`.
 async fn wait_for_leaf(
     connector: &tokio_rustls::TlsConnector,
     https: SocketAddr,
     leaf: &CertificateDer<'static>,
     replica: &Replica,
 ) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if let Ok(stream) = connect(connector, https).await
-            && &leaf_of(&stream) == leaf
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{https} never served the certificate the other replica ordered; its log:\n{}",
-            replica.log()
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    wait_for_pebble_leaf(connector, https, SNI, replica, |l| l == leaf).await;
 }
 
 /// Files in `state/challenges` (tokens and temporary files alike).
@@ -171,6 +184,15 @@ fn challenge_files(state: &Path) -> Vec<String> {
             .collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// `account-*.json` files in `state`.
+fn account_files(state: &Path) -> Vec<String> {
+    std::fs::read_dir(state)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("account-"))
+        .collect()
 }
 
 #[tokio::test]
@@ -228,7 +250,7 @@ async fn a_replica_answers_the_http01_challenges_of_the_replica_that_orders() {
 }
 
 #[tokio::test]
-async fn two_replicas_starting_together_order_one_certificate_and_serve_it() {
+async fn two_replicas_starting_together_order_one_certificate_each_and_serve_both() {
     let Some(binary) = pebble_binary() else {
         return;
     };
@@ -241,8 +263,66 @@ async fn two_replicas_starting_together_order_one_certificate_and_serve_it() {
     let http_a: SocketAddr = ([127, 0, 0, 1], port_a).into();
     let http_b: SocketAddr = ([127, 0, 0, 1], 0).into();
 
-    // Both have the domain and no stored certificate: whichever takes the
-    // lock first orders, the other installs what it stored.
+    // Both have two domains and nothing stored: for each domain, whichever
+    // takes its lock first orders, the other installs what it stored. Both
+    // need the account at once.
+    let domains = [DOMAIN, "fabrikam.test"];
+    let a_text = replica_config(
+        &ca,
+        &pebble.directory_url,
+        state.path(),
+        http_a,
+        &domains,
+        "",
+    );
+    let b_text = replica_config(
+        &ca,
+        &pebble.directory_url,
+        state.path(),
+        http_b,
+        &domains,
+        "",
+    );
+    let (a, b) = std::thread::scope(|scope| {
+        let a = scope.spawn(|| start_replica("a", &ca, &a_text));
+        let b = scope.spawn(|| start_replica("b", &ca, &b_text));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for domain in domains {
+        let sni = format!("autoconfig.{domain}");
+        let from_a = wait_for_pebble_leaf(&connector, a.process.https, &sni, &a, |_| true).await;
+        assert!(san_names(&from_a).contains(&sni));
+        wait_for_pebble_leaf(&connector, b.process.https, &sni, &b, |l| l == &from_a).await;
+    }
+
+    assert_eq!(pebble.orders(), 2, "A:\n{}\nB:\n{}", a.log(), b.log());
+    // One account: both replicas use the one file the first created.
+    assert_eq!(account_files(state.path()).len(), 1);
+    let created = [&a, &b]
+        .iter()
+        .filter(|r| r.log().contains("ACME account created"))
+        .count();
+    assert_eq!(created, 1);
+    assert_eq!(challenge_files(state.path()), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn replicas_ordering_different_domains_at_once_register_one_account() {
+    let Some(binary) = pebble_binary() else {
+        return;
+    };
+    let ca = TestCa::new();
+    let port_a = free_port();
+    let pebble = start_pebble(binary, &ca, port_a, start_dns_stand_in()).await;
+    let root = pebble_root(&pebble, &ca).await;
+    let connector = client_trusting(&root);
+    let state = tempfile::tempdir().unwrap();
+    let http_a: SocketAddr = ([127, 0, 0, 1], port_a).into();
+    let http_b: SocketAddr = ([127, 0, 0, 1], 0).into();
+
+    // No domain lock in common: both replicas order at once, and both need
+    // the account the moment they start.
+    let fabrikam = "fabrikam.test";
     let a_text = replica_config(
         &ca,
         &pebble.directory_url,
@@ -256,7 +336,7 @@ async fn two_replicas_starting_together_order_one_certificate_and_serve_it() {
         &pebble.directory_url,
         state.path(),
         http_b,
-        &[DOMAIN],
+        &[fabrikam],
         "",
     );
     let (a, b) = std::thread::scope(|scope| {
@@ -264,23 +344,17 @@ async fn two_replicas_starting_together_order_one_certificate_and_serve_it() {
         let b = scope.spawn(|| start_replica("b", &ca, &b_text));
         (a.join().unwrap(), b.join().unwrap())
     });
-    let from_a = leaf_of(&wait_for_new_leaf(&connector, a.process.https, None).await);
-    wait_for_leaf(&connector, b.process.https, &from_a, &b).await;
+    wait_for_pebble_leaf(&connector, a.process.https, SNI, &a, |_| true).await;
+    let sni = format!("autoconfig.{fabrikam}");
+    wait_for_pebble_leaf(&connector, b.process.https, &sni, &b, |_| true).await;
 
-    assert_eq!(pebble.orders(), 1, "A:\n{}\nB:\n{}", a.log(), b.log());
-    // One account: both replicas use the one file the first created.
-    let accounts: Vec<_> = std::fs::read_dir(state.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("account-"))
-        .collect();
-    assert_eq!(accounts.len(), 1, "{accounts:?}");
+    assert_eq!(pebble.orders(), 2);
+    assert_eq!(account_files(state.path()).len(), 1);
     let created = [&a, &b]
         .iter()
         .filter(|r| r.log().contains("ACME account created"))
         .count();
-    assert_eq!(created, 1);
-    assert_eq!(challenge_files(state.path()), Vec::<String>::new());
+    assert_eq!(created, 1, "A:\n{}\nB:\n{}", a.log(), b.log());
 }
 
 #[tokio::test]
