@@ -146,6 +146,9 @@ impl ChallengeStore {
         if !is_base64url(token, MAX_TOKEN_LEN) {
             return None;
         }
+        // A blocking read on the request path: one small file, and only
+        // for a well-formed token this replica does not hold, on plain
+        // HTTP's share of the connection slots.
         read_challenge_file(dir, token)
     }
 }
