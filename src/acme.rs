@@ -132,6 +132,9 @@ struct Manager {
     status: Arc<AcmeStatus>,
     /// Loaded or created on first use, then shared.
     account: Mutex<Option<Account>>,
+    /// Longest sleep before the renewal time and the stored certificate
+    /// are looked at again: `MAX_SLEEP`, shorter in tests.
+    max_sleep: Duration,
 }
 
 /// The running ACME service: its counters, and the way to give it the
@@ -188,6 +191,7 @@ pub fn start(
         resolver,
         status: status.clone(),
         account: Mutex::new(None),
+        max_sleep: MAX_SLEEP,
     });
     let acme = Arc::new(Acme {
         status,
@@ -276,7 +280,7 @@ impl Manager {
                 // monotonic sleep of weeks drifts from it across suspend
                 // and clock changes.
                 tokio::select! {
-                    _ = tokio::time::sleep(wait.min(MAX_SLEEP)) => {}
+                    _ = tokio::time::sleep(wait.min(self.max_sleep)) => {}
                     _ = shutdown.changed() => return,
                 }
                 if let Some(stored) = self.stored_if_changed(&domain, seen) {
@@ -692,6 +696,86 @@ mod tests {
                 "{j:?}"
             );
         }
+    }
+
+    /// A self-signed certificate for `domain`'s names, as the ACME task
+    /// stores one: (fullchain PEM, key PEM).
+    fn certificate_pem(domain: &str) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(certificate_names(domain))
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    fn store(dir: &Path, (chain, key): &(String, String), modified: SystemTime) {
+        std::fs::create_dir_all(dir).unwrap();
+        write_atomic(&dir.join("key.pem"), key.as_bytes(), true).unwrap();
+        write_atomic(&dir.join("fullchain.pem"), chain.as_bytes(), false).unwrap();
+        // Set, not left to the clock: two writes within the filesystem's
+        // timestamp granularity would otherwise look unchanged.
+        File::options()
+            .write(true)
+            .open(dir.join("fullchain.pem"))
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+    }
+
+    fn serves(resolver: &CertResolver, fingerprint: &str) -> bool {
+        resolver
+            .certificates()
+            .iter()
+            .any(|c| c.source == CertificateSource::Acme && c.fingerprint_sha256 == fingerprint)
+    }
+
+    #[tokio::test]
+    async fn a_certificate_another_replica_stored_is_installed_on_the_next_wake_up() {
+        let domain = "contoso.test";
+        let state = tempfile::tempdir().unwrap();
+        let source = crate::config::TlsSource {
+            default: None,
+            certificates_dir: None,
+        };
+        let resolver = Arc::new(CertResolver::new(
+            crate::tls::CertificateSet::load(&source).unwrap(),
+        ));
+        let manager = Arc::new(Manager {
+            config: AcmeConfig {
+                // Never contacted: nothing is due.
+                directory_url: "https://127.0.0.1:1/dir".into(),
+                contact: None,
+                state_dir: state.path().to_owned(),
+                directory_ca: None,
+                renew_after_secs: None,
+            },
+            services: Arc::new(Services::default()),
+            resolver: resolver.clone(),
+            status: Arc::new(AcmeStatus::default()),
+            account: Mutex::new(None),
+            max_sleep: Duration::from_millis(20),
+        });
+        let dir = manager.certificate_dir(domain);
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        store(&dir, &certificate_pem(domain), an_hour_ago);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        start_domain(&manager, domain.to_owned(), shutdown_rx);
+        let ours = manager.read_stored(domain).unwrap().unwrap();
+        assert!(serves(&resolver, &ours.info.fingerprint_sha256));
+
+        // Another replica renews early: same directory, newer chain.
+        store(&dir, &certificate_pem(domain), SystemTime::now());
+        let theirs = manager.read_stored(domain).unwrap().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !serves(&resolver, &theirs.info.fingerprint_sha256) {
+            assert!(std::time::Instant::now() < deadline, "not picked up");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!serves(&resolver, &ours.info.fingerprint_sha256));
+        assert_eq!(manager.status.issued(), 0);
+        assert_eq!(manager.status.failures(), 0);
+        shutdown.send_replace(true);
     }
 
     #[test]
