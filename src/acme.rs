@@ -135,6 +135,8 @@ struct Manager {
     /// Longest sleep before the renewal time and the stored certificate
     /// are looked at again: `MAX_SLEEP`, shorter in tests.
     max_sleep: Duration,
+    /// `ORDER_TIMEOUT`, shorter in tests.
+    order_timeout: Duration,
 }
 
 /// The running ACME service: its counters, and the way to give it the
@@ -192,6 +194,7 @@ pub fn start(
         status: status.clone(),
         account: Mutex::new(None),
         max_sleep: MAX_SLEEP,
+        order_timeout: ORDER_TIMEOUT,
     });
     let acme = Arc::new(Acme {
         status,
@@ -251,8 +254,13 @@ struct StateLock {
 /// during its order; orders time out after minutes.
 const STALE_CHALLENGE: Duration = Duration::from_secs(86_400);
 
+/// Longest an order may take, lock held, before it counts as failed: its
+/// two polls give up after two minutes each, and each request may wait on
+/// the CA.
+const ORDER_TIMEOUT: Duration = Duration::from_secs(600);
+
 /// How often a replica waiting for a lock tries again. A wait lasts one
-/// order (seconds, two minutes at most before it times out).
+/// order: seconds, `ORDER_TIMEOUT` at most.
 const LOCK_RETRY: Duration = Duration::from_millis(200);
 
 /// First retry after a failure; doubled per failure up to `MAX_BACKOFF`.
@@ -442,11 +450,24 @@ impl Manager {
             Ok(_) => {}
             Err(error) => tracing::debug!(%domain, %error, "stored ACME certificate not usable"),
         }
-        let account = self.account().await?;
         self.services.challenges.sweep_older_than(STALE_CHALLENGE);
         let names = certificate_names(domain);
         let mut published = Vec::new();
-        let result = self.order(&account, &names, &mut published).await;
+        // Bounded as a whole: the domain's lock is held meanwhile, and a
+        // request that never returns must not hold the other replicas off
+        // this certificate for ever.
+        let ordering = async {
+            let account = self.account().await?;
+            self.order(&account, &names, &mut published).await
+        };
+        let result = tokio::time::timeout(self.order_timeout, ordering)
+            .await
+            .unwrap_or_else(|_| {
+                Err(AcmeError::Order(format!(
+                    "no certificate after {} s; gave up on this order",
+                    self.order_timeout.as_secs_f64()
+                )))
+            });
         for token in &published {
             self.services.challenges.withdraw(token);
         }
@@ -730,32 +751,64 @@ mod tests {
             .any(|c| c.source == CertificateSource::Acme && c.fingerprint_sha256 == fingerprint)
     }
 
-    #[tokio::test]
-    async fn a_certificate_another_replica_stored_is_installed_on_the_next_wake_up() {
-        let domain = "contoso.test";
-        let state = tempfile::tempdir().unwrap();
+    /// A manager that wakes every 20 ms and gives an order 300 ms.
+    fn test_manager(state_dir: &Path, directory_url: &str) -> Arc<Manager> {
         let source = crate::config::TlsSource {
             default: None,
             certificates_dir: None,
         };
-        let resolver = Arc::new(CertResolver::new(
-            crate::tls::CertificateSet::load(&source).unwrap(),
-        ));
-        let manager = Arc::new(Manager {
+        let resolver = CertResolver::new(crate::tls::CertificateSet::load(&source).unwrap());
+        Arc::new(Manager {
             config: AcmeConfig {
-                // Never contacted: nothing is due.
-                directory_url: "https://127.0.0.1:1/dir".into(),
+                directory_url: directory_url.to_owned(),
                 contact: None,
-                state_dir: state.path().to_owned(),
+                state_dir: state_dir.to_owned(),
                 directory_ca: None,
                 renew_after_secs: None,
             },
             services: Arc::new(Services::default()),
-            resolver: resolver.clone(),
+            resolver: Arc::new(resolver),
             status: Arc::new(AcmeStatus::default()),
             account: Mutex::new(None),
             max_sleep: Duration::from_millis(20),
+            order_timeout: Duration::from_millis(300),
+        })
+    }
+
+    #[tokio::test]
+    async fn an_order_the_ca_never_answers_gives_up_and_releases_the_lock() {
+        // Accepts connections and never says a word.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = silent.accept().await {
+                held.push(stream);
+            }
         });
+        let state = tempfile::tempdir().unwrap();
+        let manager = test_manager(state.path(), &format!("https://{addr}/dir"));
+        let started = std::time::Instant::now();
+        let Err(error) = manager.issue("contoso.test").await else {
+            panic!("an order against a silent CA succeeded");
+        };
+        assert!(
+            error.to_string().contains("gave up on this order"),
+            "{error}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Another replica can take the domain now.
+        let lock = File::open(state.path().join("locks/contoso.test.lock")).unwrap();
+        lock.try_lock().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_certificate_another_replica_stored_is_installed_on_the_next_wake_up() {
+        let domain = "contoso.test";
+        let state = tempfile::tempdir().unwrap();
+        // The directory is never contacted: nothing is due.
+        let manager = test_manager(state.path(), "https://127.0.0.1:1/dir");
+        let resolver = manager.resolver.clone();
         let dir = manager.certificate_dir(domain);
         let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
         store(&dir, &certificate_pem(domain), an_hour_ago);
