@@ -36,7 +36,9 @@
 //! across machines only where the filesystem carries them between its
 //! clients: local disks and NFSv4 do (Linux maps `flock` to NFS byte-range
 //! locks); some network volumes keep locks local to each node (see the
-//! README). Failed orders back off per replica, not across them.
+//! README). An order is abandoned after `ORDER_TIMEOUT`, so a hung request
+//! never holds a lock for good. Failed orders back off per replica, not
+//! across them.
 
 use std::collections::HashSet;
 use std::fs::{File, TryLockError};
