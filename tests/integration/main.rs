@@ -31,5 +31,6 @@ mod mx_detection;
 mod operator_traps;
 mod pimconf_strict;
 mod production;
+mod request_log;
 mod thunderbird_autoconfig;
 mod thunderbird_real;
