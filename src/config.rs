@@ -715,6 +715,38 @@ fn apple_signing(
     }
 }
 
+/// `scheme://host[:port]` of a public base URL, lower-cased, or `None`
+/// when it is not an http(s) origin: a path, query, user, a port that is
+/// not 1-65535 or a host that is not a domain name or IP address.
+fn public_origin(text: &str) -> Option<String> {
+    let uri: http::Uri = text.trim().parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let authority = uri.authority()?;
+    if !matches!(scheme.as_str(), "https" | "http")
+        || authority.as_str().contains('@')
+        || uri
+            .path_and_query()
+            .is_some_and(|rest| rest.as_str() != "/")
+    {
+        return None;
+    }
+    let host = authority.host();
+    let host_is_valid = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ipv6) => ipv6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            host.parse::<std::net::Ipv4Addr>().is_ok()
+                || crate::email::DomainName::parse(host)
+                    .is_ok_and(|name| name.as_str() == host.to_ascii_lowercase())
+        }
+    };
+    // `Authority` keeps a port it cannot read as a number (`a:b`): only
+    // `host` or `host:<1-65535>` pass.
+    let port = authority.as_str()[host.len()..].strip_prefix(':');
+    let port_is_valid = port.is_none_or(|port| port.parse::<u16>().is_ok_and(|p| p > 0));
+    (host_is_valid && port_is_valid)
+        .then(|| format!("{scheme}://{}", authority.as_str().to_ascii_lowercase()))
+}
+
 /// Checks `[page]`: a public URL is an origin only, a logo is SVG of a
 /// sane size (a path is read now, so a missing file fails at start-up), a
 /// help contact is an address or a web page.
@@ -726,17 +758,7 @@ fn validate_page(
     let public_url = match page.public_url {
         None => None,
         Some(url) => {
-            let text = url.get_ref().trim().trim_end_matches('/');
-            let host = text
-                .strip_prefix("https://")
-                .or_else(|| text.strip_prefix("http://"));
-            let valid = host.is_some_and(|host| {
-                !host.is_empty()
-                    && host
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-            });
-            if !valid {
+            let Some(origin) = public_origin(url.get_ref()) else {
                 return Err(source.error_at(
                     Some(url.span()),
                     format!(
@@ -745,8 +767,8 @@ fn validate_page(
                         url.get_ref()
                     ),
                 ));
-            }
-            Some(text.to_owned())
+            };
+            Some(origin)
         }
     };
     let organization = match page.organization {

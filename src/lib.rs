@@ -30,6 +30,7 @@ pub mod load;
 pub mod log_writer;
 pub mod metrics;
 pub mod profile;
+pub mod request_log;
 pub mod resolve;
 pub mod router;
 pub mod server;

@@ -295,10 +295,22 @@ fn serve(
         .context("cannot start the log writer thread")?;
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(log_level)
-        .with_writer(writer);
+        .with_writer(writer.clone());
+    let colours = std::io::stderr().is_terminal();
     match log_format {
-        LogFormat::Text => subscriber.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Text => subscriber.with_ansi(colours).init(),
         LogFormat::Json => subscriber.json().init(),
+    }
+    // Request lines skip `tracing`'s per-field formatting and go straight
+    // to the same writer in the same form (src/request_log.rs); a coloured
+    // terminal keeps `tracing`'s colours, where speed does not matter.
+    let line_format = match log_format {
+        LogFormat::Text if !colours => Some(mailsetup::request_log::LineFormat::Text),
+        LogFormat::Text => None,
+        LogFormat::Json => Some(mailsetup::request_log::LineFormat::Json),
+    };
+    if let Some(line_format) = line_format.filter(|_| log_level >= tracing::Level::INFO) {
+        mailsetup::request_log::install(writer, line_format);
     }
     let config = Config::load(config_path.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()

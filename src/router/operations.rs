@@ -41,7 +41,11 @@ pub(super) fn metrics(app: &App) -> Reply {
     })
 }
 
-/// The key authorization of a pending http-01 challenge.
+/// The key authorization of a pending http-01 challenge: this replica's,
+/// or one another replica published in the shared ACME state directory
+/// (the CA's request may reach any replica behind the load balancer). A
+/// token outside base64url is a 404 without a look at the disk
+/// (`ChallengeStore::get`).
 pub(super) fn acme_challenge(app: &App, token: &str) -> Result<Reply, RouteError> {
     let key_authorization = app
         .services

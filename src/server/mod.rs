@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -544,19 +544,43 @@ async fn handle(
     parts.extensions.insert(connection);
     let max = shared.limits.max_body_bytes;
     if let Some(early) = early_refusal(&parts, max) {
-        log_request(&app, &parts, &early, connection, started);
+        log_request(&app, &parts.method, &parts.uri, &early, connection, started);
         return early;
     }
+    // What the log line needs once the request itself has moved into the
+    // router (cheap: standard methods are inline, a URI shares its bytes).
+    let method = parts.method.clone();
+    let uri = parts.uri.clone();
+    let response = if body.is_end_stream() {
+        // Most requests (GET, HEAD) have no body: nothing to wait for, so
+        // no timer to arm per request.
+        route(&app, &Request::from_parts(parts, Bytes::new())).await
+    } else {
+        read_body_and_route(&app, shared, parts, body).await
+    };
+    log_request(&app, &method, &uri, &response, connection, started);
+    if method == http::Method::HEAD {
+        without_body(response)
+    } else {
+        response
+    }
+}
+
+/// Reads a request's body, bounded in size and time, then routes it.
+async fn read_body_and_route(
+    app: &App,
+    shared: &Shared,
+    parts: http::request::Parts,
+    body: Incoming,
+) -> Response<Full<Bytes>> {
+    let max = shared.limits.max_body_bytes;
     // A body that trickles in is cut like a slow header. (When a request
     // has both Content-Length and Transfer-Encoding, hyper drops the length,
     // reads it chunked and closes the connection afterwards, RFC 9112 §6.3,
     // so no second request can be smuggled behind it.)
     let body = Limited::new(body, max).collect();
-    let response = match tokio::time::timeout(shared.limits.header_read_timeout(), body).await {
-        Ok(Ok(collected)) => {
-            let request = Request::from_parts(parts.clone(), collected.to_bytes());
-            route(&app, &request).await
-        }
+    match tokio::time::timeout(shared.limits.header_read_timeout(), body).await {
+        Ok(Ok(collected)) => route(app, &Request::from_parts(parts, collected.to_bytes())).await,
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => plain_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("the request body is larger than {max} bytes"),
@@ -576,12 +600,6 @@ async fn handle(
             );
             response
         }
-    };
-    log_request(&app, &parts, &response, connection, started);
-    if parts.method == http::Method::HEAD {
-        without_body(response)
-    } else {
-        response
     }
 }
 
@@ -648,7 +666,8 @@ fn without_body(response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
 /// headers are never logged; addresses only when the admin asks.
 fn log_request(
     app: &App,
-    parts: &http::request::Parts,
+    method: &http::Method,
+    uri: &http::Uri,
     response: &Response<Full<Bytes>>,
     connection: ConnectionInfo,
     started: Instant,
@@ -670,28 +689,27 @@ fn log_request(
         .map(|a| a.as_str());
     // Paths may carry an address (/apple/<address>.mobileconfig, the v2
     // JSON form): only logged when the admin asked for addresses.
-    let path = parts.uri.path();
+    let path = uri.path();
     let path = if log_addresses || !may_hold_address(path, endpoint_id) {
         path
     } else {
         "(path with address, not logged)"
     };
-    tracing::info!(
-        method = %parts.method,
+    crate::request_log::write(&crate::request_log::RequestLine {
+        method: method.as_str(),
         path,
-        listener = match connection.listener {
+        listener: match connection.listener {
             Listener::Http => "http",
             Listener::Https => "https",
             Listener::Admin => "admin",
         },
-        status = response.status().as_u16(),
-        latency_us = latency.as_micros() as u64,
+        status: response.status().as_u16(),
+        latency_us: latency.as_micros() as u64,
         endpoint,
-        domain = domain.map(|d| d.as_str()),
+        domain: domain.map(|d| d.as_str()),
         profile,
         address,
-        "request"
-    );
+    });
 }
 
 /// Whether a logged path could reveal an address: the routes whose path
