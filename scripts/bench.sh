@@ -6,7 +6,10 @@
 #
 # 1. at saturation (wrk, each connection sends its next request as soon as
 #    the answer arrives): requests/s, p50/p99/p99.9 latency, server RSS, and
-#    the ratio mailsetup/nginx for (a)-(c);
+#    for (a)-(c) the ratios mailsetup/nginx, against nginx writing an access
+#    log line per request (like mailsetup, whose request log stays on) and
+#    against nginx with `access_log off` (the "logs for free" goal: keeping
+#    every log line must cost less than nginx's margin without one);
 # 2. at fixed offered rates (oha, open loop with latency correction, the
 #    first WARMUP seconds excluded so the initial TLS handshakes do not
 #    count): p50/p99/p99.9 latency of both servers at the same load.
@@ -40,6 +43,8 @@ HTTP_PORT=${HTTP_PORT:-18080}
 HTTPS_PORT=${HTTPS_PORT:-18443}
 NGINX_HTTP_PORT=${NGINX_HTTP_PORT:-18081}
 NGINX_HTTPS_PORT=${NGINX_HTTPS_PORT:-18444}
+NGINX_NOLOG_HTTP_PORT=${NGINX_NOLOG_HTTP_PORT:-18082}
+NGINX_NOLOG_HTTPS_PORT=${NGINX_NOLOG_HTTPS_PORT:-18445}
 ADDRESS=alice@contoso.example
 QUERY="/mail/config-v1.1.xml?emailaddress=alice%40contoso.example"
 
@@ -75,7 +80,7 @@ fi
 if [ -z "${SKIP_BUILD:-}" ]; then
   cargo build --release --quiet
 fi
-BIN=$PWD/target/release/mailsetup
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/mailsetup
 
 WORK=$(mktemp -d /tmp/mailsetup-bench.XXXXXX)
 # nginx's workers run as an unprivileged user (www-data) and must read the
@@ -147,6 +152,18 @@ http {
       alias $WORK/config-v1.1.xml;
     }
   }
+  # The same, without an access log: the baseline of "logs for free".
+  server {
+    listen 127.0.0.1:$NGINX_NOLOG_HTTP_PORT;
+    listen 127.0.0.1:$NGINX_NOLOG_HTTPS_PORT ssl;
+    access_log off;
+    location = /mail/config-v1.1.xml {
+      default_type "application/xml; charset=utf-8";
+      add_header Cache-Control "public, max-age=3600";
+      add_header X-Content-Type-Options nosniff;
+      alias $WORK/config-v1.1.xml;
+    }
+  }
 }
 EOF
 
@@ -166,7 +183,8 @@ done
 
 # The two documents must be the same bytes, over HTTP and HTTPS.
 for url in "http://127.0.0.1:$HTTP_PORT$QUERY" "http://127.0.0.1:$NGINX_HTTP_PORT$QUERY" \
-  "https://127.0.0.1:$HTTPS_PORT$QUERY" "https://127.0.0.1:$NGINX_HTTPS_PORT$QUERY"; do
+  "https://127.0.0.1:$HTTPS_PORT$QUERY" "https://127.0.0.1:$NGINX_HTTPS_PORT$QUERY" \
+  "http://127.0.0.1:$NGINX_NOLOG_HTTP_PORT$QUERY" "https://127.0.0.1:$NGINX_NOLOG_HTTPS_PORT$QUERY"; do
   curl -sfk "$url" | cmp -s - "$WORK/config-v1.1.xml" || {
     echo "$url does not serve the rendered document" >&2
     exit 1
@@ -249,8 +267,8 @@ echo "# mailsetup vs nginx — $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, ${DU
 echo "# pinning: $PINNING"
 echo "# document: $(wc -c <"$WORK/config-v1.1.xml") bytes, identical for both servers"
 echo
-echo "| case | server | requests/s | p50 ms | p99 ms | p99.9 ms | RSS MiB | errors / requests | mailsetup/nginx |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| case | server | requests/s | p50 ms | p99 ms | p99.9 ms | RSS MiB | errors / requests | mailsetup/nginx | mailsetup/nginx without log |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 
 declare -A NAMES=(
   [a]="(a) autoconfig GET, HTTP keep-alive"
@@ -260,28 +278,35 @@ declare -A NAMES=(
 for case in a b c; do
   args=()
   case $case in
-    a) ours="http://127.0.0.1:$HTTP_PORT$QUERY" theirs="http://127.0.0.1:$NGINX_HTTP_PORT$QUERY" ;;
-    b) ours="https://127.0.0.1:$HTTPS_PORT$QUERY" theirs="https://127.0.0.1:$NGINX_HTTPS_PORT$QUERY" ;;
-    c)
+    a)
+      ours="http://127.0.0.1:$HTTP_PORT$QUERY" theirs="http://127.0.0.1:$NGINX_HTTP_PORT$QUERY"
+      unlogged="http://127.0.0.1:$NGINX_NOLOG_HTTP_PORT$QUERY"
+      ;;
+    b | c)
       ours="https://127.0.0.1:$HTTPS_PORT$QUERY" theirs="https://127.0.0.1:$NGINX_HTTPS_PORT$QUERY"
-      args=(-H "Connection: close")
+      unlogged="https://127.0.0.1:$NGINX_NOLOG_HTTPS_PORT$QUERY"
       ;;
   esac
+  [ "$case" = c ] && args=(-H "Connection: close")
   run "$MAILSETUP_PID" "$ours" "${args[@]}"
   ours_row=$ROW ours_rps=$RPS
   run "$NGINX_PID" "$theirs" "${args[@]}"
   theirs_row=$ROW theirs_rps=$RPS
+  run "$NGINX_PID" "$unlogged" "${args[@]}"
+  unlogged_row=$ROW unlogged_rps=$RPS
   r=$( [ "$theirs_rps" != 0 ] && ratio "$ours_rps" "$theirs_rps" || echo n/a)
-  echo "| ${NAMES[$case]} | mailsetup | $ours_row | $r |"
-  echo "| | nginx | $theirs_row | |"
+  r_unlogged=$( [ "$unlogged_rps" != 0 ] && ratio "$ours_rps" "$unlogged_rps" || echo n/a)
+  echo "| ${NAMES[$case]} | mailsetup | $ours_row | $r | $r_unlogged |"
+  echo "| | nginx | $theirs_row | | |"
+  echo "| | nginx, access_log off | $unlogged_row | | |"
 done
 
 BENCH_BODY_FILE=$POX_BODY run "$MAILSETUP_PID" "https://127.0.0.1:$HTTPS_PORT/autodiscover/autodiscover.xml"
-echo "| (d) POX autodiscover POST, HTTPS keep-alive | mailsetup | $ROW | |"
+echo "| (d) POX autodiscover POST, HTTPS keep-alive | mailsetup | $ROW | | |"
 
 APPLE_URL="https://127.0.0.1:$HTTPS_PORT/apple/$ADDRESS.mobileconfig"
 run "$MAILSETUP_PID" "$APPLE_URL"
-echo "| (e) signed mobileconfig, HTTPS keep-alive | mailsetup | $ROW | |"
+echo "| (e) signed mobileconfig, HTTPS keep-alive | mailsetup | $ROW | | |"
 echo
 echo "(c): wrk sends Connection: close, so every request is a new TCP connection and a full"
 echo "TLS handshake (wrk/OpenSSL does not resume sessions; nginx has session cache and tickets"

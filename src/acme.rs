@@ -8,8 +8,40 @@
 //! - `account-<hash of directory URL>.json`: the account's credentials (0600)
 //! - `certificates/<domain>/fullchain.pem`: leaf first, then the chain
 //! - `certificates/<domain>/key.pem`: the certificate's key (0600)
+//! - `challenges/<token>`: the key authorization of a pending http-01
+//!   challenge, removed when its order ends
+//! - `locks/<domain>.lock`, `locks/account-<hash>.lock`: empty files the
+//!   replicas `flock`
+//!
+//! Several replicas may share one state directory (one volume mounted by
+//! all), and coordinate through it:
+//! - One order per certificate: a replica orders a domain's certificate
+//!   only while it holds an exclusive lock on `locks/<domain>.lock`. A
+//!   replica that waited for the lock reads the stored certificate again
+//!   once it has it, and installs that one instead of ordering when it is
+//!   not due for renewal: another replica has just ordered it.
+//! - Every replica answers every challenge: tokens are published in
+//!   `challenges/` as well as in memory, and the router falls back to that
+//!   directory (`ChallengeStore`), because the CA's validation request may
+//!   reach any replica behind the load balancer.
+//! - One account: it is loaded or created under its own lock, so replicas
+//!   starting together register it once.
+//! - A renewal by another replica is picked up when the lock is released
+//!   (replicas reach the same renewal time, and the ones that waited find
+//!   the new certificate) and on every wake-up, at least hourly, when the
+//!   stored chain's modification time changed.
+//!
+//! The locks are `flock(2)` (`File::try_lock`), which the kernel releases
+//! when a replica dies: a crash never leaves a stale lock. They reach
+//! across machines only where the filesystem carries them between its
+//! clients: local disks and NFSv4 do (Linux maps `flock` to NFS byte-range
+//! locks); some network volumes keep locks local to each node (see the
+//! README). An order is abandoned after `ORDER_TIMEOUT`, so a hung request
+//! never holds a lock for good. Failed orders back off per replica, not
+//! across them.
 
 use std::collections::HashSet;
+use std::fs::{File, TryLockError};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -36,7 +68,8 @@ use crate::tls::{CertResolver, CertificateInfo, CertificateSource};
 pub struct AcmeStatus {
     /// Failed issuance attempts since start (each is retried with back-off).
     failures: AtomicU64,
-    /// Certificates issued and installed since start.
+    /// Certificates this replica ordered and installed since start (not
+    /// those another replica ordered and this one installed).
     issued: AtomicU64,
 }
 
@@ -67,6 +100,14 @@ pub enum AcmeError {
     Stored { path: PathBuf, reason: String },
     #[error("cannot make the certificate request: {0}")]
     Csr(#[from] rcgen::Error),
+    #[error(
+        "{path}: cannot lock it ({cause}); replicas sharing the state directory coordinate with flock, which its filesystem must support",
+        path = path.display()
+    )]
+    Lock {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> AcmeError + '_ {
@@ -93,6 +134,11 @@ struct Manager {
     status: Arc<AcmeStatus>,
     /// Loaded or created on first use, then shared.
     account: Mutex<Option<Account>>,
+    /// Longest sleep before the renewal time and the stored certificate
+    /// are looked at again: `MAX_SLEEP`, shorter in tests.
+    max_sleep: Duration,
+    /// `ORDER_TIMEOUT`, shorter in tests.
+    order_timeout: Duration,
 }
 
 /// The running ACME service: its counters, and the way to give it the
@@ -140,12 +186,17 @@ pub fn start(
     shutdown: watch::Receiver<bool>,
 ) -> Arc<Acme> {
     let status = Arc::new(AcmeStatus::default());
+    services
+        .challenges
+        .share_through(config.state_dir.join("challenges"));
     let manager = Arc::new(Manager {
         config,
         services,
         resolver,
         status: status.clone(),
         account: Mutex::new(None),
+        max_sleep: MAX_SLEEP,
+        order_timeout: ORDER_TIMEOUT,
     });
     let acme = Arc::new(Acme {
         status,
@@ -158,24 +209,67 @@ pub fn start(
 }
 
 fn start_domain(manager: &Arc<Manager>, domain: String, shutdown: watch::Receiver<bool>) {
-    let stored = match manager.load_stored(&domain) {
-        Ok(stored) => stored,
+    let stored = match manager.read_stored(&domain) {
+        Ok(Some(stored)) => {
+            manager.install(&domain, &stored);
+            tracing::info!(%domain, not_after = stored.info.not_after_unix, "stored ACME certificate loaded");
+            Some(stored)
+        }
+        Ok(None) => None,
         Err(error) => {
             tracing::warn!(%domain, %error, "stored ACME certificate not usable; ordering a new one");
             None
         }
     };
     let renew_at = match &stored {
-        Some(info) => manager.renew_at(info),
+        Some(stored) => manager.renew_at(&stored.info),
         None => SystemTime::now(),
     };
-    tokio::spawn(manager.clone().run(domain, renew_at, shutdown));
+    let seen = stored.map(|s| s.modified);
+    tokio::spawn(manager.clone().run(domain, renew_at, seen, shutdown));
 }
+
+/// A certificate read from `certificates/<domain>/`.
+struct Stored {
+    certified: CertifiedKey,
+    info: CertificateInfo,
+    /// `fullchain.pem`'s modification time: a change means another
+    /// replica stored a new certificate.
+    modified: SystemTime,
+}
+
+/// What an issuance attempt ended with.
+enum Outcome {
+    /// This replica ordered it.
+    Ordered(CertificateInfo),
+    /// Another replica ordered it while this one waited for the lock.
+    Adopted(Stored),
+}
+
+/// An exclusive `flock` on a file in `locks/`, released when dropped or
+/// when the process ends.
+struct StateLock {
+    _file: File,
+}
+
+/// Challenge files older than this were left by a replica that died
+/// during its order; orders time out after minutes.
+const STALE_CHALLENGE: Duration = Duration::from_secs(86_400);
+
+/// Longest an order may take, lock held, before it counts as failed: its
+/// two polls give up after two minutes each, and each request may wait on
+/// the CA.
+const ORDER_TIMEOUT: Duration = Duration::from_secs(600);
+
+/// How often a replica waiting for a lock tries again. A wait lasts one
+/// order: seconds, `ORDER_TIMEOUT` at most.
+const LOCK_RETRY: Duration = Duration::from_millis(200);
 
 /// First retry after a failure; doubled per failure up to `MAX_BACKOFF`.
 const FIRST_BACKOFF: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
-/// Longest single sleep before the renewal time is checked again.
+/// Longest single sleep before the renewal time is checked again, and the
+/// stored certificate with it (another replica may have renewed it).
 const MAX_SLEEP: Duration = Duration::from_secs(3600);
 
 impl Manager {
@@ -183,6 +277,7 @@ impl Manager {
         self: Arc<Self>,
         domain: String,
         mut renew_at: SystemTime,
+        mut seen: Option<SystemTime>,
         mut shutdown: watch::Receiver<bool>,
     ) {
         let mut failures: u32 = 0;
@@ -195,8 +290,13 @@ impl Manager {
                 // monotonic sleep of weeks drifts from it across suspend
                 // and clock changes.
                 tokio::select! {
-                    _ = tokio::time::sleep(wait.min(MAX_SLEEP)) => {}
+                    _ = tokio::time::sleep(wait.min(self.max_sleep)) => {}
                     _ = shutdown.changed() => return,
+                }
+                if let Some(stored) = self.stored_if_changed(&domain, seen) {
+                    seen = Some(stored.modified);
+                    renew_at = self.renew_at(&stored.info);
+                    self.adopt(&domain, &stored);
                 }
                 continue;
             }
@@ -205,11 +305,18 @@ impl Manager {
                 _ = shutdown.changed() => return,
             };
             match attempt {
-                Ok(info) => {
+                Ok(Outcome::Ordered(info)) => {
                     failures = 0;
                     self.status.issued.fetch_add(1, Ordering::Relaxed);
                     tracing::info!(%domain, not_after = info.not_after_unix, "ACME certificate installed");
                     renew_at = self.renew_at(&info);
+                    seen = self.stored_modified(&domain);
+                }
+                Ok(Outcome::Adopted(stored)) => {
+                    failures = 0;
+                    seen = Some(stored.modified);
+                    renew_at = self.renew_at(&stored.info);
+                    self.adopt(&domain, &stored);
                 }
                 Err(error) => {
                     failures = failures.saturating_add(1);
@@ -233,15 +340,18 @@ impl Manager {
         }
     }
 
-    /// Reads `certificates/<domain>/`, installs it when it covers the names
-    /// and has not expired.
-    fn load_stored(&self, domain: &str) -> Result<Option<CertificateInfo>, AcmeError> {
+    /// Reads `certificates/<domain>/`: `None` when there is none, an error
+    /// when it does not cover the names or has expired (or when a replica
+    /// is between writing the key and the chain: the pair does not match).
+    fn read_stored(&self, domain: &str) -> Result<Option<Stored>, AcmeError> {
         let dir = self.certificate_dir(domain);
         let chain_path = dir.join("fullchain.pem");
         let key_path = dir.join("key.pem");
-        if !chain_path.exists() {
-            return Ok(None);
-        }
+        let modified = match std::fs::metadata(&chain_path) {
+            Ok(metadata) => metadata.modified().map_err(io_error(&chain_path))?,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(error) => return Err(io_error(&chain_path)(error)),
+        };
         let stored = |reason: String| AcmeError::Stored {
             path: chain_path.clone(),
             reason,
@@ -256,24 +366,112 @@ impl Manager {
         if info.not_after_unix <= unix_now() {
             return Err(stored("has expired".into()));
         }
-        self.resolver.install_acme(&names, Arc::new(certified));
-        tracing::info!(%domain, not_after = info.not_after_unix, "stored ACME certificate loaded");
-        Ok(Some(info))
+        Ok(Some(Stored {
+            certified,
+            info,
+            modified,
+        }))
+    }
+
+    fn install(&self, domain: &str, stored: &Stored) {
+        self.resolver.install_acme(
+            &certificate_names(domain),
+            Arc::new(stored.certified.clone()),
+        );
+    }
+
+    /// Installs a certificate another replica ordered.
+    fn adopt(&self, domain: &str, stored: &Stored) {
+        self.install(domain, stored);
+        tracing::info!(%domain, not_after = stored.info.not_after_unix, "ACME certificate ordered by another replica installed from the state directory");
+    }
+
+    fn stored_modified(&self, domain: &str) -> Option<SystemTime> {
+        let path = self.certificate_dir(domain).join("fullchain.pem");
+        std::fs::metadata(path).and_then(|m| m.modified()).ok()
+    }
+
+    /// The stored certificate when its chain changed since `seen` (another
+    /// replica renewed it) and it is usable. A pair caught mid-write is
+    /// ignored: the next wake-up reads it again.
+    fn stored_if_changed(&self, domain: &str, seen: Option<SystemTime>) -> Option<Stored> {
+        let modified = self.stored_modified(domain)?;
+        if Some(modified) == seen {
+            return None;
+        }
+        match self.read_stored(domain) {
+            Ok(stored) => stored,
+            Err(error) => {
+                tracing::debug!(%domain, %error, "stored ACME certificate changed but is not usable yet");
+                None
+            }
+        }
+    }
+
+    /// An exclusive lock on `locks/<name>.lock`, waited for while another
+    /// replica (or task) holds it.
+    async fn lock(&self, name: &str) -> Result<StateLock, AcmeError> {
+        let dir = self.config.state_dir.join("locks");
+        std::fs::create_dir_all(&dir).map_err(io_error(&dir))?;
+        let path = dir.join(format!("{name}.lock"));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_error(&path))?;
+        let mut waiting = false;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(StateLock { _file: file }),
+                Err(TryLockError::WouldBlock) => {
+                    if !waiting {
+                        waiting = true;
+                        tracing::info!(lock = %path.display(), "waiting for another replica sharing the ACME state directory");
+                    }
+                    tokio::time::sleep(LOCK_RETRY).await;
+                }
+                Err(TryLockError::Error(cause)) => return Err(AcmeError::Lock { path, cause }),
+            }
+        }
     }
 
     fn certificate_dir(&self, domain: &str) -> PathBuf {
         self.config.state_dir.join("certificates").join(domain)
     }
 
-    /// One order: http-01 for every name, finalize with a fresh key, store,
-    /// install.
-    async fn issue(&self, domain: &str) -> Result<CertificateInfo, AcmeError> {
-        let account = self.account().await?;
+    /// One order under the domain's lock: http-01 for every name, finalize
+    /// with a fresh key, store, install. Or, when the lock was held by a
+    /// replica that has just stored a certificate not yet due, that one.
+    async fn issue(&self, domain: &str) -> Result<Outcome, AcmeError> {
+        let _lock = self.lock(domain).await?;
+        match self.read_stored(domain) {
+            Ok(Some(stored)) if self.renew_at(&stored.info) > SystemTime::now() => {
+                return Ok(Outcome::Adopted(stored));
+            }
+            Ok(_) => {}
+            Err(error) => tracing::debug!(%domain, %error, "stored ACME certificate not usable"),
+        }
+        self.services.challenges.sweep_older_than(STALE_CHALLENGE);
         let names = certificate_names(domain);
         let mut published = Vec::new();
-        let result = self.order(&account, &names, &mut published).await;
+        // Bounded as a whole: the domain's lock is held meanwhile, and a
+        // request that never returns must not hold the other replicas off
+        // this certificate for ever.
+        let ordering = async {
+            let account = self.account().await?;
+            self.order(&account, &names, &mut published).await
+        };
+        let result = tokio::time::timeout(self.order_timeout, ordering)
+            .await
+            .unwrap_or_else(|_| {
+                Err(AcmeError::Order(format!(
+                    "no certificate after {} s; gave up on this order",
+                    self.order_timeout.as_secs_f64()
+                )))
+            });
         for token in &published {
-            self.services.challenges.remove(token);
+            self.services.challenges.withdraw(token);
         }
         let (chain_pem, key_pem) = result?;
 
@@ -286,7 +484,7 @@ impl Manager {
         write_atomic(&dir.join("key.pem"), key_pem.as_bytes(), true)?;
         write_atomic(&dir.join("fullchain.pem"), chain_pem.as_bytes(), false)?;
         self.resolver.install_acme(&names, Arc::new(certified));
-        Ok(info)
+        Ok(Outcome::Ordered(info))
     }
 
     async fn order(
@@ -316,10 +514,12 @@ impl Manager {
                 .challenge(ChallengeType::Http01)
                 .ok_or_else(|| AcmeError::Order("the server offers no http-01 challenge".into()))?;
             let token = challenge.token.clone();
-            self.services.challenges.insert(
-                token.clone(),
-                challenge.key_authorization().as_str().to_owned(),
-            );
+            let challenges_dir = self.config.state_dir.join("challenges");
+            // Published everywhere before the CA is told to look.
+            self.services
+                .challenges
+                .publish(&token, challenge.key_authorization().as_str())
+                .map_err(io_error(&challenges_dir))?;
             published.push(token);
             challenge.set_ready().await?;
         }
@@ -346,16 +546,16 @@ impl Manager {
     }
 
     /// The account for the configured directory: loaded from the state
-    /// directory, or created there.
+    /// directory, or created there. Under the account's lock, so that
+    /// replicas starting together register one account, not one each.
     async fn account(&self) -> Result<Account, AcmeError> {
         let mut slot = self.account.lock().await;
         if let Some(account) = slot.as_ref() {
             return Ok(account.clone());
         }
-        let path = self
-            .config
-            .state_dir
-            .join(account_file_name(&self.config.directory_url));
+        let file_name = account_file_name(&self.config.directory_url);
+        let _lock = self.lock(file_name.trim_end_matches(".json")).await?;
+        let path = self.config.state_dir.join(&file_name);
         let builder = || match &self.config.directory_ca {
             Some(ca) => Account::builder_with_root(ca),
             None => Account::builder(),
@@ -519,6 +719,118 @@ mod tests {
                 "{j:?}"
             );
         }
+    }
+
+    /// A self-signed certificate for `domain`'s names, as the ACME task
+    /// stores one: (fullchain PEM, key PEM).
+    fn certificate_pem(domain: &str) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = rcgen::CertificateParams::new(certificate_names(domain))
+            .unwrap()
+            .self_signed(&key)
+            .unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
+
+    fn store(dir: &Path, (chain, key): &(String, String), modified: SystemTime) {
+        std::fs::create_dir_all(dir).unwrap();
+        write_atomic(&dir.join("key.pem"), key.as_bytes(), true).unwrap();
+        write_atomic(&dir.join("fullchain.pem"), chain.as_bytes(), false).unwrap();
+        // Set, not left to the clock: two writes within the filesystem's
+        // timestamp granularity would otherwise look unchanged.
+        File::options()
+            .write(true)
+            .open(dir.join("fullchain.pem"))
+            .unwrap()
+            .set_modified(modified)
+            .unwrap();
+    }
+
+    fn serves(resolver: &CertResolver, fingerprint: &str) -> bool {
+        resolver
+            .certificates()
+            .iter()
+            .any(|c| c.source == CertificateSource::Acme && c.fingerprint_sha256 == fingerprint)
+    }
+
+    /// A manager that wakes every 20 ms and gives an order 300 ms.
+    fn test_manager(state_dir: &Path, directory_url: &str) -> Arc<Manager> {
+        let source = crate::config::TlsSource {
+            default: None,
+            certificates_dir: None,
+        };
+        let resolver = CertResolver::new(crate::tls::CertificateSet::load(&source).unwrap());
+        Arc::new(Manager {
+            config: AcmeConfig {
+                directory_url: directory_url.to_owned(),
+                contact: None,
+                state_dir: state_dir.to_owned(),
+                directory_ca: None,
+                renew_after_secs: None,
+            },
+            services: Arc::new(Services::default()),
+            resolver: Arc::new(resolver),
+            status: Arc::new(AcmeStatus::default()),
+            account: Mutex::new(None),
+            max_sleep: Duration::from_millis(20),
+            order_timeout: Duration::from_millis(300),
+        })
+    }
+
+    #[tokio::test]
+    async fn an_order_the_ca_never_answers_gives_up_and_releases_the_lock() {
+        // Accepts connections and never says a word.
+        let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = silent.local_addr().unwrap();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = silent.accept().await {
+                held.push(stream);
+            }
+        });
+        let state = tempfile::tempdir().unwrap();
+        let manager = test_manager(state.path(), &format!("https://{addr}/dir"));
+        let started = std::time::Instant::now();
+        let Err(error) = manager.issue("contoso.test").await else {
+            panic!("an order against a silent CA succeeded");
+        };
+        assert!(
+            error.to_string().contains("gave up on this order"),
+            "{error}"
+        );
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Another replica can take the domain now.
+        let lock = File::open(state.path().join("locks/contoso.test.lock")).unwrap();
+        lock.try_lock().unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_certificate_another_replica_stored_is_installed_on_the_next_wake_up() {
+        let domain = "contoso.test";
+        let state = tempfile::tempdir().unwrap();
+        // The directory is never contacted: nothing is due.
+        let manager = test_manager(state.path(), "https://127.0.0.1:1/dir");
+        let resolver = manager.resolver.clone();
+        let dir = manager.certificate_dir(domain);
+        let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
+        store(&dir, &certificate_pem(domain), an_hour_ago);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        start_domain(&manager, domain.to_owned(), shutdown_rx);
+        let ours = manager.read_stored(domain).unwrap().unwrap();
+        assert!(serves(&resolver, &ours.info.fingerprint_sha256));
+
+        // Another replica renews early: same directory, newer chain.
+        store(&dir, &certificate_pem(domain), SystemTime::now());
+        let theirs = manager.read_stored(domain).unwrap().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !serves(&resolver, &theirs.info.fingerprint_sha256) {
+            assert!(std::time::Instant::now() < deadline, "not picked up");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(!serves(&resolver, &ours.info.fingerprint_sha256));
+        assert_eq!(manager.status.issued(), 0);
+        assert_eq!(manager.status.failures(), 0);
+        shutdown.send_replace(true);
     }
 
     #[test]

@@ -127,6 +127,10 @@ struct ServerSection {
     public_ipv4: Option<Spanned<Ipv4Addr>>,
     #[serde(default)]
     public_ipv6: Option<Spanned<Ipv6Addr>>,
+    /// Reload this file by itself when it changes (a mounted ConfigMap);
+    /// certificates are always watched.
+    #[serde(default)]
+    watch: bool,
 }
 
 impl Default for ServerSection {
@@ -140,6 +144,7 @@ impl Default for ServerSection {
             public_name: None,
             public_ipv4: None,
             public_ipv6: None,
+            watch: false,
         }
     }
 }
@@ -243,6 +248,8 @@ struct LimitsSection {
     max_connections: Spanned<usize>,
     max_body_bytes: Spanned<usize>,
     shutdown_grace_secs: Spanned<u64>,
+    shutdown_delay_secs: Spanned<u64>,
+    watch_interval_secs: Spanned<u64>,
 }
 
 impl Default for LimitsSection {
@@ -254,6 +261,8 @@ impl Default for LimitsSection {
             max_connections: Spanned::new(0..0, defaults.max_connections),
             max_body_bytes: Spanned::new(0..0, defaults.max_body_bytes),
             shutdown_grace_secs: Spanned::new(0..0, defaults.shutdown_grace_secs),
+            shutdown_delay_secs: Spanned::new(0..0, defaults.shutdown_delay_secs),
+            watch_interval_secs: Spanned::new(0..0, defaults.watch_interval_secs),
         }
     }
 }
@@ -273,6 +282,16 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Time in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_grace_secs: u64,
+    /// Time between SIGTERM and the graceful drain, during which
+    /// `/healthz` answers 503 and everything else is served as before: a
+    /// load balancer that probes `/healthz` stops sending new clients
+    /// before the listeners close. 0 (the default) stops at once, as an
+    /// operator at a terminal expects; behind a load balancer, a few of
+    /// its probe intervals.
+    pub shutdown_delay_secs: u64,
+    /// How often certificate files (and, with `[server] watch`, the
+    /// configuration file) are looked at for changes.
+    pub watch_interval_secs: u64,
 }
 
 impl Default for Limits {
@@ -283,6 +302,10 @@ impl Default for Limits {
             max_connections: 4096,
             max_body_bytes: 16 * 1024,
             shutdown_grace_secs: 10,
+            shutdown_delay_secs: 0,
+            // A renewed certificate is in service within seconds; five
+            // `stat`s of a handful of files cost next to nothing.
+            watch_interval_secs: 5,
         }
     }
 }
@@ -296,6 +319,12 @@ impl Limits {
     }
     pub fn shutdown_grace(&self) -> Duration {
         Duration::from_secs(self.shutdown_grace_secs)
+    }
+    pub fn shutdown_delay(&self) -> Duration {
+        Duration::from_secs(self.shutdown_delay_secs)
+    }
+    pub fn watch_interval(&self) -> Duration {
+        Duration::from_secs(self.watch_interval_secs)
     }
 }
 
@@ -432,6 +461,9 @@ pub struct Config {
     /// How Apple configuration profiles are signed.
     pub apple_signing: SigningSource,
     pub limits: Limits,
+    /// `[server] watch`: the configuration file is reloaded when it
+    /// changes, as on SIGHUP (see `watch`).
+    pub watch: bool,
     pub log_addresses: bool,
     pub profiles: Profiles,
     pub domains: Vec<DomainEntry>,
@@ -629,6 +661,7 @@ impl Config {
             tls,
             apple_signing,
             limits,
+            watch: file.server.watch,
             log_addresses: file.log.addresses,
             profiles,
             domains,
@@ -682,6 +715,38 @@ fn apple_signing(
     }
 }
 
+/// `scheme://host[:port]` of a public base URL, lower-cased, or `None`
+/// when it is not an http(s) origin: a path, query, user, a port that is
+/// not 1-65535 or a host that is not a domain name or IP address.
+fn public_origin(text: &str) -> Option<String> {
+    let uri: http::Uri = text.trim().parse().ok()?;
+    let scheme = uri.scheme_str()?.to_ascii_lowercase();
+    let authority = uri.authority()?;
+    if !matches!(scheme.as_str(), "https" | "http")
+        || authority.as_str().contains('@')
+        || uri
+            .path_and_query()
+            .is_some_and(|rest| rest.as_str() != "/")
+    {
+        return None;
+    }
+    let host = authority.host();
+    let host_is_valid = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ipv6) => ipv6.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => {
+            host.parse::<std::net::Ipv4Addr>().is_ok()
+                || crate::email::DomainName::parse(host)
+                    .is_ok_and(|name| name.as_str() == host.to_ascii_lowercase())
+        }
+    };
+    // `Authority` keeps a port it cannot read as a number (`a:b`): only
+    // `host` or `host:<1-65535>` pass.
+    let port = authority.as_str()[host.len()..].strip_prefix(':');
+    let port_is_valid = port.is_none_or(|port| port.parse::<u16>().is_ok_and(|p| p > 0));
+    (host_is_valid && port_is_valid)
+        .then(|| format!("{scheme}://{}", authority.as_str().to_ascii_lowercase()))
+}
+
 /// Checks `[page]`: a public URL is an origin only, a logo is SVG of a
 /// sane size (a path is read now, so a missing file fails at start-up), a
 /// help contact is an address or a web page.
@@ -693,17 +758,7 @@ fn validate_page(
     let public_url = match page.public_url {
         None => None,
         Some(url) => {
-            let text = url.get_ref().trim().trim_end_matches('/');
-            let host = text
-                .strip_prefix("https://")
-                .or_else(|| text.strip_prefix("http://"));
-            let valid = host.is_some_and(|host| {
-                !host.is_empty()
-                    && host
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-            });
-            if !valid {
+            let Some(origin) = public_origin(url.get_ref()) else {
                 return Err(source.error_at(
                     Some(url.span()),
                     format!(
@@ -712,8 +767,8 @@ fn validate_page(
                         url.get_ref()
                     ),
                 ));
-            }
-            Some(text.to_owned())
+            };
+            Some(origin)
         }
     };
     let organization = match page.organization {
@@ -892,6 +947,20 @@ fn validate_limits(source: &SourceFile, limits: LimitsSection) -> Result<Limits,
             limits.shutdown_grace_secs,
             0..=300,
             "seconds in-flight requests get after SIGTERM",
+        )?,
+        shutdown_delay_secs: in_range(
+            source,
+            "limits.shutdown_delay_secs",
+            limits.shutdown_delay_secs,
+            0..=300,
+            "seconds /healthz answers 503 after SIGTERM before the listeners close",
+        )?,
+        watch_interval_secs: in_range(
+            source,
+            "limits.watch_interval_secs",
+            limits.watch_interval_secs,
+            1..=3_600,
+            "seconds between looks at the certificate and configuration files",
         )?,
     })
 }

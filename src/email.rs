@@ -97,7 +97,9 @@ impl DomainName {
         if input.split('.').any(str::is_empty) {
             return Err(AddressError::EmptyLabel);
         }
-        if input.parse::<std::net::Ipv4Addr>().is_ok() {
+        if input.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+            && input.parse::<std::net::Ipv4Addr>().is_ok()
+        {
             return Err(AddressError::IpLiteral);
         }
         let ascii = if input.is_ascii() {
@@ -125,11 +127,12 @@ impl DomainName {
             if label.starts_with('-') || label.ends_with('-') {
                 return Err(AddressError::LabelHyphen);
             }
-            if let Some(c) = label
-                .chars()
-                .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+            if let Some(b) = label
+                .bytes()
+                .find(|b| !(b.is_ascii_alphanumeric() || *b == b'-'))
             {
-                return Err(AddressError::DomainCharacter(c));
+                // `ascii` is ASCII (lower-cased input or IDNA's output).
+                return Err(AddressError::DomainCharacter(char::from(b)));
             }
             // A punycode label must decode; `xn--` garbage is refused here
             // rather than reaching DNS or a client.
@@ -203,7 +206,8 @@ impl EmailAddress {
         if input.is_empty() {
             return Err(AddressError::Empty);
         }
-        if input.chars().count() > MAX_ADDRESS_LEN {
+        // A string is never longer in characters than in bytes.
+        if input.len() > MAX_ADDRESS_LEN && input.chars().count() > MAX_ADDRESS_LEN {
             return Err(AddressError::TooLong);
         }
         if input.chars().any(char::is_control) {
@@ -220,7 +224,10 @@ impl EmailAddress {
         }
         Self::check_local_part(local)?;
         let domain = DomainName::parse(domain)?;
-        let full = format!("{local}@{domain}");
+        let mut full = String::with_capacity(local.len() + 1 + domain.as_str().len());
+        full.push_str(local);
+        full.push('@');
+        full.push_str(domain.as_str());
         if full.len() > MAX_ADDRESS_LEN {
             return Err(AddressError::TooLong);
         }

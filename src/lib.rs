@@ -7,7 +7,7 @@
 //!
 //! Layers stack one way; no two modules import each other: `email`,
 //! `source`, `document` → `profile` → `config` → `tls`, `signing`, `dns`,
-//! `metrics` → `load`, `resolve` → the documents (`thunderbird`,
+//! `metrics`, `watch` → `load`, `resolve` → the documents (`thunderbird`,
 //! `autodiscover`, `apple`, `web`) → `services` → `router`, `acme` →
 //! `server` → the CLI (`main.rs`).
 
@@ -30,6 +30,7 @@ pub mod load;
 pub mod log_writer;
 pub mod metrics;
 pub mod profile;
+pub mod request_log;
 pub mod resolve;
 pub mod router;
 pub mod server;
@@ -38,4 +39,5 @@ pub mod signing;
 pub mod source;
 pub mod thunderbird;
 pub mod tls;
+pub mod watch;
 pub mod web;

@@ -25,7 +25,9 @@ const BATCH_DELAY: Duration = Duration::from_millis(50);
 /// is dropped.
 const MAX_PENDING_BYTES: usize = 1024 * 1024;
 
-/// The handle given to `tracing_subscriber` as its writer.
+/// The handle given to `tracing_subscriber` as its writer, and to
+/// `request_log` for the request lines; clones append to the same buffer.
+#[derive(Clone)]
 pub struct BatchedLog {
     shared: Arc<Shared>,
 }
@@ -83,7 +85,8 @@ impl BatchedLog {
         ))
     }
 
-    fn append(&self, bytes: &[u8]) {
+    /// Appends whole lines (one write never interleaves with another).
+    pub fn append_line(&self, bytes: &[u8]) {
         let mut state = lock(&self.shared.state);
         while state.pending.len() >= MAX_PENDING_BYTES && !state.closed {
             state = self
@@ -160,7 +163,7 @@ impl Drop for FlushOnDrop {
 /// one piece and lines from different threads never interleave.
 impl Write for &BatchedLog {
     fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.append(bytes);
+        self.append_line(bytes);
         Ok(bytes.len())
     }
 

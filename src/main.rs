@@ -44,6 +44,10 @@ enum Command {
     ///
     /// Prints each listening URL, the certificate's SHA-256 fingerprint and a
     /// final line `mailsetup ready`, then logs one line per request to stderr.
+    /// Changed certificate files are put in service by themselves within
+    /// `[limits] watch_interval_secs`; so is the configuration file with
+    /// `[server] watch = true`. On SIGTERM, /healthz answers 503 for
+    /// `[limits] shutdown_delay_secs` before the listeners close.
     Serve {
         /// Configuration file (see mailsetup.example.toml).
         #[arg(long, short)]
@@ -291,10 +295,22 @@ fn serve(
         .context("cannot start the log writer thread")?;
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(log_level)
-        .with_writer(writer);
+        .with_writer(writer.clone());
+    let colours = std::io::stderr().is_terminal();
     match log_format {
-        LogFormat::Text => subscriber.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Text => subscriber.with_ansi(colours).init(),
         LogFormat::Json => subscriber.json().init(),
+    }
+    // Request lines skip `tracing`'s per-field formatting and go straight
+    // to the same writer in the same form (src/request_log.rs); a coloured
+    // terminal keeps `tracing`'s colours, where speed does not matter.
+    let line_format = match log_format {
+        LogFormat::Text if !colours => Some(mailsetup::request_log::LineFormat::Text),
+        LogFormat::Text => None,
+        LogFormat::Json => Some(mailsetup::request_log::LineFormat::Json),
+    };
+    if let Some(line_format) = line_format.filter(|_| log_level >= tracing::Level::INFO) {
+        mailsetup::request_log::install(writer, line_format);
     }
     let config = Config::load(config_path.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -392,7 +408,8 @@ impl Signals {
 
     /// Serves until SIGINT or SIGTERM; reloads on SIGHUP. A failed reload
     /// is logged with its reason (file, line) and the running configuration
-    /// stays.
+    /// stays. After SIGTERM, waits out `shutdown_delay_secs` (see
+    /// `delay_shutdown`); SIGINT, an operator at a terminal, stops at once.
     async fn run_until_stopped(
         mut self,
         running: &mailsetup::server::Running,
@@ -400,13 +417,52 @@ impl Signals {
     ) -> anyhow::Result<()> {
         loop {
             tokio::select! {
+                _ = self.terminate.recv() => {
+                    return self.delay_shutdown(running, config_path).await;
+                }
+                _ = self.interrupt.recv() => return Ok(()),
+                _ = self.hangup.recv() => reload_logged(running, config_path),
+            }
+        }
+    }
+
+    /// The first step of a stop on SIGTERM: `/healthz` answers 503 for
+    /// `shutdown_delay_secs` while everything else is answered as before,
+    /// so that load balancers probing it send new clients elsewhere before
+    /// the listeners close. A second SIGTERM or a SIGINT ends the wait.
+    async fn delay_shutdown(
+        mut self,
+        running: &mailsetup::server::Running,
+        config_path: Option<&std::path::Path>,
+    ) -> anyhow::Result<()> {
+        let delay = running.shutdown_delay();
+        if delay.is_zero() {
+            return Ok(());
+        }
+        running.stop_being_ready();
+        tracing::info!(
+            delay_secs = delay.as_secs(),
+            "SIGTERM: /healthz answers 503 during shutdown_delay_secs, then the listeners close"
+        );
+        let waited = tokio::time::sleep(delay);
+        tokio::pin!(waited);
+        loop {
+            tokio::select! {
+                _ = &mut waited => return Ok(()),
                 _ = self.terminate.recv() => return Ok(()),
                 _ = self.interrupt.recv() => return Ok(()),
-                _ = self.hangup.recv() => match running.reload(config_path) {
-                    Ok(()) => tracing::info!("configuration reloaded"),
-                    Err(error) => tracing::error!(%error, "reload refused; the running configuration stays"),
-                },
+                _ = self.hangup.recv() => reload_logged(running, config_path),
             }
+        }
+    }
+}
+
+/// A reload on SIGHUP, its outcome logged.
+fn reload_logged(running: &mailsetup::server::Running, config_path: Option<&std::path::Path>) {
+    match running.reload(config_path) {
+        Ok(()) => tracing::info!("configuration reloaded"),
+        Err(error) => {
+            tracing::error!(%error, "reload refused; the running configuration stays")
         }
     }
 }

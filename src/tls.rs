@@ -1,9 +1,12 @@
-//! TLS: certificates chosen by SNI from a directory of certificate files,
-//! ACME-issued certificates and a default (or a self-signed certificate
-//! generated at start-up), and the rustls server configuration. Validates
-//! every certificate when it is loaded (start-up and reload): a bad default
-//! is an error, a bad directory entry is skipped and reported; does not
-//! accept connections (see `server`) or talk to an ACME server (see `acme`).
+//! TLS: certificates chosen by SNI from a directory of certificate files
+//! (certbot's `live/` layout or Kubernetes TLS Secrets), ACME-issued
+//! certificates and a default (or a self-signed certificate generated at
+//! start-up), and the rustls server configuration. Validates every
+//! certificate when it is loaded (start-up, reload, a change the watcher
+//! saw): a bad default is an error, a bad directory entry is skipped and
+//! reported, and one that was in service keeps its previous certificate;
+//! does not accept connections (see `server`), notice changed files (see
+//! `watch`) or talk to an ACME server (see `acme`).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,6 +43,15 @@ pub enum TlsError {
     Directory { path: PathBuf, reason: String },
     #[error("cannot generate a self-signed certificate: {0}")]
     SelfSigned(String),
+}
+
+impl TlsError {
+    /// Whether the same, unchanged files may load later: only a
+    /// certificate that is not valid yet (the clock moves; nothing else
+    /// about files whose bytes and metadata stay the same does).
+    pub fn may_pass_with_time(&self) -> bool {
+        matches!(self, TlsError::NotYetValid { .. })
+    }
 }
 
 /// Where a certificate in service came from (a metrics label).
@@ -122,6 +134,9 @@ pub struct CertificateSet {
     /// work, so nothing else would tell the operator who "fixed" a
     /// permission error with `chmod 644`.
     pub world_readable_keys: Vec<PathBuf>,
+    /// What each `certificates_dir` entry in service serves, by entry: an
+    /// entry that breaks later keeps this (see `keeping_previous`).
+    served_entries: HashMap<PathBuf, (Arc<CertifiedKey>, CertificateInfo)>,
 }
 
 impl CertificateSet {
@@ -129,12 +144,33 @@ impl CertificateSet {
     /// certificate is an error; a bad `certificates_dir` entry is logged,
     /// recorded in `skipped`, and the others are served.
     pub fn load(source: &TlsSource) -> Result<CertificateSet, TlsError> {
+        let set = CertificateSet::load_quietly(source)?;
+        for skipped in &set.skipped {
+            tracing::warn!(
+                entry = %skipped.path.display(),
+                error = %skipped.error,
+                "certificates_dir entry skipped; its names get an ACME or the default certificate, if any"
+            );
+        }
+        for private_key in &set.world_readable_keys {
+            tracing::warn!(
+                private_key = %private_key.display(),
+                "{WORLD_READABLE_ADVICE}"
+            );
+        }
+        Ok(set)
+    }
+
+    /// `load` without the log lines: the watcher retries a broken file at
+    /// every look and says so once, not at every look.
+    pub fn load_quietly(source: &TlsSource) -> Result<CertificateSet, TlsError> {
         let mut set = CertificateSet {
             by_name: HashMap::new(),
             default: None,
             certificates: Vec::new(),
             skipped: Vec::new(),
             world_readable_keys: Vec::new(),
+            served_entries: HashMap::new(),
         };
         if source.self_signed() {
             let (key, info) = self_signed()?;
@@ -156,14 +192,11 @@ impl CertificateSet {
                         for name in &info.names {
                             set.by_name.insert(name.clone(), key.clone());
                         }
+                        set.served_entries
+                            .insert(entry, (key.clone(), info.clone()));
                         set.certificates.push(info);
                     }
                     Err(error) => {
-                        tracing::warn!(
-                            entry = %entry.display(),
-                            %error,
-                            "certificates_dir entry skipped; its names get an ACME or the default certificate, if any"
-                        );
                         set.skipped.push(SkippedEntry { path: entry, error });
                     }
                 }
@@ -174,12 +207,37 @@ impl CertificateSet {
 
     fn note_key_permissions(&mut self, private_key: &Path) {
         if is_world_readable(private_key) {
-            tracing::warn!(
-                private_key = %private_key.display(),
-                "{WORLD_READABLE_ADVICE}"
-            );
             self.world_readable_keys.push(private_key.to_owned());
         }
+    }
+
+    /// This set, where an entry that fails to load now but was in service
+    /// in `previous` keeps its previous certificate (while it is still
+    /// valid). A renewal caught half-way (certbot replaces the `live/`
+    /// links one at a time; a new certificate may land before its key)
+    /// must not take a working name down; the next load tries again.
+    /// Returns the entries that kept their previous certificate.
+    fn keeping_previous(&mut self, previous: &CertificateSet) -> Vec<PathBuf> {
+        let mut kept = Vec::new();
+        for skipped in &self.skipped {
+            let Some((key, info)) = previous.served_entries.get(&skipped.path) else {
+                continue;
+            };
+            if check_validity(info, &skipped.path).is_err() {
+                continue;
+            }
+            for name in &info.names {
+                // A name another entry now covers is served by that one.
+                self.by_name
+                    .entry(name.clone())
+                    .or_insert_with(|| key.clone());
+            }
+            self.served_entries
+                .insert(skipped.path.clone(), (key.clone(), info.clone()));
+            self.certificates.push(info.clone());
+            kept.push(skipped.path.clone());
+        }
+        kept
     }
 
     /// The default certificate's description (what `serve` prints).
@@ -205,27 +263,78 @@ fn is_world_readable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o004 != 0)
 }
 
-/// Every subdirectory of `dir` with its `fullchain.pem` and `privkey.pem`
-/// (certbot's `live/` layout), sorted for a stable report. Plain files
-/// (certbot's README) are not entries.
-fn certificate_dir_entries(dir: &Path) -> Result<Vec<(PathBuf, CertificateFiles)>, TlsError> {
+/// Every entry of `dir` with its certificate and key files, sorted for a
+/// stable report. An entry is a subdirectory in certbot's `live/` layout
+/// (`fullchain.pem`, `privkey.pem`) or a mounted Kubernetes TLS Secret
+/// (`tls.crt`, `tls.key`, as cert-manager writes them); `dir` itself is the
+/// one entry when it holds such files (one Secret mounted there). Plain
+/// files (certbot's README) are not entries, nor are names starting with a
+/// dot: the kubelet's `..data` and `..<timestamp>` directories inside a
+/// mounted volume are the same files again.
+pub(crate) fn certificate_dir_entries(
+    dir: &Path,
+) -> Result<Vec<(PathBuf, CertificateFiles)>, TlsError> {
     let error = |e: std::io::Error| TlsError::Directory {
         path: dir.to_owned(),
         reason: e.to_string(),
     };
+    if let Some(files) = entry_files(dir) {
+        return Ok(vec![(dir.to_owned(), files)]);
+    }
     let mut entries = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(error)? {
-        let path = entry.map_err(error)?.path();
+        let entry = entry.map_err(error)?;
+        if entry.file_name().as_encoded_bytes().starts_with(b".") {
+            continue;
+        }
+        let path = entry.path();
         if path.is_dir() {
-            let files = CertificateFiles {
+            // An entry with neither layout is reported with certbot's
+            // names, the layout the option was first made for.
+            let files = entry_files(&path).unwrap_or_else(|| CertificateFiles {
                 certificate: path.join("fullchain.pem"),
                 private_key: path.join("privkey.pem"),
-            };
+            });
             entries.push((path, files));
         }
     }
     entries.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(entries)
+}
+
+/// The certificate and key files in `dir`, by the layout its certificate
+/// file names: certbot's `fullchain.pem` first, then a Secret's `tls.crt`.
+fn entry_files(dir: &Path) -> Option<CertificateFiles> {
+    [("fullchain.pem", "privkey.pem"), ("tls.crt", "tls.key")]
+        .into_iter()
+        .map(|(certificate, private_key)| CertificateFiles {
+            certificate: dir.join(certificate),
+            private_key: dir.join(private_key),
+        })
+        .find(|files| files.certificate.exists())
+}
+
+/// Every file the certificates of `source` are read from, in a stable
+/// order: what the watcher fingerprints. A `certificates_dir` that cannot
+/// be read contributes its own path (the watcher notes that it is gone).
+pub fn source_files(source: &TlsSource) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Some(default) = &source.default {
+        files.push(default.certificate.clone());
+        files.push(default.private_key.clone());
+    }
+    if let Some(dir) = &source.certificates_dir {
+        match certificate_dir_entries(dir) {
+            Ok(entries) => {
+                for (_, entry) in entries {
+                    files.push(entry.certificate);
+                    files.push(entry.private_key);
+                }
+            }
+            Err(_) => files.push(dir.clone()),
+        }
+    }
+    files
 }
 
 fn load_files(
@@ -401,9 +510,13 @@ impl CertResolver {
     }
 
     /// Swaps in the certificates of a reloaded configuration. Connections
-    /// already established keep theirs.
-    pub fn replace_files(&self, files: CertificateSet) {
+    /// already established keep theirs; a directory entry that fails to
+    /// load now keeps the certificate it had (see `keeping_previous`).
+    /// Returns the entries that did.
+    pub fn replace_files(&self, mut files: CertificateSet) -> Vec<PathBuf> {
+        let kept = files.keeping_previous(&self.files.load());
         self.files.store(Arc::new(files));
+        kept
     }
 
     /// Makes an ACME-issued certificate answer for `names` (files in the
@@ -499,4 +612,76 @@ fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_secs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn touch(path: &Path) {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, "").unwrap();
+    }
+
+    #[test]
+    fn certbot_and_secret_directories_are_entries_and_dot_names_are_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("certbot/fullchain.pem"));
+        touch(&root.join("certbot/privkey.pem"));
+        touch(&root.join("secret/tls.crt"));
+        touch(&root.join("secret/tls.key"));
+        // The kubelet's own names inside a mounted volume, and certbot's
+        // README: not entries.
+        touch(&root.join("..data/tls.crt"));
+        touch(&root.join("..2026_12_02_01_00_00.000000001/tls.crt"));
+        touch(&root.join("README"));
+        std::fs::create_dir(root.join("neither")).unwrap();
+        let entries = certificate_dir_entries(root).unwrap();
+        let found: Vec<(PathBuf, PathBuf, PathBuf)> = entries
+            .into_iter()
+            .map(|(entry, files)| (entry, files.certificate, files.private_key))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    root.join("certbot"),
+                    root.join("certbot/fullchain.pem"),
+                    root.join("certbot/privkey.pem")
+                ),
+                // Reported with certbot's names when it has neither layout.
+                (
+                    root.join("neither"),
+                    root.join("neither/fullchain.pem"),
+                    root.join("neither/privkey.pem")
+                ),
+                (
+                    root.join("secret"),
+                    root.join("secret/tls.crt"),
+                    root.join("secret/tls.key")
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_secret_mounted_as_the_directory_itself_is_its_one_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        touch(&root.join("..data/tls.crt"));
+        std::os::unix::fs::symlink("..data/tls.crt", root.join("tls.crt")).unwrap();
+        let entries = certificate_dir_entries(root).unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].0, root);
+        assert_eq!(entries[0].1.certificate, root.join("tls.crt"));
+        assert_eq!(entries[0].1.private_key, root.join("tls.key"));
+        assert_eq!(
+            source_files(&TlsSource {
+                default: None,
+                certificates_dir: Some(root.to_owned()),
+            }),
+            [root.join("tls.crt"), root.join("tls.key")]
+        );
+    }
 }

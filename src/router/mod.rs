@@ -334,7 +334,7 @@ async fn answer(exchange: &mut Exchange<'_>, route: Route<'_>) -> Result<Reply, 
         Route::AutodiscoverJson { address } => {
             autodiscover::autodiscover_json(exchange, address).await
         }
-        Route::Healthz => Ok(operations::healthz()),
+        Route::Healthz => Ok(operations::healthz(exchange.app)),
         Route::Metrics => Ok(operations::metrics(exchange.app)),
         Route::AcmeChallenge { token } => operations::acme_challenge(exchange.app, token),
         Route::HttpsRedirect => Ok(operations::redirect_to_https(exchange)),
@@ -391,24 +391,35 @@ fn query_value(
     let mut found = None;
     for pair in query.split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let key = percent_decode_str(key)
-            .decode_utf8()
-            .map_err(|_| RouteError::QueryEncoding)?;
+        // Most keys and values carry no escapes: they are compared and
+        // copied as they are, with no decoding pass.
+        let key = if key.contains('%') {
+            percent_decode_str(key)
+                .decode_utf8()
+                .map_err(|_| RouteError::QueryEncoding)?
+        } else {
+            std::borrow::Cow::Borrowed(key)
+        };
         if !key.eq_ignore_ascii_case(name) {
             continue;
         }
         if found.is_some() {
             return Err(RouteError::DuplicateParameter(name));
         }
-        let value = if plus_is_space {
+        let value = if plus_is_space && value.contains('+') {
             value.replace('+', " ").into()
         } else {
             std::borrow::Cow::Borrowed(value)
         };
-        let value = percent_decode_str(&value)
-            .decode_utf8()
-            .map_err(|_| RouteError::QueryEncoding)?;
-        found = Some(value.into_owned());
+        let value = if value.contains('%') {
+            percent_decode_str(&value)
+                .decode_utf8()
+                .map_err(|_| RouteError::QueryEncoding)?
+                .into_owned()
+        } else {
+            value.into_owned()
+        };
+        found = Some(value);
     }
     Ok(found)
 }

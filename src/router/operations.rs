@@ -8,12 +8,24 @@ use super::reply::Reply;
 use super::{App, Exchange, RequestHost, RouteError};
 use crate::document::{Document, media_type};
 use crate::resolve::mail_domain_of_host;
+use crate::services::ReadinessState;
 
-pub(super) fn healthz() -> Reply {
-    Reply::document(Document {
-        content_type: media_type::TEXT,
-        body: b"ok\n".to_vec(),
-    })
+/// 200 `ok` while the process wants traffic; 503 before everything is
+/// loaded and from SIGTERM on (during `shutdown_delay_secs` and the drain),
+/// so that a load balancer probing it sends new clients elsewhere before
+/// the listeners close. Never cached: a proxy must not answer for us.
+pub(super) fn healthz(app: &App) -> Reply {
+    match app.services.readiness.get() {
+        ReadinessState::Ready => Reply::plain(StatusCode::OK, "ok"),
+        ReadinessState::Starting => Reply::plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the configuration and certificates are still loading",
+        ),
+        ReadinessState::ShuttingDown => Reply::plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: shutting down; requests are still answered until the listeners close",
+        ),
+    }
 }
 
 pub(super) fn metrics(app: &App) -> Reply {
@@ -29,7 +41,11 @@ pub(super) fn metrics(app: &App) -> Reply {
     })
 }
 
-/// The key authorization of a pending http-01 challenge.
+/// The key authorization of a pending http-01 challenge: this replica's,
+/// or one another replica published in the shared ACME state directory
+/// (the CA's request may reach any replica behind the load balancer). A
+/// token outside base64url is a 404 without a look at the disk
+/// (`ChallengeStore::get`).
 pub(super) fn acme_challenge(app: &App, token: &str) -> Result<Reply, RouteError> {
     let key_authorization = app
         .services

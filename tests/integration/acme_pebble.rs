@@ -19,16 +19,16 @@ use tokio::net::TcpStream;
 
 use crate::common::{TestCa, tools};
 
-const DOMAIN: &str = "contoso.test";
-const SNI: &str = "autoconfig.contoso.test";
+pub(crate) const DOMAIN: &str = "contoso.test";
+pub(crate) const SNI: &str = "autoconfig.contoso.test";
 
 /// Pebble's binary; `None` when it is not installed (see `skip_or_fail`).
-fn pebble_binary() -> Option<&'static str> {
+pub(crate) fn pebble_binary() -> Option<&'static str> {
     const PEBBLE: &str = "/usr/bin/pebble";
     tools::require_programs(&[PEBBLE], "apt-get install pebble").then_some(PEBBLE)
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -38,7 +38,7 @@ fn free_port() -> u16 {
 
 /// Answers every DNS query with NOERROR; A queries get 127.0.0.1, others
 /// no records. Just enough for Pebble's validation authority.
-fn start_dns_stand_in() -> SocketAddr {
+pub(crate) fn start_dns_stand_in() -> SocketAddr {
     let socket = UdpSocket::bind("127.0.0.1:0").unwrap();
     let addr = socket.local_addr().unwrap();
     std::thread::spawn(move || {
@@ -78,11 +78,25 @@ fn dns_reply(query: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// A Pebble process, killed on drop.
-struct Pebble {
+pub(crate) struct Pebble {
     child: Child,
-    directory_url: String,
+    pub(crate) directory_url: String,
     management: SocketAddr,
+    /// Pebble's stdout and stderr.
+    log: std::path::PathBuf,
     _dir: tempfile::TempDir,
+}
+
+impl Pebble {
+    /// Orders Pebble has accepted so far, counted in its own log ("Added
+    /// order ... to the db", one per newOrder request).
+    pub(crate) fn orders(&self) -> usize {
+        std::fs::read_to_string(&self.log)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("Added order"))
+            .count()
+    }
 }
 
 impl Drop for Pebble {
@@ -94,7 +108,12 @@ impl Drop for Pebble {
 
 /// Starts Pebble with `ca`'s leaf as its HTTPS certificate, validating
 /// http-01 on `http_port` of whatever `dns` says (127.0.0.1).
-async fn start_pebble(binary: &str, ca: &TestCa, http_port: u16, dns: SocketAddr) -> Pebble {
+pub(crate) async fn start_pebble(
+    binary: &str,
+    ca: &TestCa,
+    http_port: u16,
+    dns: SocketAddr,
+) -> Pebble {
     let dir = tempfile::tempdir().unwrap();
     let listen: SocketAddr = ([127, 0, 0, 1], free_port()).into();
     let management: SocketAddr = ([127, 0, 0, 1], free_port()).into();
@@ -112,7 +131,8 @@ async fn start_pebble(binary: &str, ca: &TestCa, http_port: u16, dns: SocketAddr
     });
     let config_path = dir.path().join("pebble-config.json");
     std::fs::write(&config_path, config.to_string()).unwrap();
-    let log = std::fs::File::create(dir.path().join("pebble.log")).unwrap();
+    let log_path = dir.path().join("pebble.log");
+    let log = std::fs::File::create(&log_path).unwrap();
     let child = Command::new(binary)
         .arg("-config")
         .arg(&config_path)
@@ -133,6 +153,7 @@ async fn start_pebble(binary: &str, ca: &TestCa, http_port: u16, dns: SocketAddr
         child,
         directory_url: format!("https://{listen}/dir"),
         management,
+        log: log_path,
         _dir: dir,
     };
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -145,7 +166,7 @@ async fn start_pebble(binary: &str, ca: &TestCa, http_port: u16, dns: SocketAddr
 }
 
 /// Pebble's issuing root, from its management interface.
-async fn pebble_root(pebble: &Pebble, ca: &TestCa) -> CertificateDer<'static> {
+pub(crate) async fn pebble_root(pebble: &Pebble, ca: &TestCa) -> CertificateDer<'static> {
     let connector = client_trusting(&ca.ca_der);
     let stream = TcpStream::connect(pebble.management).await.unwrap();
     let name = ServerName::IpAddress(pebble.management.ip().into());
@@ -207,7 +228,7 @@ profile = "microsoft365"
 }
 
 /// A client that trusts only Pebble's root, HTTP/1.1 only.
-fn client_trusting(root: &CertificateDer<'static>) -> tokio_rustls::TlsConnector {
+pub(crate) fn client_trusting(root: &CertificateDer<'static>) -> tokio_rustls::TlsConnector {
     let mut roots = rustls::RootCertStore::empty();
     roots.add(root.clone()).unwrap();
     let mut config = rustls::ClientConfig::builder()
@@ -219,7 +240,7 @@ fn client_trusting(root: &CertificateDer<'static>) -> tokio_rustls::TlsConnector
 
 /// Connects with SNI `autoconfig.<d>`; `Err` while the server still serves
 /// a certificate Pebble's root does not verify.
-async fn connect(
+pub(crate) async fn connect(
     connector: &tokio_rustls::TlsConnector,
     https: SocketAddr,
 ) -> std::io::Result<tokio_rustls::client::TlsStream<TcpStream>> {
@@ -229,13 +250,15 @@ async fn connect(
         .await
 }
 
-fn leaf_of(stream: &tokio_rustls::client::TlsStream<TcpStream>) -> CertificateDer<'static> {
+pub(crate) fn leaf_of(
+    stream: &tokio_rustls::client::TlsStream<TcpStream>,
+) -> CertificateDer<'static> {
     stream.get_ref().1.peer_certificates().unwrap()[0].clone()
 }
 
 /// Waits until a handshake verified by Pebble's root presents a leaf other
 /// than `previous`.
-async fn wait_for_new_leaf(
+pub(crate) async fn wait_for_new_leaf(
     connector: &tokio_rustls::TlsConnector,
     https: SocketAddr,
     previous: Option<&CertificateDer<'static>>,
@@ -257,7 +280,7 @@ async fn wait_for_new_leaf(
     }
 }
 
-fn san_names(leaf: &CertificateDer<'_>) -> Vec<String> {
+pub(crate) fn san_names(leaf: &CertificateDer<'_>) -> Vec<String> {
     use x509_cert::der::Decode;
     use x509_cert::ext::pkix::SubjectAltName;
     use x509_cert::ext::pkix::name::GeneralName;

@@ -359,3 +359,46 @@ fn the_example_configurations_pass_check() {
         "{stdout}"
     );
 }
+
+/// `[page]` mistakes are refused by `check` with the file, line and column
+/// of the value and what it must be; a real origin passes.
+#[test]
+fn check_refuses_page_mistakes_with_their_position() {
+    let ca = TestCa::new();
+    for (value, accepted) in [
+        ("public_url = \"https://setup.contoso.test\"", true),
+        ("public_url = \"https://setup.contoso.test:8443/\"", true),
+        ("public_url = \"http://[2001:db8::1]:8080\"", true),
+        ("public_url = \"https://a:b:c\"", false),
+        ("public_url = \"https://setup.contoso.test:0\"", false),
+        ("public_url = \"https://setup.contoso.test:99999\"", false),
+        ("public_url = \"https://setup.contoso.test:443x\"", false),
+        ("public_url = \"https://user@setup.contoso.test\"", false),
+        ("public_url = \"https://setup.contoso.test/?x=1\"", false),
+        ("public_url = \"ftp://setup.contoso.test\"", false),
+        ("public_url = \"https://setup_contoso.test\"", false),
+        ("help = \"call Bob\"", false),
+        ("organization = \"\"", false),
+    ] {
+        let config = write_config(&ca, &format!("[page]\n{value}\n"));
+        let output = run(&["check", "--config", config.to_str().unwrap()]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if accepted {
+            assert!(output.status.success(), "{value}: {stderr}");
+            continue;
+        }
+        assert_eq!(output.status.code(), Some(1), "{value}: {stderr}");
+        let key = value.split(' ').next().unwrap();
+        let text = std::fs::read_to_string(&config).unwrap();
+        let line = text.lines().position(|l| l == value).unwrap() + 1;
+        let column = value.find('"').unwrap() + 1;
+        assert!(
+            stderr.contains(&format!("{}:{line}:{column}", config.display())),
+            "{value}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("[page] {key}")),
+            "{value}: {stderr}"
+        );
+    }
+}

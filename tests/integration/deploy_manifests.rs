@@ -27,8 +27,7 @@ const CONFIG_FILE: &str = concat!(
 );
 const CONTAINERFILE: &str = include_str!("../../deploy/container/Containerfile");
 
-/// The oldest Kubernetes the manifests are for: preStop's `sleep` action
-/// (the image has no `sleep` binary) is on by default from 1.30.
+/// The oldest Kubernetes the manifests are checked against.
 const OLDEST_KUBERNETES: &str = "1.30.0";
 /// Kubernetes' API schemas for every release, in a PyPI package, so the
 /// check needs no cluster (`kubectl apply --dry-run=client` does: it asks
@@ -281,23 +280,29 @@ fn probes_ask_healthz_on_the_admin_listener() {
     }
 }
 
+/// SIGTERM comes as the endpoint removal starts: the process keeps
+/// serving (its /healthz saying 503) for `shutdown_delay_secs` while the
+/// removal spreads, then drains for `shutdown_grace_secs`; the kubelet's
+/// SIGKILL must come after both (and after a preStop hook, if one is
+/// added: it runs before SIGTERM, on the same clock).
 #[test]
-fn termination_grace_covers_the_prestop_pause_and_shutdown_grace() {
+fn termination_grace_covers_the_shutdown_delay_and_grace() {
     let Some(rendered) = rendered() else { return };
-    let shutdown_grace_secs = rendered.config()["limits"]["shutdown_grace_secs"]
-        .as_integer()
-        .unwrap() as u64;
-    let pre_stop_secs = rendered.container()["lifecycle"]["preStop"]["sleep"]["seconds"]
+    let limits = &rendered.config()["limits"];
+    let seconds = |key: &str| limits[key].as_integer().unwrap() as u64;
+    let delay = seconds("shutdown_delay_secs");
+    let drain = seconds("shutdown_grace_secs");
+    assert!(delay > 0, "a pause while the endpoint removal spreads");
+    let pre_stop = rendered.container()["lifecycle"]["preStop"]["sleep"]["seconds"]
         .as_u64()
-        .expect("a preStop pause, so endpoints go before SIGTERM comes");
-    assert!(pre_stop_secs > 0);
+        .unwrap_or(0);
     let grace = rendered.pod_spec()["terminationGracePeriodSeconds"]
         .as_u64()
         .unwrap();
     assert!(
-        grace > pre_stop_secs + shutdown_grace_secs,
-        "terminationGracePeriodSeconds {grace} <= preStop {pre_stop_secs} \
-         + shutdown_grace_secs {shutdown_grace_secs}"
+        grace > pre_stop + delay + drain,
+        "terminationGracePeriodSeconds {grace} <= preStop {pre_stop} \
+         + shutdown_delay_secs {delay} + shutdown_grace_secs {drain}"
     );
 }
 
@@ -412,12 +417,18 @@ fn configmap_carries_mailsetup_toml_where_the_image_reads_it() {
     );
     let (volume, mount_path) = rendered.volume("config");
     assert_eq!(volume["configMap"]["name"], config_map["metadata"]["name"]);
-    // Its name carries a hash of the file: an edit rolls the pods.
+    // Its name carries a hash of the file: an edit rolls the pods, and
+    // the mounted file never changes under a running pod, so watching it
+    // would be for nothing.
     assert!(
         config_map["metadata"]["name"]
             .as_str()
             .unwrap()
             .starts_with("mailsetup-config-")
+    );
+    assert_ne!(
+        rendered.config()["server"].get("watch"),
+        Some(&toml::Value::Boolean(true))
     );
     let entrypoint = entrypoint();
     assert_eq!(entrypoint[1..3], ["serve", "--config"]);

@@ -9,6 +9,7 @@ mod common;
 mod dns_standin;
 
 mod acme_pebble;
+mod acme_replicas;
 mod apple_profiles;
 mod apple_schema;
 mod apple_signing;
@@ -31,5 +32,8 @@ mod mx_detection;
 mod operator_traps;
 mod pimconf_strict;
 mod production;
+mod readiness;
+mod request_log;
 mod thunderbird_autoconfig;
 mod thunderbird_real;
+mod watch;

@@ -372,11 +372,27 @@ async fn bad_directory_entries_are_skipped_at_start_and_reload_and_the_rest_serv
     );
     assert_eq!(skipped_entries(&server).await, 1.0);
 
-    // A renewal gone wrong on reload: the entry is skipped, its names get
-    // the default certificate, every other name keeps its own.
+    // A renewal gone wrong on reload: the entry is skipped (counted and
+    // logged) but keeps the certificate it had in service, and every
+    // other name keeps its own.
     std::fs::remove_file(live.join("good/privkey.pem")).unwrap();
     server.reload().expect("a reload with a bad entry succeeds");
     assert_eq!(skipped_entries(&server).await, 2.0);
+    assert_eq!(
+        presented_leaf(&server, "autoconfig.contoso.test").await,
+        good
+    );
+    assert_eq!(
+        presented_leaf(&server, "autoconfig.fabrikam.test").await,
+        renewed
+    );
+
+    // An entry removed is gone: its names get the default certificate.
+    std::fs::remove_dir_all(live.join("good")).unwrap();
+    server
+        .reload()
+        .expect("a reload without the entry succeeds");
+    assert_eq!(skipped_entries(&server).await, 1.0);
     let default = CertificateDer::pem_file_iter(&server.ca.cert_path)
         .unwrap()
         .next()
@@ -386,10 +402,6 @@ async fn bad_directory_entries_are_skipped_at_start_and_reload_and_the_rest_serv
     assert_eq!(
         presented_leaf(&server, "autoconfig.contoso.test").await,
         default
-    );
-    assert_eq!(
-        presented_leaf(&server, "autoconfig.fabrikam.test").await,
-        renewed
     );
     server.shutdown().await;
 }

@@ -1,10 +1,14 @@
 //! Listeners and connections: accepts TCP (and TLS) connections, serves
 //! HTTP/1.1 and HTTP/2 on them with hyper, applies the limits, logs one line
-//! per request, and shuts down gracefully. Does not decide what a request
-//! means (see `router`).
+//! per request, and shuts down gracefully; `reload` swaps configurations
+//! and certificates in while it serves. Does not decide what a request
+//! means (see `router`) or what a file change is (see `watch`).
+
+mod reload;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -14,7 +18,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -26,12 +30,13 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::config::{Config, Limits};
 use crate::date::Clock;
-use crate::load::{LoadError, Loaded, load, load_files_of};
+use crate::load::{LoadError, Loaded, load_files_of};
 use crate::router::{App, RequestLog, plain_error, route};
 use crate::router::{ConnectionInfo, Endpoint, Listener};
-use crate::services::Services;
+use crate::services::{ReadinessState, Services};
 use crate::tls::{self, CertResolver, CertificateSource};
 use arc_swap::ArcSwap;
+use reload::{FileWatcher, Reloader, watch_files};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -57,6 +62,9 @@ pub struct Running {
     pub acme: Option<Arc<crate::acme::Acme>>,
     /// Everything connections share; also what `reload` swaps.
     shared: Arc<Shared>,
+    /// Swaps configurations and certificates in, for SIGHUP and the
+    /// watcher alike.
+    reloader: Arc<Reloader>,
     /// Set to `true` to stop accepting and close connections gracefully.
     shutdown: watch::Sender<bool>,
     listeners: JoinSet<()>,
@@ -109,6 +117,9 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
 
 /// Like `start`, with answers dated by `clock` (`serve --today`).
 pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, ServeError> {
+    // Looked at before the files are read: a change while they are being
+    // read is then a change at the first look, never one that is missed.
+    let watcher = FileWatcher::new(&config);
     let Loaded {
         config,
         certificates,
@@ -202,6 +213,13 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         }
         (None, _) => None,
     };
+    let reloader = Arc::new(Reloader::new(shared.clone(), acme.clone()));
+    tokio::spawn(watch_files(
+        watcher,
+        reloader.clone(),
+        limits.watch_interval(),
+        shutdown_rx.clone(),
+    ));
     let mut running = Running {
         acme,
         http_addrs: Vec::new(),
@@ -209,12 +227,18 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         admin_addrs: Vec::new(),
         tls,
         shared: shared.clone(),
+        reloader,
         shutdown,
         listeners: JoinSet::new(),
         connections: connections.clone(),
         max_connections: limits.max_connections,
         grace: limits.shutdown_grace(),
     };
+    // Everything is loaded and nothing has been accepted yet: the sockets
+    // were bound after loading, and the connections the kernel queued
+    // meanwhile are accepted below, so no listener ever answers with a
+    // half-loaded server, and `/healthz` says 200 from the first answer.
+    services.readiness.set(ReadinessState::Ready);
     for (socket, local, listener) in bound {
         let tls = match listener {
             Listener::Http => {
@@ -250,50 +274,27 @@ impl Running {
     /// Re-reads the configuration (`None`: the embedded default), profiles
     /// and certificate files; swaps them in only if all are valid. Open
     /// connections and requests in flight are not touched.
-    pub fn reload(&self, path: Option<&std::path::Path>) -> Result<(), ReloadError> {
-        let current = self.shared.app.load();
-        let services = current.services.clone();
-        let Loaded {
-            config,
-            certificates,
-            signer,
-        } = match load(path) {
-            Ok(loaded) => loaded,
-            Err(error) => {
-                services.metrics.record_reload(false);
-                return Err(error.into());
-            }
-        };
-        if config.http_listeners != current.config.http_listeners
-            || config.https_listeners != current.config.https_listeners
-            || config.admin_listeners != current.config.admin_listeners
-        {
-            tracing::warn!("listener changes take effect at the next restart");
-        }
-        if config.limits != current.config.limits {
-            tracing::warn!(
-                "[limits] changes take effect at the next restart; the running server keeps \
-                 its limits"
-            );
-        }
-        if let (Some(resolver), Some(certificates)) = (&services.certificates, certificates) {
-            resolver.replace_files(certificates);
-        }
-        // New domains get certificates; [acme] settings themselves change
-        // only with a restart.
-        if let Some(acme) = &self.acme {
-            acme.add_domains(acme_domains(&config));
-        }
-        self.shared.app.store(Arc::new(
-            App::with_services(config, services.clone()).with_profile_signer(signer),
-        ));
-        services.metrics.record_reload(true);
-        Ok(())
+    pub fn reload(&self, path: Option<&Path>) -> Result<(), ReloadError> {
+        self.reloader.reload(path, |_| {})
+    }
+
+    /// What `[limits] shutdown_delay_secs` says: how long `/healthz`
+    /// answers 503 after SIGTERM before the listeners close.
+    pub fn shutdown_delay(&self) -> Duration {
+        self.shared.limits.shutdown_delay()
+    }
+
+    /// From now on `/healthz` answers 503, so that load balancers send new
+    /// clients elsewhere; every other request is answered as before.
+    pub fn stop_being_ready(&self) {
+        let app = self.shared.app.load();
+        app.services.readiness.set(ReadinessState::ShuttingDown);
     }
 
     /// Stops accepting, lets in-flight requests finish (up to the grace
     /// period), then returns.
     pub async fn shutdown(mut self) {
+        self.stop_being_ready();
         let _ = self.shutdown.send(true);
         while self.listeners.join_next().await.is_some() {}
         let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
@@ -543,19 +544,43 @@ async fn handle(
     parts.extensions.insert(connection);
     let max = shared.limits.max_body_bytes;
     if let Some(early) = early_refusal(&parts, max) {
-        log_request(&app, &parts, &early, connection, started);
+        log_request(&app, &parts.method, &parts.uri, &early, connection, started);
         return early;
     }
+    // What the log line needs once the request itself has moved into the
+    // router (cheap: standard methods are inline, a URI shares its bytes).
+    let method = parts.method.clone();
+    let uri = parts.uri.clone();
+    let response = if body.is_end_stream() {
+        // Most requests (GET, HEAD) have no body: nothing to wait for, so
+        // no timer to arm per request.
+        route(&app, &Request::from_parts(parts, Bytes::new())).await
+    } else {
+        read_body_and_route(&app, shared, parts, body).await
+    };
+    log_request(&app, &method, &uri, &response, connection, started);
+    if method == http::Method::HEAD {
+        without_body(response)
+    } else {
+        response
+    }
+}
+
+/// Reads a request's body, bounded in size and time, then routes it.
+async fn read_body_and_route(
+    app: &App,
+    shared: &Shared,
+    parts: http::request::Parts,
+    body: Incoming,
+) -> Response<Full<Bytes>> {
+    let max = shared.limits.max_body_bytes;
     // A body that trickles in is cut like a slow header. (When a request
     // has both Content-Length and Transfer-Encoding, hyper drops the length,
     // reads it chunked and closes the connection afterwards, RFC 9112 §6.3,
     // so no second request can be smuggled behind it.)
     let body = Limited::new(body, max).collect();
-    let response = match tokio::time::timeout(shared.limits.header_read_timeout(), body).await {
-        Ok(Ok(collected)) => {
-            let request = Request::from_parts(parts.clone(), collected.to_bytes());
-            route(&app, &request).await
-        }
+    match tokio::time::timeout(shared.limits.header_read_timeout(), body).await {
+        Ok(Ok(collected)) => route(app, &Request::from_parts(parts, collected.to_bytes())).await,
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => plain_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("the request body is larger than {max} bytes"),
@@ -575,12 +600,6 @@ async fn handle(
             );
             response
         }
-    };
-    log_request(&app, &parts, &response, connection, started);
-    if parts.method == http::Method::HEAD {
-        without_body(response)
-    } else {
-        response
     }
 }
 
@@ -647,7 +666,8 @@ fn without_body(response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
 /// headers are never logged; addresses only when the admin asks.
 fn log_request(
     app: &App,
-    parts: &http::request::Parts,
+    method: &http::Method,
+    uri: &http::Uri,
     response: &Response<Full<Bytes>>,
     connection: ConnectionInfo,
     started: Instant,
@@ -669,28 +689,27 @@ fn log_request(
         .map(|a| a.as_str());
     // Paths may carry an address (/apple/<address>.mobileconfig, the v2
     // JSON form): only logged when the admin asked for addresses.
-    let path = parts.uri.path();
+    let path = uri.path();
     let path = if log_addresses || !may_hold_address(path, endpoint_id) {
         path
     } else {
         "(path with address, not logged)"
     };
-    tracing::info!(
-        method = %parts.method,
+    crate::request_log::write(&crate::request_log::RequestLine {
+        method: method.as_str(),
         path,
-        listener = match connection.listener {
+        listener: match connection.listener {
             Listener::Http => "http",
             Listener::Https => "https",
             Listener::Admin => "admin",
         },
-        status = response.status().as_u16(),
-        latency_us = latency.as_micros() as u64,
+        status: response.status().as_u16(),
+        latency_us: latency.as_micros() as u64,
         endpoint,
-        domain = domain.map(|d| d.as_str()),
+        domain: domain.map(|d| d.as_str()),
         profile,
         address,
-        "request"
-    );
+    });
 }
 
 /// Whether a logged path could reveal an address: the routes whose path
