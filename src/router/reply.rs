@@ -165,6 +165,14 @@ impl Reply {
         };
         if varies {
             let vary = match self.headers.remove(header::VARY) {
+                // The two lists the routes set, joined without formatting
+                // per request (the Thunderbird document is the hot path).
+                Some(other) if other == "User-Agent" => {
+                    HeaderValue::from_static("User-Agent, Accept-Encoding")
+                }
+                Some(other) if other == "Accept-Language, User-Agent" => {
+                    HeaderValue::from_static("Accept-Language, User-Agent, Accept-Encoding")
+                }
                 Some(other) => other
                     .to_str()
                     .ok()
