@@ -30,7 +30,7 @@ for tool in wrk /usr/bin/time; do
 done
 
 cargo build --release --quiet
-BIN=$PWD/target/release/mailsetup
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/mailsetup
 WORK=$(mktemp -d)
 SERVER=""
 cleanup() {
