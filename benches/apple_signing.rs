@@ -29,7 +29,7 @@ fn main() {
 
     let render = || {
         render_apple_profile(
-            site,
+            &site,
             &address,
             ProfileOptions {
                 kind: ProfileKind::default(),

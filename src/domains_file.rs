@@ -11,24 +11,15 @@
 //! tabs; `#` starts a comment line; blank lines are skipped. Every line is
 //! checked (domain syntax, known profile, no domain twice) and every bad
 //! line is reported at once with its line number, so a hoster fixes a file
-//! in one pass. Knows nothing of the TOML table; `config` merges the two.
+//! in one pass. The lines go straight into the `DomainTable` `config` has
+//! filled from the `[[domain]]` table; a domain in both is a bad line.
 
-use std::collections::HashSet;
+use std::io::{BufRead, Seek};
 use std::path::Path;
 
+use crate::domain_table::{DomainTable, InsertError};
 use crate::email::DomainName;
-use crate::profile::Profiles;
 use crate::source::ConfigError;
-
-/// One line of the file.
-#[derive(Debug, Clone)]
-pub struct FileDomain {
-    pub name: DomainName,
-    pub profile: String,
-    pub display_name: Option<String>,
-    /// 1-based, for errors found later (a clash with the TOML table).
-    pub line: usize,
-}
 
 /// At most this many bad lines are listed; the count says how many more.
 const MAX_LISTED_PROBLEMS: usize = 100;
@@ -45,14 +36,27 @@ fn next_field<'a>(rest: &mut &'a str) -> Option<&'a str> {
     Some(field)
 }
 
-/// Parses and checks the whole file.
-pub fn parse_domains_file(
+/// Checks every line of the file `path` (read from `file`) and adds its
+/// domains to `table`. The file is read twice, never held whole: once to
+/// count its lines, so the table is sized once, then line by line into the
+/// table (a line is parsed in place; only the domain's lower-case form is
+/// made, and dropped once copied into the table). `table` may already hold
+/// the `[[domain]]` table of `config_path`; a domain in both is a bad line.
+/// On error `table` is left part-filled; the caller drops it.
+pub fn read_domains_file(
     path: &Path,
-    text: &str,
-    profiles: &Profiles,
-) -> Result<Vec<FileDomain>, ConfigError> {
-    let mut domains = Vec::with_capacity(text.len() / 32);
-    let mut seen: HashSet<DomainName> = HashSet::with_capacity(text.len() / 32);
+    mut file: impl BufRead + Seek,
+    table: &mut DomainTable,
+    config_path: &Path,
+) -> Result<(), ConfigError> {
+    let io_error = |cause| ConfigError::io(path, cause);
+    let (lines, bytes) = count_lines(&mut file).map_err(io_error)?;
+    file.rewind().map_err(io_error)?;
+    // The lines bound the domains; the bytes bound their names and display
+    // names (a Unicode name's punycode form may be a little longer; then
+    // the text grows once). Reserved room costs no memory until written.
+    table.reserve(lines, bytes);
+    let rows_before = table.len();
     let mut problems: Vec<(usize, String)> = Vec::new();
     let mut more_problems = 0usize;
     let mut problem = |line: usize, reason: String| {
@@ -62,23 +66,33 @@ pub fn parse_domains_file(
             more_problems += 1;
         }
     };
-    for (index, raw) in text.lines().enumerate() {
-        let line = index + 1;
+    let mut buffer = Vec::with_capacity(256);
+    let mut line = 0;
+    loop {
+        buffer.clear();
+        if file.read_until(b'\n', &mut buffer).map_err(io_error)? == 0 {
+            break;
+        }
+        line += 1;
+        let Ok(raw) = std::str::from_utf8(&buffer) else {
+            problem(line, "the line is not UTF-8 text".into());
+            continue;
+        };
+        // Also drops the line end, `\n` or `\r\n`.
         let content = raw.trim();
         if content.is_empty() || content.starts_with('#') {
             continue;
         }
         let mut rest = content;
-        let (Some(domain), Some(profile)) = (next_field(&mut rest), next_field(&mut rest)) else {
+        let (Some(domain), Some(profile_id)) = (next_field(&mut rest), next_field(&mut rest))
+        else {
             problem(
                 line,
                 "expected `domain profile [display name]`: the profile is missing".into(),
             );
             continue;
         };
-        let display_name = Some(rest.trim())
-            .filter(|name| !name.is_empty())
-            .map(str::to_owned);
+        let display_name = Some(rest.trim()).filter(|name| !name.is_empty());
         let name = match DomainName::parse(domain) {
             Ok(name) => name,
             Err(error) => {
@@ -86,30 +100,42 @@ pub fn parse_domains_file(
                 continue;
             }
         };
-        if !profiles.contains_key(profile) {
-            let known: Vec<&str> = profiles.keys().map(String::as_str).collect();
+        let Some(profile) = table.profile(profile_id) else {
+            let known: Vec<&str> = table.profile_ids().collect();
             problem(
                 line,
                 format!(
-                    "unknown profile {profile:?} for domain {name}; known profiles: {}",
+                    "unknown profile {profile_id:?} for domain {name}; known profiles: {}",
                     known.join(", ")
                 ),
             );
             continue;
+        };
+        match table.insert(&name, profile, display_name, None) {
+            Ok(()) => {}
+            Err(InsertError::Listed { row }) if row < rows_before => problem(
+                line,
+                format!(
+                    "domain {name} is also in the [[domain]] table of {}",
+                    config_path.display()
+                ),
+            ),
+            Err(InsertError::Listed { .. }) => {
+                problem(line, format!("domain {name} is listed twice"));
+            }
+            Err(InsertError::TooLarge) => {
+                problem(
+                    line,
+                    "the domain table is full: its names pass 4 GiB; split the table across \
+                     servers"
+                        .into(),
+                );
+                break;
+            }
         }
-        if !seen.insert(name.clone()) {
-            problem(line, format!("domain {name} is listed twice"));
-            continue;
-        }
-        domains.push(FileDomain {
-            name,
-            profile: profile.to_owned(),
-            display_name,
-            line,
-        });
     }
     if problems.is_empty() {
-        return Ok(domains);
+        return Ok(());
     }
     if more_problems > 0 {
         let last = problems.last().map_or(0, |(line, _)| *line);
@@ -124,49 +150,80 @@ pub fn parse_domains_file(
     })
 }
 
+/// The number of lines (a last line without a line end counts) and of
+/// bytes of `file` from where it stands.
+fn count_lines(file: &mut impl BufRead) -> std::io::Result<(usize, usize)> {
+    let (mut lines, mut bytes, mut last) = (0, 0, b'\n');
+    loop {
+        let chunk = file.fill_buf()?;
+        let Some(&end) = chunk.last() else {
+            break;
+        };
+        lines += chunk.iter().filter(|&&byte| byte == b'\n').count();
+        bytes += chunk.len();
+        last = end;
+        let read = chunk.len();
+        file.consume(read);
+    }
+    Ok((lines + usize::from(last != b'\n'), bytes))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::profile::load_profiles;
 
-    fn parse(text: &str) -> Result<Vec<FileDomain>, ConfigError> {
-        parse_domains_file(
+    fn parse(text: &str) -> Result<DomainTable, ConfigError> {
+        let mut table = DomainTable::new(&load_profiles(None).unwrap());
+        read_domains_file(
             Path::new("domains.txt"),
-            text,
-            &load_profiles(None).unwrap(),
-        )
+            std::io::Cursor::new(text.as_bytes()),
+            &mut table,
+            Path::new("m.toml"),
+        )?;
+        Ok(table)
     }
 
     #[test]
     fn lines_give_domain_profile_and_optional_display_name() {
-        let domains = parse(
+        let table = parse(
             "# hoster's table\n\ncontoso.com microsoft365 Contoso Ltd.\n\
              \tFabrikam.NET\t\toutlook  \nbücher.example microsoft365   Bücher & Co\n",
         )
         .unwrap();
-        let rows: Vec<(&str, &str, Option<&str>, usize)> = domains
+        let rows: Vec<(&str, &str, Option<&str>)> = table
             .iter()
-            .map(|d| {
-                (
-                    d.name.as_str(),
-                    d.profile.as_str(),
-                    d.display_name.as_deref(),
-                    d.line,
-                )
-            })
+            .map(|d| (d.name, d.profile.id.as_str(), d.display_name))
             .collect();
         assert_eq!(
             rows,
             [
-                ("contoso.com", "microsoft365", Some("Contoso Ltd."), 3),
-                ("fabrikam.net", "outlook", None, 4),
-                (
-                    "xn--bcher-kva.example",
-                    "microsoft365",
-                    Some("Bücher & Co"),
-                    5
-                ),
+                ("contoso.com", "microsoft365", Some("Contoso Ltd.")),
+                ("fabrikam.net", "outlook", None),
+                ("xn--bcher-kva.example", "microsoft365", Some("Bücher & Co")),
             ]
+        );
+    }
+
+    #[test]
+    fn a_domain_of_the_toml_table_is_a_bad_line() {
+        let profiles = load_profiles(None).unwrap();
+        let mut table = DomainTable::new(&profiles);
+        let outlook = table.profile("outlook").unwrap();
+        let contoso = DomainName::parse("contoso.com").unwrap();
+        table.insert(&contoso, outlook, None, None).unwrap();
+        let error = read_domains_file(
+            Path::new("domains.txt"),
+            std::io::Cursor::new("a.example outlook\nContoso.com outlook\na.example outlook\n"),
+            &mut table,
+            Path::new("m.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            error,
+            "domains.txt:2: domain contoso.com is also in the [[domain]] table of m.toml\n\
+             domains.txt:3: domain a.example is listed twice"
         );
     }
 
@@ -195,5 +252,26 @@ mod tests {
         let error = parse(&text).unwrap_err().to_string();
         assert_eq!(error.lines().count(), MAX_LISTED_PROBLEMS + 1, "{error}");
         assert!(error.contains("and 150 more bad lines"), "{error}");
+    }
+
+    #[test]
+    fn a_line_not_in_utf8_is_a_bad_line_and_line_ends_do_not_matter() {
+        let mut table = DomainTable::new(&load_profiles(None).unwrap());
+        let error = read_domains_file(
+            Path::new("domains.txt"),
+            std::io::Cursor::new(
+                b"a.example outlook\r\nb.example outl\xffook\r\n\
+                  c.example microsoft365 C\xc3\xa9 Ltd"
+                    .as_slice(),
+            ),
+            &mut table,
+            Path::new("m.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(error, "domains.txt:2: the line is not UTF-8 text");
+        let rows: Vec<(&str, Option<&str>)> =
+            table.iter().map(|d| (d.name, d.display_name)).collect();
+        assert_eq!(rows, [("a.example", None), ("c.example", Some("Cé Ltd"))]);
     }
 }

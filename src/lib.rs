@@ -6,8 +6,9 @@
 //! `server`). Configuration (`config`, `profile`) is validated once.
 //!
 //! Layers stack one way; no two modules import each other: `email`,
-//! `source`, `document` → `profile` → `config` → `tls`, `signing`, `dns`,
-//! `metrics`, `watch` → `load`, `resolve` → the documents (`thunderbird`,
+//! `source`, `document` → `profile` → `domain_table`, `domains_file` →
+//! `config` → `tls`, `signing`, `dns`, `metrics`, `watch` → `load`,
+//! `resolve` → the documents (`thunderbird`,
 //! `autodiscover`, `apple`, `web`) → `services` → `router`, `acme` →
 //! `server` → the CLI (`main.rs`).
 
@@ -24,6 +25,7 @@ pub mod config;
 pub mod date;
 pub mod dns;
 pub mod document;
+pub mod domain_table;
 pub mod domains_file;
 pub mod email;
 pub mod load;

@@ -813,7 +813,7 @@ impl RenderInput {
     fn load(config: Option<PathBuf>, email: &str) -> anyhow::Result<RenderInput> {
         let config = Config::load(config.as_deref())?;
         let address = EmailAddress::parse(email).with_context(|| format!("{email:?}"))?;
-        let site = Directory::new(&config).resolve(address.domain())?.clone();
+        let site = Directory::new(&config).resolve(address.domain())?;
         Ok(RenderInput {
             config,
             address,
@@ -907,18 +907,13 @@ fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<CheckReport> {
         let _ = writeln!(out, "warning: {warning}");
     }
     let _ = writeln!(out, "{:<40} {:<14} source", "domain", "profile");
-    for (domain, site) in directory.table() {
-        let source = match site.source {
+    for row in directory.table() {
+        let source = match row.source {
             SiteSource::Table => "domain table",
             SiteSource::Profile => "profile",
             SiteSource::Mx => "MX",
         };
-        let _ = writeln!(
-            out,
-            "{:<40} {:<14} {source}",
-            domain.as_str(),
-            site.profile.id
-        );
+        let _ = writeln!(out, "{:<40} {:<14} {source}", row.domain, row.profile.id);
     }
     Ok(CheckReport {
         text: out,

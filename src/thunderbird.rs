@@ -325,7 +325,10 @@ mod tests {
             ] {
                 let address = EmailAddress::parse(&format!("{local}@{domain}")).unwrap();
                 for address in [Some(&address), None] {
-                    let account = Account { site, address };
+                    let account = Account {
+                        site: &site,
+                        address,
+                    };
                     for native in [
                         NativeTypes::default(),
                         NativeTypes {

@@ -11,6 +11,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::domain_table::DomainTable;
 use crate::email::{DomainName, EmailAddress};
 use crate::profile::Profile;
 pub use mx::LookupLimit;
@@ -126,15 +127,28 @@ pub enum ResolveError {
     },
 }
 
-/// Lookup tables built once from a validated configuration.
+/// Lookup tables built once from a validated configuration: the domain
+/// table (shared with the configuration, not copied) and the few domains
+/// profiles own.
 #[derive(Debug)]
 pub struct Directory {
-    sites: HashMap<DomainName, Arc<Site>>,
+    table: Arc<DomainTable>,
+    /// The domains profiles list themselves (Microsoft's consumer domains,
+    /// a few dozen); the table overrides them.
+    profile_sites: HashMap<DomainName, Arc<Site>>,
+}
+
+/// One row of `Directory::table`.
+#[derive(Debug, Clone, Copy)]
+pub struct TableRow<'a> {
+    pub domain: &'a str,
+    pub profile: &'a Profile,
+    pub source: SiteSource,
 }
 
 impl Directory {
     pub fn new(config: &Config) -> Directory {
-        let mut sites = HashMap::new();
+        let mut profile_sites = HashMap::new();
         for profile in config.profiles.values() {
             for domain in profile.domains() {
                 let site = Site::new(
@@ -144,39 +158,74 @@ impl Directory {
                     None,
                     SiteSource::Profile,
                 );
-                sites.insert(domain.clone(), Arc::new(site));
+                profile_sites.insert(domain.clone(), Arc::new(site));
             }
         }
-        // The table overrides profile domains: inserted last.
-        for entry in &config.domains {
-            // Config validation guarantees the profile exists.
-            let Some(profile) = config.profiles.get(&entry.profile) else {
-                continue;
-            };
-            let site = Site::new(
-                entry.name.clone(),
-                profile.clone(),
-                entry.display_name.clone(),
-                entry.organization.clone(),
-                SiteSource::Table,
-            );
-            sites.insert(entry.name.clone(), Arc::new(site));
+        Directory {
+            table: config.domains.clone(),
+            profile_sites,
         }
-        Directory { sites }
     }
 
-    pub fn resolve(&self, domain: &DomainName) -> Result<&Arc<Site>, ResolveError> {
-        self.sites
+    /// The site of a listed domain. A table domain's site is made for the
+    /// request from its row (a few small allocations): a million prebuilt
+    /// `Site`s cost hundreds of megabytes.
+    pub fn resolve(&self, domain: &DomainName) -> Result<Arc<Site>, ResolveError> {
+        if let Some(entry) = self.table.get(domain.as_str()) {
+            return Ok(Arc::new(Site::new(
+                domain.clone(),
+                entry.profile.clone(),
+                entry.display_name.map(str::to_owned),
+                entry.organization.map(str::to_owned),
+                SiteSource::Table,
+            )));
+        }
+        self.profile_sites
             .get(domain)
+            .cloned()
             .ok_or_else(|| ResolveError::UnknownDomain(domain.clone()))
     }
 
-    /// Every domain and its profile id, sorted, for `mailsetup check`.
-    pub fn table(&self) -> Vec<(&DomainName, &Site)> {
-        let mut rows: Vec<_> = self.sites.iter().map(|(d, s)| (d, s.as_ref())).collect();
-        rows.sort_by(|a, b| a.0.cmp(b.0));
-        rows
+    /// Whether a domain is listed, without making its site.
+    pub fn serves(&self, domain: &DomainName) -> bool {
+        self.table.contains(domain.as_str()) || self.profile_sites.contains_key(domain)
     }
+
+    /// Every domain and its profile, sorted by name, for `mailsetup check`.
+    pub fn table(&self) -> Vec<TableRow<'_>> {
+        let from_table = self.table.iter().map(|entry| TableRow {
+            domain: entry.name,
+            profile: entry.profile,
+            source: SiteSource::Table,
+        });
+        let from_profiles = self
+            .profile_sites
+            .iter()
+            .filter(|(domain, _)| !self.table.contains(domain.as_str()))
+            .map(|(domain, site)| TableRow {
+                domain: domain.as_str(),
+                profile: &site.profile,
+                source: SiteSource::Profile,
+            });
+        // Sorted by the first eight bytes first: most comparisons end there,
+        // without reading the names from all over the table's text.
+        let mut rows: Vec<(u64, TableRow<'_>)> = from_table
+            .chain(from_profiles)
+            .map(|row| (name_prefix(row.domain), row))
+            .collect();
+        rows.sort_unstable_by(|(a_prefix, a), (b_prefix, b)| {
+            a_prefix.cmp(b_prefix).then_with(|| a.domain.cmp(b.domain))
+        });
+        rows.into_iter().map(|(_, row)| row).collect()
+    }
+}
+
+/// The first eight bytes of a name as a number that sorts like them.
+fn name_prefix(name: &str) -> u64 {
+    let mut bytes = [0u8; 8];
+    let len = name.len().min(8);
+    bytes[..len].copy_from_slice(&name.as_bytes()[..len]);
+    u64::from_be_bytes(bytes)
 }
 
 /// Resolves every domain a request names: the table, then (when `[dns]
@@ -205,7 +254,7 @@ impl Resolver {
         client: IpAddr,
     ) -> Result<Arc<Site>, ResolveError> {
         match (self.directory.resolve(domain), &self.mx) {
-            (Ok(site), _) => Ok(site.clone()),
+            (Ok(site), _) => Ok(site),
             (Err(_), Some(mx)) => mx.resolve(domain, client).await,
             (Err(unknown), None) => Err(unknown),
         }
@@ -232,21 +281,75 @@ pub fn mail_domain_of_host(host: &DomainName) -> DomainName {
 mod tests {
     use super::*;
 
+    fn config(text: &str) -> Config {
+        use crate::source::SourceFile;
+        use std::path::Path;
+        Config::from_source(&SourceFile::new(Path::new("m.toml"), text.into())).unwrap()
+    }
+
     #[test]
     fn table_overrides_profile_domains() {
-        let mut config = Config::load(None).unwrap();
-        let mut entry = config.domains[0].clone();
-        entry.name = DomainName::parse("hotmail.fr").unwrap();
-        config.domains.push(entry);
+        let config = config(
+            "[[domain]]\nname = \"Hotmail.FR\"\nprofile = \"microsoft365\"\n\
+             display_name = \"Hotmail France\"\norganization = \"Contoso\"\n",
+        );
         let directory = Directory::new(&config);
         let site = directory
             .resolve(&DomainName::parse("hotmail.fr").unwrap())
             .unwrap();
         assert_eq!(site.profile.id, "microsoft365");
+        assert_eq!(site.source, SiteSource::Table);
+        assert_eq!(site.display_name, "Hotmail France");
+        assert_eq!(site.organization.as_deref(), Some("Contoso"));
         let site = directory
             .resolve(&DomainName::parse("live.fr").unwrap())
             .unwrap();
         assert_eq!(site.profile.id, "outlook");
+        assert_eq!(site.source, SiteSource::Profile);
+    }
+
+    #[test]
+    fn lookups_ignore_case_and_unknown_domains_are_refused() {
+        let config = config("[[domain]]\nname = \"Contoso.COM\"\nprofile = \"outlook\"\n");
+        let directory = Directory::new(&config);
+        // The table and requests hold `DomainName`s, lower-cased on parsing.
+        let site = directory
+            .resolve(&DomainName::parse("CONTOSO.com").unwrap())
+            .unwrap();
+        assert_eq!(site.domain.as_str(), "contoso.com");
+        assert_eq!(site.display_name, "Outlook.com");
+        let unknown = DomainName::parse("fabrikam.com").unwrap();
+        assert_eq!(
+            directory.resolve(&unknown).unwrap_err(),
+            ResolveError::UnknownDomain(unknown.clone())
+        );
+        assert!(!directory.serves(&unknown));
+        assert!(directory.serves(&DomainName::parse("contoso.com").unwrap()));
+    }
+
+    #[test]
+    fn the_table_lists_every_domain_once_sorted() {
+        let config = config(
+            "[[domain]]\nname = \"zeta.example\"\nprofile = \"outlook\"\n\
+             [[domain]]\nname = \"hotmail.fr\"\nprofile = \"microsoft365\"\n\
+             [[domain]]\nname = \"alpha.example\"\nprofile = \"outlook\"\n\
+             [[domain]]\nname = \"alpha.examplf\"\nprofile = \"outlook\"\n",
+        );
+        let directory = Directory::new(&config);
+        let rows = directory.table();
+        let names: Vec<&str> = rows.iter().map(|row| row.domain).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+        let hotmail = rows.iter().find(|row| row.domain == "hotmail.fr").unwrap();
+        assert_eq!(
+            (hotmail.profile.id.as_str(), hotmail.source),
+            ("microsoft365", SiteSource::Table)
+        );
+        let live = rows.iter().find(|row| row.domain == "live.fr").unwrap();
+        assert_eq!(live.source, SiteSource::Profile);
+        assert_eq!(names[..2], ["alpha.example", "alpha.examplf"]);
     }
 
     #[test]

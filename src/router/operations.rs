@@ -77,8 +77,7 @@ pub(super) fn redirect_to_https(exchange: &Exchange<'_>) -> Reply {
         .app
         .resolver
         .directory()
-        .resolve(&mail_domain_of_host(&host))
-        .is_ok()
+        .serves(&mail_domain_of_host(&host))
         || exchange.app.config.public.name.as_ref() == Some(&host);
     if !served {
         return Reply::plain(

@@ -105,7 +105,7 @@ fn acme_domains(config: &Config) -> Vec<String> {
     config
         .domains
         .iter()
-        .map(|d| d.name.as_str().to_owned())
+        .map(|entry| entry.name.to_owned())
         .collect()
 }
 
@@ -172,7 +172,13 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         }
     });
     let acme_config = config.acme.clone();
-    let acme_domains = acme_domains(&config);
+    // Only with ACME on: a copy of every name of a million-domain table
+    // is not free.
+    let acme_domains = if acme_config.is_some() {
+        acme_domains(&config)
+    } else {
+        Vec::new()
+    };
     let acceptor = certificates
         .clone()
         .map(|resolver| TlsAcceptor::from(tls::server_config(resolver)));

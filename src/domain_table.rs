@@ -1,0 +1,363 @@
+//! The domain table in memory: which profile, display name and
+//! organisation each listed mail domain has, stored compactly so that a
+//! million domains take tens of megabytes and are indexed once. `config`
+//! fills it (from `[[domain]]` and the domains file) and refuses a domain
+//! listed twice; `resolve` looks domains up in it. Knows nothing of files,
+//! errors' wording or requests.
+//!
+//! One text buffer holds every name back to back; a row is a few offsets
+//! into it and the index of its profile; the hash index holds row numbers
+//! only. A table of `String`s, `Arc<Site>`s and a `HashMap` keyed by owned
+//! names cost about 500 bytes and nine allocations a domain (BENCHMARKS.md,
+//! "Scale"); this costs about 60 bytes and none.
+
+use std::hash::BuildHasher;
+use std::hash::RandomState;
+use std::sync::Arc;
+
+use hashbrown::HashTable;
+use hashbrown::hash_table::Entry as IndexEntry;
+
+use crate::email::DomainName;
+use crate::profile::{Profile, Profiles};
+
+/// The domain table: rows in the order they were inserted, and an index
+/// by domain name.
+pub struct DomainTable {
+    /// Every domain name, display name and organisation, back to back.
+    text: String,
+    rows: Vec<Row>,
+    /// Row numbers, hashed by the row's domain name.
+    index: HashTable<u32>,
+    /// Keyed per table (SipHash, random keys): request domains are chosen
+    /// by clients, who must not be able to aim them at one bucket.
+    hasher: RandomState,
+    /// Every profile of the configuration, sorted by id; rows refer to
+    /// them by position.
+    profiles: Vec<Arc<Profile>>,
+}
+
+/// One domain, 16 bytes. Its text lies in `DomainTable::text` from
+/// `start`: the name, then the display name, then the organisation.
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    start: u32,
+    display_name_len: u32,
+    organization_len: u32,
+    profile: ProfileIndex,
+    /// A domain name has at most 253 bytes (`email::MAX_DOMAIN_LEN`).
+    name_len: u8,
+    /// `HAS_DISPLAY_NAME` and `HAS_ORGANIZATION`: an empty value is kept
+    /// as written, apart from none.
+    present: u8,
+}
+
+const HAS_DISPLAY_NAME: u8 = 1;
+const HAS_ORGANIZATION: u8 = 2;
+
+impl Row {
+    fn name<'a>(&self, text: &'a str) -> &'a str {
+        let start = self.start as usize;
+        &text[start..start + usize::from(self.name_len)]
+    }
+
+    fn display_name<'a>(&self, text: &'a str) -> Option<&'a str> {
+        let start = self.start as usize + usize::from(self.name_len);
+        (self.present & HAS_DISPLAY_NAME != 0)
+            .then(|| &text[start..start + self.display_name_len as usize])
+    }
+
+    fn organization<'a>(&self, text: &'a str) -> Option<&'a str> {
+        let start =
+            self.start as usize + usize::from(self.name_len) + self.display_name_len as usize;
+        (self.present & HAS_ORGANIZATION != 0)
+            .then(|| &text[start..start + self.organization_len as usize])
+    }
+}
+
+/// A profile of the table, by its position in the configuration's
+/// profiles sorted by id. Only the first 65,536 profiles can be named by
+/// the table (a configuration has a handful).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileIndex(u16);
+
+/// One domain of the table, borrowed from it.
+#[derive(Debug, Clone, Copy)]
+pub struct DomainEntry<'a> {
+    /// Lower-case ASCII (A-label) form: a `DomainName` as text.
+    pub name: &'a str,
+    pub profile: &'a Arc<Profile>,
+    /// Shown in clients' account lists and on the landing page.
+    pub display_name: Option<&'a str>,
+    /// For Apple profiles' `PayloadOrganization`.
+    pub organization: Option<&'a str>,
+}
+
+/// Why a domain was not added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsertError {
+    /// The domain is already in the table, at this row (0-based, in
+    /// insertion order).
+    Listed { row: usize },
+    /// The table's text would pass 4 GiB (offsets are 32-bit), or it would
+    /// have more than 2³² rows.
+    TooLarge,
+}
+
+impl DomainTable {
+    /// An empty table whose rows may name any of `profiles`.
+    pub fn new(profiles: &Profiles) -> DomainTable {
+        DomainTable {
+            text: String::new(),
+            rows: Vec::new(),
+            index: HashTable::new(),
+            hasher: RandomState::new(),
+            // A `BTreeMap` iterates sorted by key: `profile` can search.
+            profiles: profiles.values().cloned().collect(),
+        }
+    }
+
+    /// Makes room for `rows` more domains with `text_bytes` more bytes of
+    /// names, so that filling the table neither copies nor rehashes it.
+    pub fn reserve(&mut self, rows: usize, text_bytes: usize) {
+        self.rows.reserve(rows);
+        self.text.reserve(text_bytes);
+        let Self {
+            index,
+            rows: table_rows,
+            text,
+            hasher,
+            ..
+        } = self;
+        index.reserve(rows, |&row| hash_row(hasher, text, table_rows, row));
+    }
+
+    /// Gives back what `reserve` over-estimated.
+    pub fn shrink_to_fit(&mut self) {
+        self.text.shrink_to_fit();
+        self.rows.shrink_to_fit();
+    }
+
+    /// The profile with this id, for `insert`.
+    pub fn profile(&self, id: &str) -> Option<ProfileIndex> {
+        let position = self
+            .profiles
+            .binary_search_by(|profile| profile.id.as_str().cmp(id))
+            .ok()?;
+        u16::try_from(position).ok().map(ProfileIndex)
+    }
+
+    /// The ids of every profile, sorted, for errors that list them.
+    pub fn profile_ids(&self) -> impl Iterator<Item = &str> {
+        self.profiles.iter().map(|profile| profile.id.as_str())
+    }
+
+    /// Adds a domain, unless it is already there.
+    pub fn insert(
+        &mut self,
+        name: &DomainName,
+        profile: ProfileIndex,
+        display_name: Option<&str>,
+        organization: Option<&str>,
+    ) -> Result<(), InsertError> {
+        let row_number = u32::try_from(self.rows.len()).map_err(|_| InsertError::TooLarge)?;
+        let name = name.as_str();
+        // `DomainName` guarantees this; a longer name would not fit `name_len`.
+        let name_len = u8::try_from(name.len()).map_err(|_| InsertError::TooLarge)?;
+        let extra =
+            name.len() + display_name.map_or(0, str::len) + organization.map_or(0, str::len);
+        if self.text.len() + extra > u32::MAX as usize {
+            return Err(InsertError::TooLarge);
+        }
+        let Self {
+            text,
+            rows,
+            index,
+            hasher,
+            ..
+        } = self;
+        let hash = hasher.hash_one(name);
+        match index.entry(
+            hash,
+            |&row| rows[row as usize].name(text) == name,
+            |&row| hash_row(hasher, text, rows, row),
+        ) {
+            IndexEntry::Occupied(listed) => {
+                return Err(InsertError::Listed {
+                    row: *listed.get() as usize,
+                });
+            }
+            IndexEntry::Vacant(slot) => {
+                slot.insert(row_number);
+            }
+        }
+        // Within u32 (checked above), and so is each part.
+        let start = text.len() as u32;
+        text.push_str(name);
+        text.push_str(display_name.unwrap_or_default());
+        text.push_str(organization.unwrap_or_default());
+        rows.push(Row {
+            start,
+            display_name_len: display_name.map_or(0, str::len) as u32,
+            organization_len: organization.map_or(0, str::len) as u32,
+            profile,
+            name_len,
+            present: if display_name.is_some() {
+                HAS_DISPLAY_NAME
+            } else {
+                0
+            } | if organization.is_some() {
+                HAS_ORGANIZATION
+            } else {
+                0
+            },
+        });
+        Ok(())
+    }
+
+    /// The entry of `domain` (lower-case ASCII, as `DomainName` holds it).
+    pub fn get(&self, domain: &str) -> Option<DomainEntry<'_>> {
+        let hash = self.hasher.hash_one(domain);
+        let row = self.index.find(hash, |&row| {
+            self.rows[row as usize].name(&self.text) == domain
+        })?;
+        Some(self.entry(&self.rows[*row as usize]))
+    }
+
+    pub fn contains(&self, domain: &str) -> bool {
+        self.get(domain).is_some()
+    }
+
+    /// The entry at `row` (0-based, in insertion order).
+    pub fn row(&self, row: usize) -> Option<DomainEntry<'_>> {
+        self.rows.get(row).map(|row| self.entry(row))
+    }
+
+    /// Every entry, in insertion order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = DomainEntry<'_>> {
+        self.rows.iter().map(|row| self.entry(row))
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn entry(&self, row: &Row) -> DomainEntry<'_> {
+        DomainEntry {
+            name: row.name(&self.text),
+            profile: &self.profiles[usize::from(row.profile.0)],
+            display_name: row.display_name(&self.text),
+            organization: row.organization(&self.text),
+        }
+    }
+}
+
+impl std::fmt::Debug for DomainTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DomainTable")
+            .field("domains", &self.rows.len())
+            .field("text_bytes", &self.text.len())
+            .finish()
+    }
+}
+
+fn hash_row(hasher: &RandomState, text: &str, rows: &[Row], row: u32) -> u64 {
+    hasher.hash_one(rows[row as usize].name(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::profile::load_profiles;
+
+    fn domain(name: &str) -> DomainName {
+        DomainName::parse(name).unwrap()
+    }
+
+    #[test]
+    fn entries_come_back_by_name_and_in_order() {
+        let mut table = DomainTable::new(&load_profiles(None).unwrap());
+        let m365 = table.profile("microsoft365").unwrap();
+        let outlook = table.profile("outlook").unwrap();
+        table.reserve(1, 4);
+        table
+            .insert(&domain("contoso.com"), m365, Some("Contoso"), Some("IT"))
+            .unwrap();
+        table
+            .insert(&domain("fabrikam.net"), outlook, None, None)
+            .unwrap();
+        table
+            .insert(&domain("adatum.org"), outlook, Some(""), Some("Adatum"))
+            .unwrap();
+        table.shrink_to_fit();
+
+        let contoso = table.get("contoso.com").unwrap();
+        assert_eq!(contoso.name, "contoso.com");
+        assert_eq!(contoso.profile.id, "microsoft365");
+        assert_eq!(contoso.display_name, Some("Contoso"));
+        assert_eq!(contoso.organization, Some("IT"));
+        let fabrikam = table.get("fabrikam.net").unwrap();
+        assert_eq!(
+            (fabrikam.profile.id.as_str(), fabrikam.display_name),
+            ("outlook", None)
+        );
+        // An empty display name is kept as written, not dropped.
+        let adatum = table.get("adatum.org").unwrap();
+        assert_eq!(
+            (adatum.display_name, adatum.organization),
+            (Some(""), Some("Adatum"))
+        );
+        assert_eq!(std::mem::size_of::<Row>(), 16);
+        assert!(table.get("contoso.co").is_none());
+        assert!(table.get("ontoso.com").is_none());
+        let names: Vec<&str> = table.iter().map(|entry| entry.name).collect();
+        assert_eq!(names, ["contoso.com", "fabrikam.net", "adatum.org"]);
+        assert_eq!(table.row(1).unwrap().name, "fabrikam.net");
+    }
+
+    #[test]
+    fn a_domain_inserted_twice_names_the_first_row() {
+        let mut table = DomainTable::new(&load_profiles(None).unwrap());
+        let outlook = table.profile("outlook").unwrap();
+        for name in ["a.example", "b.example"] {
+            table.insert(&domain(name), outlook, None, None).unwrap();
+        }
+        assert_eq!(
+            table.insert(&domain("B.Example"), outlook, Some("x"), None),
+            Err(InsertError::Listed { row: 1 })
+        );
+        assert_eq!(table.len(), 2);
+        assert_eq!(table.get("b.example").unwrap().display_name, None);
+    }
+
+    #[test]
+    fn unknown_profiles_have_no_index() {
+        let table = DomainTable::new(&load_profiles(None).unwrap());
+        assert!(table.profile("gmail").is_none());
+        assert_eq!(
+            table.profile_ids().collect::<Vec<_>>(),
+            ["microsoft365", "outlook"]
+        );
+    }
+
+    #[test]
+    fn many_domains_grow_the_index_without_losing_any() {
+        let mut table = DomainTable::new(&load_profiles(None).unwrap());
+        let outlook = table.profile("outlook").unwrap();
+        // No `reserve`: the index rehashes as it grows.
+        for i in 0..5_000 {
+            let name = domain(&format!("d{i}.example"));
+            table
+                .insert(&name, outlook, Some(&format!("Customer {i}")), None)
+                .unwrap();
+        }
+        for i in (0..5_000).step_by(7) {
+            let entry = table.get(&format!("d{i}.example")).unwrap();
+            assert_eq!(entry.display_name, Some(format!("Customer {i}").as_str()));
+        }
+    }
+}
