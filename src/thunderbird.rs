@@ -16,7 +16,7 @@ use crate::date::Date;
 use crate::document::{Document, media_type};
 use crate::email::DomainName;
 use crate::profile::{AuthMethod, MailServer, Profile, Security};
-use crate::resolve::Account;
+use crate::resolve::{Account, SiteSource};
 
 /// The placeholder Thunderbird replaces with the address the user typed;
 /// used when the request carried no address.
@@ -127,55 +127,81 @@ fn authentication(method: AuthMethod) -> &'static str {
     }
 }
 
-/// Each site's document cut at its username slots, rendered on a site's
-/// first request: the document differs between the accounts of one site
-/// only in the username, so a request joins the pieces with its escaped
-/// address. One cache per configuration generation; MX-detected sites use
-/// it too. `render_thunderbird_config` is the reference; a test checks both give the
-/// same bytes.
+/// Documents cut at their per-account slots, rendered once per profile:
+/// within one profile a document depends on the site only through its
+/// domain (`id` and, for a table or MX domain, the one `<domain>`), its
+/// display name, and whether it is one of the profile's own domains (then
+/// `<domain>` lists them all); and on the account only through the
+/// username. A request joins the pieces with those values, escaped. So the
+/// cache holds a few documents per profile however many domains there
+/// are: no eviction, nothing to thrash (a cache per domain had to be
+/// cleared past 100,000 domains, and then a million-domain table
+/// re-rendered nearly every request). One cache per configuration
+/// generation; MX-detected sites use it too. `render_thunderbird_config` is
+/// the reference; a test checks both give the same bytes.
 #[derive(Debug, Default)]
 pub struct DocumentCache {
-    /// `None`: the site's document cannot be cut (see `Pieces::new`), so
-    /// it is rendered whole every time.
-    /// By domain, then by `NativeTypes::index`: looked up with the
-    /// request's borrowed domain, so a hit allocates nothing.
-    sites: RwLock<HashMap<DomainName, [Option<CachedPieces>; NativeTypes::COUNT]>>,
+    /// By profile id, then by `Shape::index`. `None`: the document cannot
+    /// be cut (see `Pieces::new`), so it is rendered whole every time.
+    /// Looked up with the site's borrowed profile id, so a hit allocates
+    /// nothing.
+    profiles: RwLock<HashMap<String, [Option<CachedPieces>; Shape::COUNT]>>,
 }
 
-/// A document cut into pieces, shared by the requests of one site.
+/// A document cut into pieces, shared by the requests of one profile.
 type CachedPieces = Option<Arc<Pieces>>;
 
-/// Most sites kept. Table and profile domains are bounded by the
-/// configuration, MX-detected ones by the DNS cache; past this the cache
-/// starts again rather than grow without bound.
-const MAX_CACHED_SITES: usize = 100_000;
+/// What, besides the profile, decides a document's pieces.
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    native: NativeTypes,
+    /// `<domain>` lists the profile's own domains (`SiteSource::Profile`)
+    /// rather than the site's domain alone.
+    profile_domains: bool,
+}
+
+impl Shape {
+    const COUNT: usize = NativeTypes::COUNT * 2;
+
+    fn of(account: Account<'_>, native: NativeTypes) -> Shape {
+        Shape {
+            native,
+            profile_domains: account.site.source == SiteSource::Profile,
+        }
+    }
+
+    fn index(self) -> usize {
+        self.native.index() * 2 + usize::from(self.profile_domains)
+    }
+}
 
 impl DocumentCache {
     /// Renders `config-v1.1.xml` for an account.
     pub fn render(&self, account: Account<'_>, native: NativeTypes) -> Document {
-        let domain = &account.site.domain;
+        let profile_id = account.site.profile_id();
+        let shape = Shape::of(account, native);
         let cached = self
-            .sites
+            .profiles
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(domain)
-            .and_then(|variants| variants[native.index()].clone());
+            .get(profile_id)
+            .and_then(|shapes| shapes[shape.index()].clone());
         let pieces = match cached {
             Some(pieces) => pieces,
             None => {
-                let pieces = Pieces::new(account, native).map(Arc::new);
-                let mut sites = self.sites.write().unwrap_or_else(|e| e.into_inner());
-                if sites.len() >= MAX_CACHED_SITES {
-                    sites.clear();
-                }
-                sites.entry(domain.clone()).or_default()[native.index()] = Some(pieces.clone());
+                let pieces = Pieces::new(account, shape).map(Arc::new);
+                let mut profiles = self.profiles.write().unwrap_or_else(|e| e.into_inner());
+                // Bounded by the configuration's profiles: MX-detected
+                // sites all have the microsoft365 profile.
+                profiles.entry(profile_id.to_owned()).or_default()[shape.index()] =
+                    Some(pieces.clone());
                 pieces
             }
         };
         match pieces {
             Some(pieces) => Document {
                 content_type: media_type::XML,
-                body: pieces.join(&escape(username(account))),
+                body: pieces.join(account),
             },
             None => render_thunderbird_config(account, native),
         }
@@ -186,40 +212,109 @@ fn username<'a>(account: Account<'a>) -> &'a str {
     account.address.map_or(EMAIL_PLACEHOLDER, |a| a.as_str())
 }
 
-/// A site's document split at its username slots.
+/// The values a document is cut at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Username,
+    Domain,
+    DisplayName,
+}
+
+impl Slot {
+    /// What stands for the slot while a document is cut into pieces: text
+    /// no escaping changes and no profile carries (`\u{1}` is not even
+    /// allowed in XML). When one is found anywhere but in its slots, or
+    /// `\u{1}` anywhere else, the document is rendered whole every time.
+    const SENTINEL_USERNAME: &str = "\u{1}username\u{1}";
+    const SENTINEL_DOMAIN: &str = "\u{1}domain\u{1}";
+    const SENTINEL_DISPLAY_NAME: &str = "\u{1}display-name\u{1}";
+
+    fn of_sentinel_name(name: &str) -> Option<Slot> {
+        match name {
+            "username" => Some(Slot::Username),
+            "domain" => Some(Slot::Domain),
+            "display-name" => Some(Slot::DisplayName),
+            _ => None,
+        }
+    }
+}
+
+/// A document split at its slots: `parts[i]`, then `slots[i]`'s value,
+/// ..., then the last part.
 #[derive(Debug)]
 pub struct Pieces {
     parts: Vec<String>,
+    slots: Vec<Slot>,
 }
 
-/// Stands for the username while a site's document is cut into pieces. It
-/// holds characters no escaping changes and no profile text carries; when
-/// it is found anywhere but in the username slots the site falls back to
-/// rendering every request.
-const SENTINEL: &str = "\u{1}mailsetup-username\u{1}";
-
 impl Pieces {
-    fn new(account: Account<'_>, native: NativeTypes) -> Option<Pieces> {
-        let document = render_with_username(account, native, SENTINEL);
+    fn new(account: Account<'_>, shape: Shape) -> Option<Pieces> {
+        let profile = account.profile();
+        let domains = if shape.profile_domains {
+            profile.domains().map(DomainName::as_str).collect()
+        } else {
+            vec![Slot::SENTINEL_DOMAIN]
+        };
+        let document = render_with(
+            account,
+            shape.native,
+            Fill {
+                username: Slot::SENTINEL_USERNAME,
+                domain: Slot::SENTINEL_DOMAIN,
+                display_name: Slot::SENTINEL_DISPLAY_NAME,
+                domains,
+            },
+        );
         let text = String::from_utf8(document.body).ok()?;
-        let parts: Vec<String> = text.split(SENTINEL).map(str::to_owned).collect();
-        // One slot per server: the incoming ones, the Exchange ones and the
-        // outgoing one.
-        let slots = account.profile().enabled_incoming().count()
-            + exchange_servers(account.profile(), native).len()
-            + 1;
-        (parts.len() == slots + 1).then_some(Pieces { parts })
+        // Text and sentinel names alternate.
+        let mut parts = Vec::new();
+        let mut slots = Vec::new();
+        for (i, piece) in text.split('\u{1}').enumerate() {
+            if i % 2 == 0 {
+                parts.push(piece.to_owned());
+            } else {
+                slots.push(Slot::of_sentinel_name(piece)?);
+            }
+        }
+        if parts.len() != slots.len() + 1 {
+            return None;
+        }
+        // Exactly where the template puts them: one username per server
+        // (incoming, Exchange, outgoing), the domain as the provider id
+        // (and as the one `<domain>`), the display name once.
+        let count = |slot| slots.iter().filter(|s| **s == slot).count();
+        let usernames =
+            profile.enabled_incoming().count() + exchange_servers(profile, shape.native).len() + 1;
+        let domains = 1 + usize::from(!shape.profile_domains);
+        (count(Slot::Username) == usernames
+            && count(Slot::Domain) == domains
+            && count(Slot::DisplayName) == 1)
+            .then_some(Pieces { parts, slots })
     }
 
-    fn join(&self, username: &str) -> Vec<u8> {
+    fn join(&self, account: Account<'_>) -> Vec<u8> {
+        let username = escape(username(account));
+        let display_name = escape(&account.site.display_name);
+        // Letters, digits, dots and hyphens: nothing to escape.
+        let domain = account.site.domain.as_str();
+        let value = |slot: Slot| match slot {
+            Slot::Username => username.as_str(),
+            Slot::Domain => domain,
+            Slot::DisplayName => display_name.as_str(),
+        };
         let length = self.parts.iter().map(String::len).sum::<usize>()
-            + username.len() * (self.parts.len() - 1);
+            + self
+                .slots
+                .iter()
+                .map(|slot| value(*slot).len())
+                .sum::<usize>();
         let mut body = String::with_capacity(length);
-        for (i, part) in self.parts.iter().enumerate() {
-            if i > 0 {
-                body.push_str(username);
-            }
+        for (part, slot) in self.parts.iter().zip(&self.slots) {
             body.push_str(part);
+            body.push_str(value(*slot));
+        }
+        if let Some(last) = self.parts.last() {
+            body.push_str(last);
         }
         body.into_bytes()
     }
@@ -240,7 +335,31 @@ fn escape(value: &str) -> String {
 
 /// Renders the whole template for this account.
 pub fn render_thunderbird_config(account: Account<'_>, native: NativeTypes) -> Document {
-    render_with_username(account, native, username(account))
+    let site = account.site;
+    render_with(
+        account,
+        native,
+        Fill {
+            username: username(account),
+            domain: site.domain.as_str(),
+            display_name: &site.display_name,
+            domains: site
+                .config_domains()
+                .into_iter()
+                .map(DomainName::as_str)
+                .collect(),
+        },
+    )
+}
+
+/// The per-account values of a document: the account's own, or the
+/// sentinels `Pieces` cuts a document at.
+struct Fill<'a> {
+    username: &'a str,
+    domain: &'a str,
+    display_name: &'a str,
+    /// The `<domain>` list (`Site::config_domains`).
+    domains: Vec<&'a str>,
 }
 
 /// The Exchange servers `native` asks for, IMAP-first order kept: EWS
@@ -262,22 +381,17 @@ fn exchange_servers(profile: &Profile, native: NativeTypes) -> Vec<ExchangeView<
     servers
 }
 
-fn render_with_username(account: Account<'_>, native: NativeTypes, username: &str) -> Document {
+fn render_with(account: Account<'_>, native: NativeTypes, fill: Fill<'_>) -> Document {
     let profile = account.profile();
-    let site = account.site;
     let config = ClientConfig {
-        provider_id: site.domain.as_str(),
-        domains: site
-            .config_domains()
-            .into_iter()
-            .map(|d| d.as_str())
-            .collect(),
-        display_name: &site.display_name,
+        provider_id: fill.domain,
+        domains: fill.domains,
+        display_name: fill.display_name,
         display_short_name: &profile.short_name,
         incoming: profile.enabled_incoming().map(ServerView::new).collect(),
         exchange: exchange_servers(profile, native),
         outgoing: ServerView::new(&profile.outgoing),
-        username,
+        username: fill.username,
         documentation_url: profile.documentation.url.as_str(),
         documentation_text: &profile.documentation.text,
         oauth2: profile.oauth2.as_ref().map(|o| OAuth2View {
@@ -304,50 +418,80 @@ mod tests {
     use super::*;
     use crate::config::Config;
     use crate::email::EmailAddress;
-    use crate::resolve::Directory;
+    use crate::resolve::{Directory, Site};
 
     #[test]
     fn cached_pieces_give_the_same_bytes_as_the_template() {
-        let config = Config::load(None).unwrap();
+        let config = Config::from_source(&crate::source::SourceFile::new(
+            std::path::Path::new("m.toml"),
+            "[[domain]]\nname = \"contoso.example\"\nprofile = \"microsoft365\"\n\
+             display_name = \"O'Brien & <Sons>\"\n\
+             [[domain]]\nname = \"fabrikam.example\"\nprofile = \"microsoft365\"\n"
+                .into(),
+        ))
+        .unwrap();
         let directory = Directory::new(&config);
         let cache = DocumentCache::default();
-        for domain in ["contoso.example", "hotmail.fr"] {
-            let site = directory
+        let mut sites: Vec<Arc<Site>> = [
+            "contoso.example",
+            "fabrikam.example",
+            "hotmail.fr",
+            "live.fr",
+        ]
+        .into_iter()
+        .map(|domain| {
+            directory
                 .resolve(&DomainName::parse(domain).unwrap())
-                .unwrap();
-            for local in [
-                "alice",
-                "o'brien",
-                "tom&jerry",
-                "x+tag",
-                "zoë",
-                "%EMAILADDRESS%x",
-            ] {
-                let address = EmailAddress::parse(&format!("{local}@{domain}")).unwrap();
-                for address in [Some(&address), None] {
-                    let account = Account {
-                        site: &site,
-                        address,
-                    };
-                    for native in [
-                        NativeTypes::default(),
-                        NativeTypes {
-                            graph: true,
-                            ews: true,
-                        },
-                    ] {
-                        assert_eq!(
-                            cache.render(account, native),
-                            render_thunderbird_config(account, native),
-                            "{local}@{domain}"
-                        );
+                .unwrap()
+        })
+        .collect();
+        sites.push(Arc::new(Site::new(
+            DomainName::parse("mx-detected.example").unwrap(),
+            config.profiles["microsoft365"].clone(),
+            None,
+            None,
+            SiteSource::Mx,
+        )));
+        // Twice: the second round is served from the pieces the first cut,
+        // each document from pieces another site of its profile may have cut.
+        for _ in 0..2 {
+            for site in &sites {
+                let domain = site.domain.as_str();
+                for local in [
+                    "alice",
+                    "o'brien",
+                    "tom&jerry",
+                    "x+tag",
+                    "zoë",
+                    "%EMAILADDRESS%x",
+                ] {
+                    let address = EmailAddress::parse(&format!("{local}@{domain}")).unwrap();
+                    for address in [Some(&address), None] {
+                        let account = Account { site, address };
+                        for native in [
+                            NativeTypes::default(),
+                            NativeTypes {
+                                graph: true,
+                                ews: true,
+                            },
+                        ] {
+                            assert_eq!(
+                                String::from_utf8(cache.render(account, native).body).unwrap(),
+                                String::from_utf8(render_thunderbird_config(account, native).body)
+                                    .unwrap(),
+                                "{local}@{domain}"
+                            );
+                        }
                     }
                 }
             }
-            let cached = cache.sites.read().unwrap().get(&site.domain).cloned();
-            let cached =
-                cached.and_then(|variants| variants[NativeTypes::default().index()].clone());
-            assert!(cached.flatten().is_some(), "{domain} is cached");
+        }
+        // A few documents per profile, whatever the number of domains, and
+        // every one of them cut (none rendered whole each time).
+        let cached = cache.profiles.read().unwrap();
+        assert_eq!(cached.len(), 2, "{:?}", cached.keys());
+        for shapes in cached.values() {
+            assert!(shapes.iter().flatten().all(Option::is_some), "{shapes:?}");
         }
     }
 }
