@@ -907,18 +907,34 @@ fn check_quietly(config: Option<PathBuf>) -> anyhow::Result<CheckReport> {
         let _ = writeln!(out, "warning: {warning}");
     }
     let _ = writeln!(out, "{:<40} {:<14} source", "domain", "profile");
-    for row in directory.table() {
+    let rows = directory.table();
+    // Padded by hand: `{:<40}` pads a character at a time, a fifth of
+    // `check`'s time with a million domains.
+    out.reserve(rows.len() * 72);
+    for row in rows {
         let source = match row.source {
             SiteSource::Table => "domain table",
             SiteSource::Profile => "profile",
             SiteSource::Mx => "MX",
         };
-        let _ = writeln!(out, "{:<40} {:<14} {source}", row.domain, row.profile.id);
+        push_padded(&mut out, row.domain, 40);
+        out.push(' ');
+        push_padded(&mut out, &row.profile.id, 14);
+        out.push(' ');
+        out.push_str(source);
+        out.push('\n');
     }
     Ok(CheckReport {
         text: out,
         warnings,
     })
+}
+
+/// `text`, then spaces up to `width` characters, like `{text:<width}`.
+fn push_padded(out: &mut String, text: &str, width: usize) {
+    out.push_str(text);
+    let padding = width.saturating_sub(text.chars().count());
+    out.extend(std::iter::repeat_n(' ', padding));
 }
 
 /// The day `--today` names, else today: the same clock `serve` uses.
