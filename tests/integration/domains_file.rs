@@ -116,3 +116,64 @@ async fn bad_lines_are_all_reported_and_a_reload_keeps_the_old_table() {
     assert!(error.contains("domains_file"), "{error}");
     server.shutdown().await;
 }
+
+/// Thunderbird documents are cut once per profile and filled in per
+/// request: every domain of one profile must still get its own id,
+/// `<domain>` and (escaped) display name, and every account its own
+/// username, in whatever order the domains are asked for.
+#[tokio::test]
+async fn each_domain_of_a_profile_gets_its_own_names_in_its_document() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let mut lines: String = (0..50)
+        .map(|i| format!("d{i}.test microsoft365 Customer {i} & <Sons>\n"))
+        .collect();
+    lines.push_str("plain.test microsoft365\n");
+    let domains = write_file(&dir, "domains.txt", &lines);
+    let top = format!("domains_file = \"{}\"", domains.display());
+    let server = TestServer::start_with_config(&top, "").await;
+    // Twice over: the second round is served from pieces another domain's
+    // request cut.
+    for round in 0..2 {
+        for (asked, domain, display_name) in [
+            ("D7.Test", "d7.test", "Customer 7 & <Sons>"),
+            ("d49.test", "d49.test", "Customer 49 & <Sons>"),
+            ("plain.test", "plain.test", "Microsoft 365"),
+            ("d0.test", "d0.test", "Customer 0 & <Sons>"),
+        ] {
+            let reply = server
+                .get(
+                    "localhost",
+                    &format!("/mail/config-v1.1.xml?emailaddress=user{round}%40{asked}"),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+            let provider = reply.xml().one("emailProvider").clone();
+            assert_eq!(provider.attr("id"), Some(domain));
+            assert_eq!(provider.texts("domain"), [domain]);
+            assert_eq!(provider.text_at("displayName"), display_name);
+            let username = format!("user{round}@{domain}");
+            let servers: Vec<_> = provider
+                .all("incomingServer")
+                .chain(provider.all("outgoingServer"))
+                .collect();
+            assert!(servers.len() >= 2, "{}", reply.text());
+            for server in servers {
+                assert_eq!(server.text_at("username"), username, "{}", reply.text());
+            }
+        }
+    }
+    // A domain the outlook profile lists itself names itself as the id and
+    // lists the profile's domains, even after a table domain's request.
+    for domain in ["hotmail.fr", "live.fr"] {
+        let reply = server.get("localhost", &format!("/v1.1/{domain}")).await;
+        assert_eq!(reply.status, StatusCode::OK);
+        let provider = reply.xml().one("emailProvider").clone();
+        assert_eq!(provider.attr("id"), Some(domain));
+        let listed = provider.texts("domain");
+        assert!(
+            listed.contains(&"hotmail.fr") && listed.contains(&"live.fr"),
+            "{listed:?}"
+        );
+    }
+    server.shutdown().await;
+}
