@@ -3,11 +3,12 @@
 # table, as a TOML [[domain]] table and as a domains file. For each size it
 # prints one Markdown row: `mailsetup check` wall time and peak RSS, time
 # from `serve` to `mailsetup ready`, RSS after load, SIGHUP reload time and
-# the peak RSS during it, and the p99 latency at 64 keep-alive connections
+# the peak RSS during it (and the CPU seconds each took), and the p99 latency at 64 keep-alive connections
 # (wrk, plain HTTP, the Thunderbird document) without and during reloads.
 #
 #   scripts/scale.sh                       # sizes 10000 100000 1000000
 #   SIZES="10000 30000" FORMATS=toml scripts/scale.sh
+#   BIN=/tmp/old/mailsetup scripts/scale.sh  # another build, for an A/B
 #
 # Needs: wrk (apt-get install -y wrk), /usr/bin/time (apt-get install -y
 # time). Loopback only; everything it writes lives in a temporary directory
@@ -29,8 +30,10 @@ for tool in wrk /usr/bin/time; do
   }
 done
 
-cargo build --release --quiet
-BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/mailsetup
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/mailsetup
+fi
 WORK=$(mktemp -d)
 SERVER=""
 cleanup() {
@@ -39,11 +42,16 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Prints "<seconds> <peak RSS MiB>" for a command.
+# Prints "<seconds> <CPU seconds> <peak RSS MiB>" for a command.
 timed() {
-  /usr/bin/time -f "%e %M" -o "$WORK/time" "$@" >/dev/null 2>&1
-  awk '{ printf "%.2f %.0f\n", $1, $2 / 1024 }' "$WORK/time"
+  /usr/bin/time -f "%e %U %S %M" -o "$WORK/time" "$@" >/dev/null 2>&1
+  awk '{ printf "%.2f %.2f %.0f\n", $1, $2 + $3, $4 / 1024 }' "$WORK/time"
 }
+
+# CPU seconds (user + system) a process has used: on a machine shared with
+# other work, wall times say as much about the neighbours as about us.
+TICKS=$(getconf CLK_TCK)
+cpu_s() { awk -v t="$TICKS" '{ printf "%.2f", ($14 + $15) / t }' "/proc/$1/stat"; }
 
 rss_mib() { awk '/^VmRSS/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
 hwm_mib() { awk '/^VmHWM/ { printf "%.0f", $2 / 1024 }' "/proc/$1/status"; }
@@ -77,12 +85,12 @@ write_config() { # size format
   echo "$config"
 }
 
-echo "| domains | form | check s | check peak MiB | ready s | RSS MiB | reload s | reload peak MiB | p99 ms | p99 during reloads ms |"
-echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| domains | form | check s | check CPU s | check peak MiB | ready s | ready CPU s | RSS MiB | reload s | reload CPU s | reload peak MiB | p99 ms | p99 during reloads ms |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for size in $SIZES; do
   for format in $FORMATS; do
     config=$(write_config "$size" "$format")
-    read -r check_s check_mib < <(timed "$BIN" check --config "$config")
+    read -r check_s check_cpu check_mib < <(timed "$BIN" check --config "$config")
 
     start=$(now_ms)
     : >"$WORK/out"; : >"$WORK/err"
@@ -93,6 +101,7 @@ for size in $SIZES; do
       sleep 0.02
     done
     ready_s=$(awk -v a="$start" -v b="$(now_ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
+    ready_cpu=$(cpu_s "$SERVER")
     rss=$(rss_mib "$SERVER")
 
     p99=$(p99_ms)
@@ -100,9 +109,11 @@ for size in $SIZES; do
     # One timed reload: the log says when it is done.
     : >"$WORK/err"
     start=$(now_ms)
+    cpu_before=$(cpu_s "$SERVER")
     kill -HUP "$SERVER"
     until grep -q "configuration reloaded\|reload refused" "$WORK/err" 2>/dev/null; do sleep 0.02; done
     reload_s=$(awk -v a="$start" -v b="$(now_ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
+    reload_cpu=$(awk -v a="$cpu_before" -v b="$(cpu_s "$SERVER")" 'BEGIN { printf "%.2f", b - a }')
 
     # Latency while reloads run back to back.
     (for _ in $(seq 1 $((DURATION * 2))); do kill -HUP "$SERVER" 2>/dev/null || true; sleep 0.5; done) &
@@ -114,6 +125,6 @@ for size in $SIZES; do
     kill "$SERVER"
     wait "$SERVER" 2>/dev/null || true
     SERVER=""
-    echo "| $size | $format | $check_s | $check_mib | $ready_s | $rss | $reload_s | $peak | $p99 | $p99_reload |"
+    echo "| $size | $format | $check_s | $check_cpu | $check_mib | $ready_s | $ready_cpu | $rss | $reload_s | $reload_cpu | $peak | $p99 | $p99_reload |"
   done
 done
