@@ -107,13 +107,16 @@ pub enum InsertError {
 impl DomainTable {
     /// An empty table whose rows may name any of `profiles`.
     pub fn new(profiles: &Profiles) -> DomainTable {
+        // Sorted by id (the map's key is the id, but the search relies on
+        // it), so `profile` can search.
+        let mut profiles: Vec<Arc<Profile>> = profiles.values().cloned().collect();
+        profiles.sort_by(|a, b| a.id.cmp(&b.id));
         DomainTable {
             text: String::new(),
             rows: Vec::new(),
             index: HashTable::new(),
             hasher: RandomState::new(),
-            // A `BTreeMap` iterates sorted by key: `profile` can search.
-            profiles: profiles.values().cloned().collect(),
+            profiles,
         }
     }
 
