@@ -318,7 +318,7 @@ fn serve(
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let clock = today.map_or(Clock::System, Clock::Fixed);
         let running = mailsetup::server::start_with_clock(config, clock).await?;
         if let Some(pid_file) = &pid_file {
@@ -337,7 +337,11 @@ fn serve(
             remove_pid_file(pid_file);
         }
         result
-    })
+    });
+    // A reload still reading its files (a hung network mount, a FIFO)
+    // must not keep a stopped server from exiting.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served
 }
 
 /// What `serve` prints on stdout once it listens; the last line is
@@ -474,14 +478,10 @@ impl Signals {
     }
 }
 
-/// A reload on SIGHUP, its outcome logged.
+/// A reload on SIGHUP, in the background: signals are still acted on
+/// while it reads the files.
 fn reload_logged(running: &mailsetup::server::Running, config_path: Option<&std::path::Path>) {
-    match running.reload(config_path) {
-        Ok(()) => tracing::info!("configuration reloaded"),
-        Err(error) => {
-            tracing::error!(%error, "reload refused; the running configuration stays")
-        }
-    }
+    running.reload_in_background(config_path.map(Path::to_path_buf));
 }
 
 /// Writes our pid to `path` through a new file beside it, renamed into

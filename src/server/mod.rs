@@ -8,7 +8,7 @@ mod reload;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -282,6 +282,19 @@ impl Running {
     /// connections and requests in flight are not touched.
     pub fn reload(&self, path: Option<&Path>) -> Result<(), ReloadError> {
         self.reloader.reload(path, |_| {})
+    }
+
+    /// `reload` on a blocking thread, its outcome logged: for SIGHUP, so
+    /// that the signal loop stays free to act on SIGTERM while a large
+    /// table loads (or while it waits for a reload the watcher started).
+    pub fn reload_in_background(&self, path: Option<PathBuf>) {
+        let reloader = self.reloader.clone();
+        tokio::task::spawn_blocking(move || match reloader.reload(path.as_deref(), |_| {}) {
+            Ok(()) => tracing::info!("configuration reloaded"),
+            Err(error) => {
+                tracing::error!(%error, "reload refused; the running configuration stays")
+            }
+        });
     }
 
     /// What `[limits] shutdown_delay_secs` says: how long `/healthz`

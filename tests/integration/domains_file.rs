@@ -177,3 +177,39 @@ async fn each_domain_of_a_profile_gets_its_own_names_in_its_document() {
     }
     server.shutdown().await;
 }
+
+/// A reload that cannot finish reading its files (here the domains file
+/// became a FIFO nobody writes to, as a hung network mount would) must not
+/// keep the server from stopping: SIGHUP reloads off the signal loop, and
+/// SIGTERM is still acted on.
+#[test]
+fn a_stuck_reload_does_not_block_sigterm() {
+    use crate::common::serve_process::ServeProcess;
+    use crate::common::{TestCa, write_config_with};
+    let ca = TestCa::new();
+    let domains = write_file(
+        ca.dir.path(),
+        "domains.txt",
+        "northwind.test microsoft365\n",
+    );
+    let top = format!("domains_file = \"{}\"", domains.display());
+    let config = write_config_with(&ca, &top, "");
+    let mut serve = ServeProcess::start(&config);
+    std::fs::remove_file(&domains).unwrap();
+    let made = std::process::Command::new("mkfifo")
+        .arg(&domains)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let pid = serve.child.id().to_string();
+    let hangup = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    assert!(hangup.success());
+    // Let the reload reach the FIFO and block there.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert!(serve.child.try_wait().unwrap().is_none(), "still serving");
+    // Panics if the process has not exited 5 s after SIGTERM.
+    assert!(serve.terminate().success());
+}
