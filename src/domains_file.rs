@@ -24,6 +24,17 @@ use crate::source::ConfigError;
 /// At most this many bad lines are listed; the count says how many more.
 const MAX_LISTED_PROBLEMS: usize = 100;
 
+/// Longest line read: a domain (253 bytes), a profile id and a display
+/// name fit many times over. A longer line is a bad line and is skipped
+/// without being held, so a wrong file (a binary, a log) cannot fill memory.
+const MAX_LINE_BYTES: usize = 4096;
+
+/// Most rows (and text bytes) reserved up front from the file's size. The
+/// table still grows past them; they only keep a wrong file (a billion
+/// lines) from reserving gigabytes before its first line is refused.
+const MAX_RESERVED_ROWS: usize = 16 << 20;
+const MAX_RESERVED_TEXT: usize = 1 << 30;
+
 /// The next field separated by spaces or tabs, and `rest` moved past it.
 fn next_field<'a>(rest: &mut &'a str) -> Option<&'a str> {
     let text = rest.trim_start();
@@ -55,7 +66,7 @@ pub fn read_domains_file(
     // The lines bound the domains; the bytes bound their names and display
     // names (a Unicode name's punycode form may be a little longer; then
     // the text grows once). Reserved room costs no memory until written.
-    table.reserve(lines, bytes);
+    table.reserve(lines.min(MAX_RESERVED_ROWS), bytes.min(MAX_RESERVED_TEXT));
     let rows_before = table.len();
     let mut problems: Vec<(usize, String)> = Vec::new();
     let mut more_problems = 0usize;
@@ -70,10 +81,18 @@ pub fn read_domains_file(
     let mut line = 0;
     loop {
         buffer.clear();
-        if file.read_until(b'\n', &mut buffer).map_err(io_error)? == 0 {
+        let (read, whole) = read_bounded_line(&mut file, &mut buffer).map_err(io_error)?;
+        if read == 0 {
             break;
         }
         line += 1;
+        if !whole {
+            problem(
+                line,
+                format!("the line is longer than {MAX_LINE_BYTES} bytes"),
+            );
+            continue;
+        }
         let Ok(raw) = std::str::from_utf8(&buffer) else {
             problem(line, "the line is not UTF-8 text".into());
             continue;
@@ -152,6 +171,38 @@ pub fn read_domains_file(
 
 /// The number of lines (a last line without a line end counts) and of
 /// bytes of `file` from where it stands.
+/// Reads one line into `buffer`, at most `MAX_LINE_BYTES` of it: returns
+/// the bytes consumed (0 at the end of the file) and whether the line fit.
+/// The rest of a longer line is consumed without being kept.
+fn read_bounded_line(
+    file: &mut impl BufRead,
+    buffer: &mut Vec<u8>,
+) -> std::io::Result<(usize, bool)> {
+    let mut consumed = 0;
+    let mut whole = true;
+    loop {
+        let chunk = file.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok((consumed, whole));
+        }
+        let (taken, ended) = match chunk.iter().position(|&byte| byte == b'\n') {
+            Some(end) => (end + 1, true),
+            None => (chunk.len(), false),
+        };
+        if whole && buffer.len() + taken <= MAX_LINE_BYTES {
+            buffer.extend_from_slice(&chunk[..taken]);
+        } else {
+            whole = false;
+            buffer.clear();
+        }
+        file.consume(taken);
+        consumed += taken;
+        if ended {
+            return Ok((consumed, whole));
+        }
+    }
+}
+
 fn count_lines(file: &mut impl BufRead) -> std::io::Result<(usize, usize)> {
     let (mut lines, mut bytes, mut last) = (0, 0, b'\n');
     loop {
@@ -172,6 +223,28 @@ fn count_lines(file: &mut impl BufRead) -> std::io::Result<(usize, usize)> {
 mod tests {
     use super::*;
     use crate::profile::load_profiles;
+
+    #[test]
+    fn an_overlong_line_is_a_bad_line_and_the_next_line_is_read() {
+        let long = format!("{}.test microsoft365\n", "a".repeat(MAX_LINE_BYTES));
+        let text = format!("northwind.test microsoft365\n{long}{long}adatum.test outlook");
+        let error = parse(&text).unwrap_err().to_string();
+        assert!(
+            error.contains(":2: the line is longer than 4096 bytes"),
+            "{error}"
+        );
+        assert!(
+            error.contains(":3: the line is longer than 4096 bytes"),
+            "{error}"
+        );
+        assert!(!error.contains(":4:"), "{error}");
+        // Exactly at the limit is a line like any other.
+        let name = format!("{}.test", "b".repeat(60));
+        let padded = format!("{name} outlook {}", "x".repeat(MAX_LINE_BYTES));
+        let fits = &padded[..MAX_LINE_BYTES - 1];
+        let table = parse(&format!("{fits}\n")).unwrap();
+        assert_eq!(table.len(), 1);
+    }
 
     fn parse(text: &str) -> Result<DomainTable, ConfigError> {
         let mut table = DomainTable::new(&load_profiles(None).unwrap());
