@@ -338,9 +338,16 @@ mod tests {
 
     #[test]
     fn without_acme_nothing_is_read_from_disk() {
+        // A replica with ACME publishes into a shared directory...
+        let state = tempfile::tempdir().unwrap();
+        let dir = state.path().join("challenges");
+        let publisher = ChallengeStore::default();
+        publisher.share_through(dir);
+        publisher.publish(TOKEN, &key_authorization(TOKEN)).unwrap();
+        // ...which a store never pointed at it does not read.
         let store = ChallengeStore::default();
-        store.publish(TOKEN, &key_authorization(TOKEN)).unwrap();
-        assert_eq!(store.get("other"), None);
+        assert_eq!(store.get(TOKEN), None);
+        assert_eq!(publisher.get(TOKEN), Some(key_authorization(TOKEN)));
     }
 
     #[test]
