@@ -439,6 +439,11 @@ pub struct CertificateFiles {
 pub struct Config {
     /// The file it came from, or a description of the embedded default.
     pub origin: PathBuf,
+    /// That file as it was just before it was read (`None`: the embedded
+    /// default): the watcher compares the file with it, so an edit made
+    /// while the server was starting, or a SIGHUP reload, is seen for what
+    /// it is.
+    pub read_as: Option<crate::watch::Fingerprint>,
     pub http_listeners: Vec<SocketAddr>,
     pub https_listeners: Vec<SocketAddr>,
     pub admin_listeners: Vec<SocketAddr>,
@@ -501,7 +506,12 @@ impl Config {
     /// Loads `path`, or the embedded default when `None`.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
         match path {
-            Some(path) => Config::from_source(&SourceFile::read(path)?),
+            Some(path) => {
+                let read_as = crate::watch::Fingerprint::of(&[path.to_path_buf()], false);
+                let mut config = Config::from_source(&SourceFile::read(path)?)?;
+                config.read_as = Some(read_as);
+                Ok(config)
+            }
             None => Config::from_source(&SourceFile::new(
                 Path::new(EMBEDDED_DEFAULT_NAME),
                 EMBEDDED_DEFAULT.to_owned(),
@@ -619,6 +629,7 @@ impl Config {
             acme,
             page,
             origin: source.path.clone(),
+            read_as: None,
             http_listeners: file
                 .server
                 .http

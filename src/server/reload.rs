@@ -207,7 +207,14 @@ impl FileWatcher {
         // The embedded default has a description, not a path, as origin.
         let config_path = config.origin.is_file().then(|| config.origin.clone());
         FileWatcher {
-            config: Watched::new(config_fingerprint(config_path.as_deref())),
+            // As the file was when it was read, not as it is now: an edit
+            // made while it loaded is then a change at the first look.
+            config: Watched::new(
+                config
+                    .read_as
+                    .clone()
+                    .unwrap_or_else(|| config_fingerprint(config_path.as_deref())),
+            ),
             certificates: Watched::new(certificates_fingerprint(config)),
             signing: Watched::new(signing_fingerprint(config)),
             config_refused_with: None,
@@ -234,6 +241,13 @@ impl FileWatcher {
             return false;
         };
         let now = config_fingerprint(Some(&path));
+        // The configuration in service was read from the file as it is
+        // now (a SIGHUP reload did it): nothing to reload.
+        if reloader.shared.app.load().config.read_as.as_ref() == Some(&now) {
+            self.config.applied(now);
+            self.config_refused_with = None;
+            return false;
+        }
         match self.config.look(&now) {
             Look::Unchanged => return false,
             Look::FailedAlready => match &self.config_refused_with {

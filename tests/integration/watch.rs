@@ -676,6 +676,47 @@ async fn with_watch_a_configuration_refused_for_its_half_written_certificate_goe
     assert!(server.terminate().success());
 }
 
+/// A SIGHUP reload puts the file in service as it is; the watcher then
+/// sees nothing new and does not load the same file a second time (with
+/// a million domains, a second load and a second table in memory).
+#[tokio::test]
+async fn with_watch_a_file_reloaded_by_sighup_is_not_reloaded_again() {
+    let ca = TestCa::new();
+    let tls = format!(
+        "certificate = \"{}\"\nprivate_key = \"{}\"",
+        ca.cert_path.display(),
+        ca.key_path.display()
+    );
+    // Looks every 5 s, from the start: the edit and the SIGHUP below
+    // both happen long before the first look.
+    let text = |domains: &str| {
+        config_text(&tls, "watch = true", domains)
+            .replace("watch_interval_secs = 1", "watch_interval_secs = 5")
+    };
+    let config = write_file(ca.dir.path(), "mailsetup.toml", &text(""));
+    let (mut server, log) = serve(&config, ca.dir.path());
+    std::fs::write(&config, text(NORTHWIND_DOMAIN)).unwrap();
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-HUP", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    wait_for_status(server.http, NORTHWIND, 200, "after SIGHUP").await;
+    // Past the first look and some.
+    std::thread::sleep(Duration::from_secs(7));
+    let said = read_log(&log);
+    assert_eq!(said.matches("configuration reloaded").count(), 1, "{said}");
+    assert_eq!(
+        said.matches("configuration file changed; reloaded").count(),
+        0,
+        "{said}"
+    );
+    assert!(server.terminate().success());
+}
+
 #[tokio::test]
 async fn without_watch_an_edited_file_waits_for_sighup() {
     let ca = TestCa::new();
