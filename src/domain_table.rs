@@ -135,10 +135,19 @@ impl DomainTable {
         index.reserve(rows, |&row| hash_row(hasher, text, table_rows, row));
     }
 
-    /// Gives back what `reserve` over-estimated.
+    /// Gives back what `reserve` over-estimated (it counted every line of
+    /// a domains file, comments and blank ones included).
     pub fn shrink_to_fit(&mut self) {
         self.text.shrink_to_fit();
         self.rows.shrink_to_fit();
+        let Self {
+            index,
+            rows,
+            text,
+            hasher,
+            ..
+        } = self;
+        index.shrink_to_fit(|&row| hash_row(hasher, text, rows, row));
     }
 
     /// The profile with this id, for `insert`.
