@@ -41,33 +41,6 @@ async fn get(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> Reply
     fetch(server, Scheme::Https, Method::GET, path, headers).await
 }
 
-/// `bytes` decompressed by GNU gzip (`gzip -dc`): an implementation
-/// independent of the server's (flate2/miniz_oxide). `None` when gzip is
-/// not installed (see `tools::skip_or_fail`).
-fn gunzip(bytes: &[u8]) -> Option<Vec<u8>> {
-    if !tools::require_programs(&["gzip"], "apt-get install gzip") {
-        return None;
-    }
-    let mut child = Command::new("gzip")
-        .arg("-dc")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = bytes.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        output.status.success(),
-        "gzip -dc refused the body: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(output.stdout)
-}
-
 /// The `Vary` field's members, lower-cased.
 fn vary(reply: &Reply) -> Vec<String> {
     reply
@@ -119,10 +92,11 @@ async fn result_page_is_gzipped_on_request_and_decodes_to_the_same_page() {
         gzipped.body.len(),
         plain.body.len()
     );
-    let Some(decoded) = gunzip(&gzipped.body) else {
-        return;
-    };
-    assert_eq!(decoded, plain.body.to_vec());
+    // Without GNU gzip (skipped locally, a failure under CI) the checks
+    // above still count.
+    if let Some(decoded) = tools::gunzip(&gzipped.body) {
+        assert_eq!(decoded, plain.body.to_vec());
+    }
     server.shutdown().await;
 }
 
@@ -176,10 +150,10 @@ async fn stylesheet_and_autoconfig_are_compressed_and_decode_to_the_same_bytes()
             "{path}"
         );
         assert!(vary(&first).contains(&"accept-encoding".to_owned()));
-        let Some(decoded) = gunzip(&first.body) else {
-            return;
-        };
-        assert_eq!(decoded, plain.body.to_vec(), "{path}");
+        // Without GNU gzip only the decoding is skipped, not the rest.
+        if let Some(decoded) = tools::gunzip(&first.body) {
+            assert_eq!(decoded, plain.body.to_vec(), "{path}");
+        }
     }
     // Thunderbird's document still varies on the client too.
     let autoconfig = get(
@@ -288,9 +262,13 @@ async fn result_page_stays_under_30_kb_compressed() {
         .await;
         assert_eq!(reply.status, StatusCode::OK, "{path}");
         assert_eq!(reply.header("content-encoding"), Some("gzip"));
-        let document = Node::parse(&String::from_utf8(gunzip(&reply.body).unwrap()).unwrap());
-        assert!(document.by_id("settings").is_some(), "{path}");
-        assert!(document.by_id("phone").is_some(), "{path}: no QR code");
+        // The page measured is the full one (decoded when gzip is there;
+        // the size budget is checked either way).
+        if let Some(decoded) = tools::gunzip(&reply.body) {
+            let document = Node::parse(&String::from_utf8(decoded).unwrap());
+            assert!(document.by_id("settings").is_some(), "{path}");
+            assert!(document.by_id("phone").is_some(), "{path}: no QR code");
+        }
         assert!(
             reply.body.len() < 30 * 1024,
             "{path} {language}: {} bytes gzipped",
