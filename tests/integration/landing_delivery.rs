@@ -347,6 +347,14 @@ async fn robots_txt_lets_the_form_be_indexed_and_nothing_with_an_address() {
     for path in [
         "/?email=alice@contoso.test",
         "/?lang=fr&email=alice@contoso.test",
+        // The router reads query keys case-insensitively and
+        // percent-decoded, and `app` leads to a result page too: only the
+        // exact language URLs are allowed.
+        "/?lang=fr&EMAIL=alice@contoso.test",
+        "/?lang=fr&%65mail=alice@contoso.test",
+        "/?lang=fr&app=ios-mail",
+        "/?lang=en&email=alice@contoso.test",
+        "/?lang=de",
         "/?app=ios-mail",
         "/apple/alice@contoso.test.mobileconfig",
         "/apple/profile?email=alice@contoso.test",
@@ -398,6 +406,11 @@ fn robots_matcher_follows_rfc_9309_examples() {
     let rules = robots_rules("User-agent: *\nDisallow: /*.php$\n");
     assert!(!robots_allowed(&rules, "/index.php"));
     assert!(robots_allowed(&rules, "/index.php5"));
+    // `$` anchors only at the end of the pattern.
+    let rules = robots_rules("User-agent: *\nAllow: /?lang=fr$\nDisallow: /?\n");
+    assert!(robots_allowed(&rules, "/?lang=fr"));
+    assert!(!robots_allowed(&rules, "/?lang=fr&email=a@b.test"));
+    assert!(!robots_allowed(&rules, "/?lang=f"));
     let rules = robots_rules("User-agent: other\nDisallow: /\n");
     assert!(robots_allowed(&rules, "/"));
 }
