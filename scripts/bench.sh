@@ -16,6 +16,7 @@
 #
 #   scripts/bench.sh                 # 10 s per run, 64 connections
 #   DURATION=30 CONNECTIONS=128 RATES="10000 40000" scripts/bench.sh
+#   GZIP_CASE=1 scripts/bench.sh     # adds row (a-gz), see below
 #
 # Needs: nginx, wrk, openssl, taskset (apt-get install -y nginx wrk), and
 # for table 2 oha (cargo install oha --locked --version 1.16.0; the table is
@@ -307,6 +308,19 @@ echo "| (d) POX autodiscover POST, HTTPS keep-alive | mailsetup | $ROW | | |"
 APPLE_URL="https://127.0.0.1:$HTTPS_PORT/apple/$ADDRESS.mobileconfig"
 run "$MAILSETUP_PID" "$APPLE_URL"
 echo "| (e) signed mobileconfig, HTTPS keep-alive | mailsetup | $ROW | | |"
+
+# (a-gz), optional: (a) as real Thunderbird asks it, gzipped, so the
+# per-request compression shows. mailsetup only (nginx serves the file
+# uncompressed here), so no ratio.
+if [ -n "${GZIP_CASE:-}" ]; then
+  GZ_URL="http://127.0.0.1:$HTTP_PORT$QUERY"
+  if curl -sf -o /dev/null -D - -H 'Accept-Encoding: gzip' "$GZ_URL" | grep -qi '^content-encoding: *gzip'; then
+    run "$MAILSETUP_PID" "$GZ_URL" -H 'Accept-Encoding: gzip'
+    echo "| (a-gz) autoconfig GET gzip, HTTP keep-alive | mailsetup | $ROW | | |"
+  else
+    echo "| (a-gz) autoconfig GET gzip, HTTP keep-alive | mailsetup | not gzipped: row skipped | | |"
+  fi
+fi
 echo
 echo "(c): wrk sends Connection: close, so every request is a new TCP connection and a full"
 echo "TLS handshake (wrk/OpenSSL does not resume sessions; nginx has session cache and tickets"

@@ -1241,6 +1241,9 @@ mod tests {
         // how the HTML parser reads the text.
         let lower = COPY_SCRIPT.to_ascii_lowercase();
         assert!(!lower.contains("</script") && !lower.contains("<!--"));
+        // LF only, whatever the checkout (`.gitattributes`): the hash is
+        // of the bytes, and the page is checked against it.
+        assert!(!COPY_SCRIPT.contains('\r'), "copy.js has CR line ends");
         let hash = copy_script_hash();
         let digest = hash
             .strip_prefix("'sha256-")

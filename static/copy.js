@@ -8,19 +8,32 @@
   if (!clipboard || typeof clipboard.writeText !== "function" || !status) {
     return;
   }
+  // The polite live region says `text`: emptied first and filled a moment
+  // later, so the same message twice (a repeated failure) is announced
+  // again; a newer message cancels an older one still waiting.
+  var pending = 0;
+  function say(text) {
+    clearTimeout(pending);
+    status.textContent = "";
+    pending = setTimeout(function () {
+      status.textContent = text;
+    }, 100);
+  }
+  // Only the latest click's outcome is said: a copy that settles late
+  // cannot overwrite what a newer one reported.
+  var clicks = 0;
   var buttons = document.querySelectorAll("button.copy[data-copy]");
   Array.prototype.forEach.call(buttons, function (button) {
     var label = button.textContent;
     var timer = 0;
     button.addEventListener("click", function () {
+      var click = ++clicks;
       clipboard.writeText(button.getAttribute("data-copy")).then(
         function () {
-          // A polite live region says it (emptied first, so a second copy
-          // is announced again); the button shows it for a while.
-          status.textContent = "";
-          setTimeout(function () {
-            status.textContent = button.getAttribute("data-copied");
-          }, 100);
+          if (click === clicks) {
+            say(button.getAttribute("data-copied"));
+          }
+          // The button shows it for a while.
           button.textContent = button.getAttribute("data-done");
           button.classList.add("done");
           clearTimeout(timer);
@@ -30,7 +43,9 @@
           }, 2000);
         },
         function () {
-          status.textContent = button.getAttribute("data-failed");
+          if (click === clicks) {
+            say(button.getAttribute("data-failed"));
+          }
         }
       );
     });

@@ -6,7 +6,6 @@
 use std::sync::LazyLock;
 
 use bytes::Bytes;
-use flate2::Compression;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::Full;
@@ -150,12 +149,10 @@ impl Reply {
         let varies =
             encoding::is_compressible(self.content_type) && identity_length >= MIN_COMPRESSED_BYTES;
         let (body, sent_coding) = match (self.body, varies, coding) {
-            (Body::Fresh(body), true, Coding::Gzip) => {
-                match encoding::gzip(&body, Compression::default()) {
-                    Some(compressed) => (Bytes::from(compressed), Coding::Gzip),
-                    None => (Bytes::from(body), Coding::Identity),
-                }
-            }
+            (Body::Fresh(body), true, Coding::Gzip) => match encoding::gzip_fresh(&body) {
+                Some(compressed) => (Bytes::from(compressed), Coding::Gzip),
+                None => (Bytes::from(body), Coding::Identity),
+            },
             (Body::Fresh(body), _, _) => (Bytes::from(body), Coding::Identity),
             (Body::Prepared(prepared), true, Coding::Gzip) => match prepared.gzip {
                 Some(compressed) => (compressed, Coding::Gzip),

@@ -41,33 +41,6 @@ async fn get(server: &TestServer, path: &str, headers: &[(&str, &str)]) -> Reply
     fetch(server, Scheme::Https, Method::GET, path, headers).await
 }
 
-/// `bytes` decompressed by GNU gzip (`gzip -dc`): an implementation
-/// independent of the server's (flate2/miniz_oxide). `None` when gzip is
-/// not installed (see `tools::skip_or_fail`).
-fn gunzip(bytes: &[u8]) -> Option<Vec<u8>> {
-    if !tools::require_programs(&["gzip"], "apt-get install gzip") {
-        return None;
-    }
-    let mut child = Command::new("gzip")
-        .arg("-dc")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = bytes.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap().unwrap();
-    assert!(
-        output.status.success(),
-        "gzip -dc refused the body: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(output.stdout)
-}
-
 /// The `Vary` field's members, lower-cased.
 fn vary(reply: &Reply) -> Vec<String> {
     reply
@@ -111,14 +84,19 @@ async fn result_page_is_gzipped_on_request_and_decodes_to_the_same_page() {
         }
         assert_eq!(reply.header("cache-control"), Some("no-store"));
     }
+    // Pages are made per request and compressed at the fast level: this
+    // one shrinks about 3x there (3.7x at the default level).
     assert!(
-        gzipped.body.len() * 3 < plain.body.len(),
-        "gzip saves little"
+        gzipped.body.len() * 5 < plain.body.len() * 2,
+        "gzip saves little: {} of {} bytes",
+        gzipped.body.len(),
+        plain.body.len()
     );
-    let Some(decoded) = gunzip(&gzipped.body) else {
-        return;
-    };
-    assert_eq!(decoded, plain.body.to_vec());
+    // Without GNU gzip (skipped locally, a failure under CI) the checks
+    // above still count.
+    if let Some(decoded) = tools::gunzip(&gzipped.body) {
+        assert_eq!(decoded, plain.body.to_vec());
+    }
     server.shutdown().await;
 }
 
@@ -172,10 +150,10 @@ async fn stylesheet_and_autoconfig_are_compressed_and_decode_to_the_same_bytes()
             "{path}"
         );
         assert!(vary(&first).contains(&"accept-encoding".to_owned()));
-        let Some(decoded) = gunzip(&first.body) else {
-            return;
-        };
-        assert_eq!(decoded, plain.body.to_vec(), "{path}");
+        // Without GNU gzip only the decoding is skipped, not the rest.
+        if let Some(decoded) = tools::gunzip(&first.body) {
+            assert_eq!(decoded, plain.body.to_vec(), "{path}");
+        }
     }
     // Thunderbird's document still varies on the client too.
     let autoconfig = get(
@@ -284,9 +262,13 @@ async fn result_page_stays_under_30_kb_compressed() {
         .await;
         assert_eq!(reply.status, StatusCode::OK, "{path}");
         assert_eq!(reply.header("content-encoding"), Some("gzip"));
-        let document = Node::parse(&String::from_utf8(gunzip(&reply.body).unwrap()).unwrap());
-        assert!(document.by_id("settings").is_some(), "{path}");
-        assert!(document.by_id("phone").is_some(), "{path}: no QR code");
+        // The page measured is the full one (decoded when gzip is there;
+        // the size budget is checked either way).
+        if let Some(decoded) = tools::gunzip(&reply.body) {
+            let document = Node::parse(&String::from_utf8(decoded).unwrap());
+            assert!(document.by_id("settings").is_some(), "{path}");
+            assert!(document.by_id("phone").is_some(), "{path}: no QR code");
+        }
         assert!(
             reply.body.len() < 30 * 1024,
             "{path} {language}: {} bytes gzipped",
@@ -365,6 +347,14 @@ async fn robots_txt_lets_the_form_be_indexed_and_nothing_with_an_address() {
     for path in [
         "/?email=alice@contoso.test",
         "/?lang=fr&email=alice@contoso.test",
+        // The router reads query keys case-insensitively and
+        // percent-decoded, and `app` leads to a result page too: only the
+        // exact language URLs are allowed.
+        "/?lang=fr&EMAIL=alice@contoso.test",
+        "/?lang=fr&%65mail=alice@contoso.test",
+        "/?lang=fr&app=ios-mail",
+        "/?lang=en&email=alice@contoso.test",
+        "/?lang=de",
         "/?app=ios-mail",
         "/apple/alice@contoso.test.mobileconfig",
         "/apple/profile?email=alice@contoso.test",
@@ -416,6 +406,11 @@ fn robots_matcher_follows_rfc_9309_examples() {
     let rules = robots_rules("User-agent: *\nDisallow: /*.php$\n");
     assert!(!robots_allowed(&rules, "/index.php"));
     assert!(robots_allowed(&rules, "/index.php5"));
+    // `$` anchors only at the end of the pattern.
+    let rules = robots_rules("User-agent: *\nAllow: /?lang=fr$\nDisallow: /?\n");
+    assert!(robots_allowed(&rules, "/?lang=fr"));
+    assert!(!robots_allowed(&rules, "/?lang=fr&email=a@b.test"));
+    assert!(!robots_allowed(&rules, "/?lang=f"));
     let rules = robots_rules("User-agent: other\nDisallow: /\n");
     assert!(robots_allowed(&rules, "/"));
 }
@@ -527,10 +522,14 @@ async fn the_only_script_is_the_one_the_policy_names_by_hash() {
         assert_eq!(scripts.len(), 1, "{path}");
         assert!(scripts[0].attributes.is_empty(), "{path}: inline only");
         let text = scripts[0].text_raw();
-        let Some(expected) = python_sha256_source(&text) else {
-            return;
-        };
-        assert_eq!(script_src, expected, "{path}");
+        // A checkout that turned copy.js's line ends into CRLF would
+        // change the bytes, and with them the hash (see .gitattributes).
+        assert!(!text.contains('\r'), "{path}: CR in the script");
+        // Without Python (skipped locally, a failure under CI) the checks
+        // above still count.
+        if let Some(expected) = python_sha256_source(&text) {
+            assert_eq!(script_src, expected, "{path}");
+        }
     }
     server.shutdown().await;
 }

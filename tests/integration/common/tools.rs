@@ -115,3 +115,31 @@ pub fn python_venv(name: &str, packages: &[&str]) -> Option<PathBuf> {
         }
     }
 }
+
+/// `bytes` decompressed by GNU gzip (`gzip -dc`): an implementation
+/// independent of the server's (flate2/miniz_oxide). `None` when gzip is
+/// not installed (see `skip_or_fail`); panics when gzip refuses the bytes.
+pub fn gunzip(bytes: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    if !require_programs(&["gzip"], "apt-get install gzip") {
+        return None;
+    }
+    let mut child = Command::new("gzip")
+        .arg("-dc")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = bytes.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap().unwrap();
+    assert!(
+        output.status.success(),
+        "gzip -dc refused the body: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(output.stdout)
+}
