@@ -5,12 +5,13 @@
 //! (`resolve`) → a renderer (`thunderbird`, ...) → response (`router`,
 //! `server`). Configuration (`config`, `profile`) is validated once.
 //!
-//! Layers stack one way; no two modules import each other: `email`,
-//! `source`, `document` → `profile` → `domain_table`, `domains_file` →
-//! `config` → `tls`, `signing`, `dns`, `metrics`, `watch` → `load`,
-//! `resolve` → the documents (`thunderbird`,
-//! `autodiscover`, `apple`, `web`) → `services` → `router`, `acme` →
-//! `server` → the CLI (`main.rs`).
+//! Layers stack one way; no two modules import each other (`farm-studio
+//! look` finds no loop and no import back up): `email`, `source`,
+//! `document`, `date`, `log_writer`, `watch` → `clients`, `request_log` →
+//! `profile` → `domain_table` → `domains_file` → `config` → `tls`, `dns` →
+//! `signing`, `resolve` → `load`, `metrics` and the documents
+//! (`thunderbird`, `autodiscover`, `apple`, `web`) → `services` →
+//! `router`, `acme` → `server` → the CLI (`main.rs`).
 
 // Anything `pub` must really be reachable from outside; the library has no
 // unsafe code (only the CLI signals a process).
