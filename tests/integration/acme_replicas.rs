@@ -16,8 +16,8 @@ use rustls_pki_types::{CertificateDer, ServerName};
 use tokio::net::TcpStream;
 
 use crate::acme_pebble::{
-    DOMAIN, SNI, client_trusting, free_port, leaf_of, pebble_binary, pebble_root, san_names,
-    start_dns_stand_in, start_pebble, wait_for_new_leaf,
+    DOMAIN, Pebble, SNI, client_trusting, free_port, leaf_of, pebble_binary, pebble_root,
+    san_names, start_dns_stand_in, start_pebble, wait_for_new_leaf,
 };
 use crate::common::TestCa;
 use crate::common::serve_process::{ServeProcess, serve_command};
@@ -113,12 +113,7 @@ impl Replica {
 
     /// Sends SIGHUP: reread the configuration file.
     fn reload(&self) {
-        let pid = self.process.child.id().to_string();
-        let status = std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        self.process.hang_up();
     }
 }
 
@@ -195,19 +190,51 @@ fn account_files(state: &Path) -> Vec<String> {
         .collect()
 }
 
+/// What every replica test starts with: Pebble, whose http-01
+/// validation reaches only replica A's plain HTTP port (`http_a`); a
+/// client trusting Pebble's root; one state directory for both replicas.
+struct Rig {
+    ca: TestCa,
+    pebble: Pebble,
+    connector: tokio_rustls::TlsConnector,
+    state: tempfile::TempDir,
+    http_a: SocketAddr,
+    /// Replica B's plain HTTP listener, on a port Pebble never asks.
+    http_b: SocketAddr,
+}
+
+impl Rig {
+    /// `None` (the test skips, or fails under CI) without Pebble.
+    async fn start() -> Option<Rig> {
+        let binary = pebble_binary()?;
+        let ca = TestCa::new();
+        let port_a = free_port();
+        let pebble = start_pebble(binary, &ca, port_a, start_dns_stand_in()).await;
+        let root = pebble_root(&pebble, &ca).await;
+        Some(Rig {
+            connector: client_trusting(&root),
+            state: tempfile::tempdir().unwrap(),
+            http_a: ([127, 0, 0, 1], port_a).into(),
+            http_b: ([127, 0, 0, 1], 0).into(),
+            ca,
+            pebble,
+        })
+    }
+}
+
 #[tokio::test]
 async fn a_replica_answers_the_http01_challenges_of_the_replica_that_orders() {
-    let Some(binary) = pebble_binary() else {
+    let Some(Rig {
+        ca,
+        pebble,
+        connector,
+        state,
+        http_a,
+        http_b,
+    }) = Rig::start().await
+    else {
         return;
     };
-    let ca = TestCa::new();
-    let port_a = free_port();
-    let pebble = start_pebble(binary, &ca, port_a, start_dns_stand_in()).await;
-    let root = pebble_root(&pebble, &ca).await;
-    let connector = client_trusting(&root);
-    let state = tempfile::tempdir().unwrap();
-    let http_a: SocketAddr = ([127, 0, 0, 1], port_a).into();
-    let http_b: SocketAddr = ([127, 0, 0, 1], 0).into();
 
     // A has ACME on but no domain yet, so B is the one that orders; Pebble
     // reaches only A.
@@ -251,17 +278,17 @@ async fn a_replica_answers_the_http01_challenges_of_the_replica_that_orders() {
 
 #[tokio::test]
 async fn two_replicas_starting_together_order_one_certificate_each_and_serve_both() {
-    let Some(binary) = pebble_binary() else {
+    let Some(Rig {
+        ca,
+        pebble,
+        connector,
+        state,
+        http_a,
+        http_b,
+    }) = Rig::start().await
+    else {
         return;
     };
-    let ca = TestCa::new();
-    let port_a = free_port();
-    let pebble = start_pebble(binary, &ca, port_a, start_dns_stand_in()).await;
-    let root = pebble_root(&pebble, &ca).await;
-    let connector = client_trusting(&root);
-    let state = tempfile::tempdir().unwrap();
-    let http_a: SocketAddr = ([127, 0, 0, 1], port_a).into();
-    let http_b: SocketAddr = ([127, 0, 0, 1], 0).into();
 
     // Both have two domains and nothing stored: for each domain, whichever
     // takes its lock first orders, the other installs what it stored. Both
@@ -308,17 +335,17 @@ async fn two_replicas_starting_together_order_one_certificate_each_and_serve_bot
 
 #[tokio::test]
 async fn replicas_ordering_different_domains_at_once_register_one_account() {
-    let Some(binary) = pebble_binary() else {
+    let Some(Rig {
+        ca,
+        pebble,
+        connector,
+        state,
+        http_a,
+        http_b,
+    }) = Rig::start().await
+    else {
         return;
     };
-    let ca = TestCa::new();
-    let port_a = free_port();
-    let pebble = start_pebble(binary, &ca, port_a, start_dns_stand_in()).await;
-    let root = pebble_root(&pebble, &ca).await;
-    let connector = client_trusting(&root);
-    let state = tempfile::tempdir().unwrap();
-    let http_a: SocketAddr = ([127, 0, 0, 1], port_a).into();
-    let http_b: SocketAddr = ([127, 0, 0, 1], 0).into();
 
     // No domain lock in common: both replicas order at once, and both need
     // the account the moment they start.
@@ -359,17 +386,17 @@ async fn replicas_ordering_different_domains_at_once_register_one_account() {
 
 #[tokio::test]
 async fn a_renewal_by_one_replica_is_served_by_both_after_one_order() {
-    let Some(binary) = pebble_binary() else {
+    let Some(Rig {
+        ca,
+        pebble,
+        connector,
+        state,
+        http_a,
+        http_b,
+    }) = Rig::start().await
+    else {
         return;
     };
-    let ca = TestCa::new();
-    let port_a = free_port();
-    let pebble = start_pebble(binary, &ca, port_a, start_dns_stand_in()).await;
-    let root = pebble_root(&pebble, &ca).await;
-    let connector = client_trusting(&root);
-    let state = tempfile::tempdir().unwrap();
-    let http_a: SocketAddr = ([127, 0, 0, 1], port_a).into();
-    let http_b: SocketAddr = ([127, 0, 0, 1], 0).into();
     // Both replicas reach the renewal time of the one certificate at once
     // (Pebble's certificates last years; renew ten seconds in).
     let renew = "renew_after_secs = 10";

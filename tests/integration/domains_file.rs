@@ -201,12 +201,7 @@ fn a_stuck_reload_does_not_block_sigterm() {
         .status()
         .unwrap();
     assert!(made.success());
-    let pid = serve.child.id().to_string();
-    let hangup = std::process::Command::new("kill")
-        .args(["-HUP", &pid])
-        .status()
-        .unwrap();
-    assert!(hangup.success());
+    serve.hang_up();
     // Let the reload reach the FIFO and block there.
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(serve.child.try_wait().unwrap().is_none(), "still serving");

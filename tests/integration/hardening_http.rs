@@ -467,14 +467,7 @@ fn a_limits_change_on_reload_is_reported() {
         .unwrap()
         .replace("max_connections = 100", "max_connections = 200");
     std::fs::write(&config, text).unwrap();
-    let pid = serve.child.id().to_string();
-    assert!(
-        std::process::Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    serve.hang_up();
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut log = String::new();
     while Instant::now() < deadline && !log.contains("configuration reloaded") {

@@ -42,6 +42,14 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The command failed (exit 1) and its stderr says `text`; `what` names
+/// the case in the failure message.
+fn assert_refused(output: &Output, text: &str, what: &str) {
+    assert_eq!(output.status.code(), Some(1), "{what}: {output:?}");
+    let said = stderr(output);
+    assert!(said.contains(text), "{what}: {said}");
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -111,12 +119,7 @@ fn reload_refuses_a_pid_file_that_holds_no_number() {
     for text in ["garbage\n", "", "12 34\n"] {
         let pid_file = write_file(dir.path(), "mailsetup.pid", text);
         let output = reload(&pid_file, None);
-        assert_eq!(output.status.code(), Some(1), "{text:?}: {output:?}");
-        assert!(
-            stderr(&output).contains("is not a process id"),
-            "{}",
-            stderr(&output)
-        );
+        assert_refused(&output, "is not a process id", &format!("{text:?}"));
     }
 }
 
@@ -149,12 +152,7 @@ fn reload_says_when_the_pid_file_names_no_running_process() {
     gone.wait().unwrap();
     let pid_file = write_file(dir.path(), "mailsetup.pid", &format!("{pid}\n"));
     let output = reload(&pid_file, None);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    assert!(
-        stderr(&output).contains(&format!("process {pid} is not running")),
-        "{}",
-        stderr(&output)
-    );
+    assert_refused(&output, &format!("process {pid} is not running"), "");
 }
 
 /// Another `mailsetup serve` (another instance, or one that reused the
@@ -176,12 +174,7 @@ fn reload_refuses_a_mailsetup_serve_started_with_another_pid_file() {
         &format!("{}\n", serve.child.id()),
     );
     let output = reload(&other, None);
-    assert_eq!(output.status.code(), Some(1), "{output:?}");
-    assert!(
-        stderr(&output).contains("did not write this pid file"),
-        "{}",
-        stderr(&output)
-    );
+    assert_refused(&output, "did not write this pid file", "");
     assert_eq!(
         metric(
             &metrics_of(serve.http),
@@ -449,11 +442,10 @@ fn a_bad_default_certificate_still_fails_check_and_start() {
     );
     for command in ["check", "serve"] {
         let output = mailsetup(&[command.as_ref(), "--config".as_ref(), config.as_os_str()]);
-        assert_eq!(output.status.code(), Some(1), "{command}: {output:?}");
-        assert!(
-            stderr(&output).contains("expired/fullchain.pem: the certificate expired"),
-            "{}",
-            stderr(&output)
+        assert_refused(
+            &output,
+            "expired/fullchain.pem: the certificate expired",
+            command,
         );
     }
 }

@@ -7,13 +7,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
 use rustls_pki_types::pem::PemObject;
 
 use crate::common::serve_process::{ServeProcess, serve_command};
-use crate::common::{Scheme, TestCa, TestServer, write_config_with, write_file};
+use crate::common::{KeepAlive, Scheme, TestCa, TestServer, write_config_with, write_file};
 
 /// A configuration with a certificates directory and, optionally, the
 /// test CA's leaf as default certificate.
@@ -165,44 +165,6 @@ fn expired_or_mismatched_certificate_files_are_named_with_their_path() {
     assert!(stdout.contains("do not go together"), "{stdout}");
 }
 
-/// A keep-alive HTTP/1.1 connection to the server, reused for every request.
-struct KeepAlive {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-}
-
-impl KeepAlive {
-    async fn open(server: &TestServer) -> KeepAlive {
-        let stream = server.connect_tls("autoconfig.contoso.test").await;
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        KeepAlive { sender }
-    }
-
-    async fn get(&mut self, path: &str) -> Result<(StatusCode, Bytes), String> {
-        let request = http::Request::builder()
-            .uri(path)
-            .header("host", "autoconfig.contoso.test")
-            .body(Full::new(Bytes::new()))
-            .unwrap();
-        self.sender.ready().await.map_err(|e| e.to_string())?;
-        let response = self
-            .sender
-            .send_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        let body = response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        Ok((status, body))
-    }
-}
-
 /// The domain table of generation `n`: always contoso.test, plus `gen<n>.test`.
 fn generation(ca: &TestCa, n: usize) -> String {
     format!(
@@ -222,7 +184,8 @@ async fn twenty_reloads_under_load_drop_no_request_and_take_effect() {
     let served = Arc::new(AtomicU64::new(0));
     let mut clients = Vec::new();
     for _ in 0..4 {
-        let mut connection = KeepAlive::open(&server).await;
+        let mut connection =
+            KeepAlive::open(&server.ca, server.https, "autoconfig.contoso.test").await;
         let (stop, served) = (stop.clone(), served.clone());
         clients.push(tokio::spawn(async move {
             let mut failures = Vec::new();

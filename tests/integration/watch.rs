@@ -9,17 +9,13 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use http::StatusCode;
-use http_body_util::{BodyExt, Full};
-use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
 
 use crate::common::serve_process::{ServeProcess, serve_command};
-use crate::common::{TEST_DOMAINS, TestCa, write_file};
+use crate::common::{KeepAlive, TEST_DOMAINS, TestCa, write_file};
 
 /// How long a change may take to be served: many looks at the one-second
 /// interval the tests configure.
@@ -104,6 +100,15 @@ fn config_text(tls: &str, server: &str, domains: &str) -> String {
     )
 }
 
+/// The `[tls]` lines naming a certificate and key file.
+fn tls_pair(certificate: &Path, private_key: &Path) -> String {
+    format!(
+        "certificate = \"{}\"\nprivate_key = \"{}\"",
+        certificate.display(),
+        private_key.display()
+    )
+}
+
 /// `mailsetup serve --config <config>`, its log in `<dir>/serve.log`.
 fn serve(config: &Path, dir: &Path) -> (ServeProcess, PathBuf) {
     let log = dir.join("serve.log");
@@ -143,54 +148,6 @@ async fn wait_for_leaf(ca: &TestCa, https: SocketAddr, sni: &str, expected: &[u8
             "{what}: not presented for {sni} within {WITHIN:?}; last: {presented:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// An HTTP/1.1 keep-alive connection over TLS, opened once and reused.
-struct KeepAlive {
-    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
-    /// The leaf presented when it was opened.
-    leaf: Vec<u8>,
-}
-
-impl KeepAlive {
-    async fn open(ca: &TestCa, https: SocketAddr, sni: &str) -> KeepAlive {
-        let mut config = rustls::ClientConfig::clone(&ca.client_config());
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
-        let stream = tokio::net::TcpStream::connect(https).await.unwrap();
-        let tls = connector
-            .connect(ServerName::try_from(sni.to_owned()).unwrap(), stream)
-            .await
-            .unwrap();
-        let leaf = tls.get_ref().1.peer_certificates().unwrap()[0].to_vec();
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
-            .await
-            .unwrap();
-        tokio::spawn(connection);
-        KeepAlive { sender, leaf }
-    }
-
-    /// Thunderbird's autoconfig for contoso.test on this connection.
-    async fn autoconfig(&mut self) -> Result<StatusCode, String> {
-        let request = http::Request::builder()
-            .uri("/mail/config-v1.1.xml?emailaddress=a%40contoso.test")
-            .header("host", "autoconfig.contoso.test")
-            .body(Full::new(Bytes::new()))
-            .unwrap();
-        self.sender.ready().await.map_err(|e| e.to_string())?;
-        let response = self
-            .sender
-            .send_request(request)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = response.status();
-        response
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(status)
     }
 }
 
@@ -241,6 +198,8 @@ fn wait_for_log(log: &Path, text: &str) -> String {
     }
 }
 
+/// Thunderbird's autoconfig for contoso.test.
+const AUTOCONFIG: &str = "/mail/config-v1.1.xml?emailaddress=a%40contoso.test";
 const NORTHWIND: &str = "/mail/config-v1.1.xml?emailaddress=a%40northwind.test";
 const NORTHWIND_DOMAIN: &str =
     "[[domain]]\nname = \"northwind.test\"\nprofile = \"microsoft365\"\n";
@@ -255,11 +214,7 @@ async fn a_kubelet_secret_swap_serves_the_new_certificate_and_open_connections_g
     let names = ["localhost", "autoconfig.contoso.test"];
     let first = issue(&ca, &names);
     volume.publish(&[("tls.crt", &first.chain_pem), ("tls.key", &first.key_pem)]);
-    let tls = format!(
-        "certificate = \"{}\"\nprivate_key = \"{}\"",
-        secret.join("tls.crt").display(),
-        secret.join("tls.key").display()
-    );
+    let tls = tls_pair(&secret.join("tls.crt"), &secret.join("tls.key"));
     let config = write_file(ca.dir.path(), "mailsetup.toml", &config_text(&tls, "", ""));
     let (mut server, _log) = serve(&config, ca.dir.path());
     let sni = "autoconfig.contoso.test";
@@ -269,14 +224,20 @@ async fn a_kubelet_secret_swap_serves_the_new_certificate_and_open_connections_g
     );
     let mut open = KeepAlive::open(&ca, server.https, sni).await;
     assert_eq!(open.leaf, first.der);
-    assert_eq!(open.autoconfig().await, Ok(StatusCode::OK));
+    assert_eq!(
+        open.get(AUTOCONFIG).await.map(|(status, _)| status),
+        Ok(StatusCode::OK)
+    );
 
     let second = issue(&ca, &names);
     volume.publish(&[("tls.crt", &second.chain_pem), ("tls.key", &second.key_pem)]);
     wait_for_leaf(&ca, server.https, sni, &second.der, "the swapped Secret").await;
     // The connection opened before the swap is still served, on its
     // original handshake.
-    assert_eq!(open.autoconfig().await, Ok(StatusCode::OK));
+    assert_eq!(
+        open.get(AUTOCONFIG).await.map(|(status, _)| status),
+        Ok(StatusCode::OK)
+    );
     assert!(server.terminate().success());
 }
 
@@ -290,9 +251,8 @@ async fn secrets_under_certificates_dir_are_entries_and_new_ones_are_picked_up()
     // The default (the test CA's leaf) covers every test name: an entry
     // must win over it to be seen.
     let tls = format!(
-        "certificate = \"{}\"\nprivate_key = \"{}\"\ncertificates_dir = \"{}\"",
-        ca.cert_path.display(),
-        ca.key_path.display(),
+        "{}\ncertificates_dir = \"{}\"",
+        tls_pair(&ca.cert_path, &ca.key_path),
         certificates.display()
     );
     let config = write_file(ca.dir.path(), "mailsetup.toml", &config_text(&tls, "", ""));
@@ -348,9 +308,8 @@ async fn a_certbot_renewal_is_served_once_both_links_moved_and_not_before() {
     )
     .unwrap();
     let tls = format!(
-        "certificate = \"{}\"\nprivate_key = \"{}\"\ncertificates_dir = \"{}\"",
-        ca.cert_path.display(),
-        ca.key_path.display(),
+        "{}\ncertificates_dir = \"{}\"",
+        tls_pair(&ca.cert_path, &ca.key_path),
         live.display()
     );
     let config = write_file(ca.dir.path(), "mailsetup.toml", &config_text(&tls, "", ""));
@@ -384,7 +343,10 @@ async fn a_certbot_renewal_is_served_once_both_links_moved_and_not_before() {
 
     replace_link("../../archive/contoso/privkey2.pem", "privkey.pem");
     wait_for_leaf(&ca, server.https, sni, &second.der, "the renewed lineage").await;
-    assert_eq!(open.autoconfig().await, Ok(StatusCode::OK));
+    assert_eq!(
+        open.get(AUTOCONFIG).await.map(|(status, _)| status),
+        Ok(StatusCode::OK)
+    );
     assert!(server.terminate().success());
 }
 
@@ -395,11 +357,7 @@ async fn default_certificate_files_replaced_or_rewritten_are_served_once_the_pai
     let first = issue(&ca, &names);
     let certificate = write_file(ca.dir.path(), "server.crt", &first.chain_pem);
     let private_key = write_file(ca.dir.path(), "server.key", &first.key_pem);
-    let tls = format!(
-        "certificate = \"{}\"\nprivate_key = \"{}\"",
-        certificate.display(),
-        private_key.display()
-    );
+    let tls = tls_pair(&certificate, &private_key);
     let config = write_file(ca.dir.path(), "mailsetup.toml", &config_text(&tls, "", ""));
     let (mut server, log) = serve(&config, ca.dir.path());
     let sni = "localhost";
@@ -417,7 +375,10 @@ async fn default_certificate_files_replaced_or_rewritten_are_served_once_the_pai
         presented_leaf(&ca, server.https, sni).await,
         Ok(first.der.clone())
     );
-    assert_eq!(open.autoconfig().await, Ok(StatusCode::OK));
+    assert_eq!(
+        open.get(AUTOCONFIG).await.map(|(status, _)| status),
+        Ok(StatusCode::OK)
+    );
     let said = read_log(&log);
     assert_eq!(
         said.matches("changed certificate files refused").count(),
@@ -428,7 +389,10 @@ async fn default_certificate_files_replaced_or_rewritten_are_served_once_the_pai
     // The key is rewritten in place (truncated, then written).
     std::fs::write(&private_key, &second.key_pem).unwrap();
     wait_for_leaf(&ca, server.https, sni, &second.der, "the rewritten pair").await;
-    assert_eq!(open.autoconfig().await, Ok(StatusCode::OK));
+    assert_eq!(
+        open.get(AUTOCONFIG).await.map(|(status, _)| status),
+        Ok(StatusCode::OK)
+    );
     let said = wait_for_log(&log, "new connections get this certificate");
     assert!(
         said.contains(&sha256_colon_hex(&second.der)),
@@ -492,11 +456,7 @@ async fn a_renewed_certificate_signs_the_next_apple_profile() {
     let first = issue(&ca, &names);
     let certificate = write_file(ca.dir.path(), "server.crt", &first.chain_pem);
     let private_key = write_file(ca.dir.path(), "server.key", &first.key_pem);
-    let tls = format!(
-        "certificate = \"{}\"\nprivate_key = \"{}\"",
-        certificate.display(),
-        private_key.display()
-    );
+    let tls = tls_pair(&certificate, &private_key);
     let text = config_text(&tls, "", "").replace("[apple]\nsign = false\n", "");
     let config = write_file(ca.dir.path(), "mailsetup.toml", &text);
     let (mut process, _log) = serve(&config, ca.dir.path());
@@ -547,11 +507,7 @@ fn sha256_colon_hex(der: &[u8]) -> String {
 #[tokio::test]
 async fn with_watch_a_configmap_swap_is_served_and_a_bad_one_refused_with_its_line() {
     let ca = TestCa::new();
-    let tls = format!(
-        "certificate = \"{}\"\nprivate_key = \"{}\"",
-        ca.cert_path.display(),
-        ca.key_path.display()
-    );
+    let tls = tls_pair(&ca.cert_path, &ca.key_path);
     let configmap = ca.dir.path().join("mailsetup-config");
     let mut volume = AtomicVolume::new(&configmap);
     volume.publish(&[("mailsetup.toml", &config_text(&tls, "watch = true", ""))]);
@@ -607,11 +563,7 @@ async fn with_watch_a_configmap_swap_is_served_and_a_bad_one_refused_with_its_li
 #[tokio::test]
 async fn with_watch_a_file_edited_in_place_is_reloaded() {
     let ca = TestCa::new();
-    let tls = format!(
-        "certificate = \"{}\"\nprivate_key = \"{}\"",
-        ca.cert_path.display(),
-        ca.key_path.display()
-    );
+    let tls = tls_pair(&ca.cert_path, &ca.key_path);
     let config = write_file(
         ca.dir.path(),
         "mailsetup.toml",
@@ -631,13 +583,7 @@ async fn with_watch_a_file_edited_in_place_is_reloaded() {
 async fn with_watch_a_configuration_refused_for_its_half_written_certificate_goes_in_once_the_key_arrives()
  {
     let ca = TestCa::new();
-    let tls = |certificate: &Path, private_key: &Path| {
-        format!(
-            "certificate = \"{}\"\nprivate_key = \"{}\"",
-            certificate.display(),
-            private_key.display()
-        )
-    };
+    let tls = tls_pair;
     let config = write_file(
         ca.dir.path(),
         "mailsetup.toml",
@@ -682,11 +628,7 @@ async fn with_watch_a_configuration_refused_for_its_half_written_certificate_goe
 #[tokio::test]
 async fn with_watch_a_file_reloaded_by_sighup_is_not_reloaded_again() {
     let ca = TestCa::new();
-    let tls = format!(
-        "certificate = \"{}\"\nprivate_key = \"{}\"",
-        ca.cert_path.display(),
-        ca.key_path.display()
-    );
+    let tls = tls_pair(&ca.cert_path, &ca.key_path);
     // Looks every 5 s, from the start: the edit and the SIGHUP below
     // both happen long before the first look.
     let text = |domains: &str| {
@@ -696,14 +638,7 @@ async fn with_watch_a_file_reloaded_by_sighup_is_not_reloaded_again() {
     let config = write_file(ca.dir.path(), "mailsetup.toml", &text(""));
     let (mut server, log) = serve(&config, ca.dir.path());
     std::fs::write(&config, text(NORTHWIND_DOMAIN)).unwrap();
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.hang_up();
     wait_for_status(server.http, NORTHWIND, 200, "after SIGHUP").await;
     // Past the first look and some.
     std::thread::sleep(Duration::from_secs(7));
@@ -720,25 +655,14 @@ async fn with_watch_a_file_reloaded_by_sighup_is_not_reloaded_again() {
 #[tokio::test]
 async fn without_watch_an_edited_file_waits_for_sighup() {
     let ca = TestCa::new();
-    let tls = format!(
-        "certificate = \"{}\"\nprivate_key = \"{}\"",
-        ca.cert_path.display(),
-        ca.key_path.display()
-    );
+    let tls = tls_pair(&ca.cert_path, &ca.key_path);
     let config = write_file(ca.dir.path(), "mailsetup.toml", &config_text(&tls, "", ""));
     let (mut server, _log) = serve(&config, ca.dir.path());
     std::fs::write(&config, config_text(&tls, "", NORTHWIND_DOMAIN)).unwrap();
     std::thread::sleep(SEVERAL_LOOKS);
     assert_eq!(status_of(server.http, NORTHWIND).await, 404, "not watched");
 
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-HUP", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
+    server.hang_up();
     wait_for_status(server.http, NORTHWIND, 200, "after SIGHUP").await;
     assert!(server.terminate().success());
 }

@@ -391,6 +391,58 @@ impl TestServer {
     }
 }
 
+/// An HTTP/1.1 keep-alive connection over TLS to `autoconfig.contoso.test`
+/// (or the given name), opened once and reused for every request.
+pub struct KeepAlive {
+    sender: hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    /// The leaf certificate presented when it was opened.
+    pub leaf: Vec<u8>,
+}
+
+impl KeepAlive {
+    /// Opens the connection with SNI `sni`, HTTP/1.1 by ALPN, trusting `ca`.
+    pub async fn open(ca: &TestCa, https: SocketAddr, sni: &str) -> KeepAlive {
+        let mut config = rustls::ClientConfig::clone(&ca.client_config());
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+        let stream = TcpStream::connect(https).await.unwrap();
+        let tls = connector
+            .connect(ServerName::try_from(sni.to_owned()).unwrap(), stream)
+            .await
+            .unwrap();
+        let leaf = tls.get_ref().1.peer_certificates().unwrap()[0].to_vec();
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        KeepAlive { sender, leaf }
+    }
+
+    /// GET `path` on this connection: the status and the body, or why the
+    /// connection could not carry the request.
+    pub async fn get(&mut self, path: &str) -> Result<(StatusCode, Bytes), String> {
+        let request = http::Request::builder()
+            .uri(path)
+            .header("host", "autoconfig.contoso.test")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        self.sender.ready().await.map_err(|e| e.to_string())?;
+        let response = self
+            .sender
+            .send_request(request)
+            .await
+            .map_err(|e| e.to_string())?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, body))
+    }
+}
+
 #[derive(Clone, Copy, Debug)]
 pub enum Scheme {
     Http,

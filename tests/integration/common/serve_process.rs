@@ -69,16 +69,25 @@ impl ServeProcess {
         }
     }
 
+    /// Sends `signal` (`kill -<signal>`).
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(&pid)
+            .status()
+            .unwrap();
+        assert!(sent.success(), "kill -{signal} {pid}");
+    }
+
+    /// Sends SIGHUP: reload the configuration.
+    pub fn hang_up(&self) {
+        self.signal("HUP");
+    }
+
     /// Sends SIGTERM and returns the exit status (panics after 5 s).
     pub fn terminate(&mut self) -> ExitStatus {
-        let pid = self.child.id().to_string();
-        assert!(
-            Command::new("kill")
-                .args(["-TERM", &pid])
-                .status()
-                .unwrap()
-                .success()
-        );
+        self.signal("TERM");
         for _ in 0..100 {
             if let Some(status) = self.child.try_wait().unwrap() {
                 return status;
