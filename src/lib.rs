@@ -7,7 +7,7 @@
 //!
 //! Layers stack one way; no two modules import each other (`farm-studio
 //! look` finds no loop and no import back up): `email`, `source`,
-//! `document`, `date`, `log_writer`, `watch` → `clients`, `request_log` →
+//! `document`, `date`, `log_writer`, `watch`, `qvalue` → `clients`, `request_log` →
 //! `profile` → `domain_table` → `domains_file` → `config` → `tls`, `dns` →
 //! `signing`, `resolve` → `load`, `metrics` and the documents
 //! (`thunderbird`, `autodiscover`, `apple`, `web`) → `services` →
@@ -33,6 +33,7 @@ pub mod load;
 pub mod log_writer;
 pub mod metrics;
 pub mod profile;
+pub mod qvalue;
 pub mod request_log;
 pub mod resolve;
 pub mod router;

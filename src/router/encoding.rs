@@ -10,6 +10,7 @@ use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 use http::HeaderValue;
 
 use crate::document::media_type;
+use crate::qvalue::parse_qvalue;
 
 /// The coding a reply is sent with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,7 +64,7 @@ pub(super) fn negotiate<'a>(fields: impl IntoIterator<Item = &'a HeaderValue>) -
             let Some(weight) = parts
                 .map(|parameter| parameter.trim())
                 .find(|parameter| parameter.len() >= 2 && parameter[..2].eq_ignore_ascii_case("q="))
-                .map_or(Some(1000), |parameter| parse_weight(&parameter[2..]))
+                .map_or(Some(1000), |parameter| parse_qvalue(&parameter[2..]))
             else {
                 // An unreadable weight: the element is ignored.
                 continue;
@@ -90,21 +91,6 @@ pub(super) fn negotiate<'a>(fields: impl IntoIterator<Item = &'a HeaderValue>) -
         Coding::Gzip
     } else {
         Coding::Identity
-    }
-}
-
-/// A `qvalue` (RFC 9110 §12.4.2) in thousandths: `0`, `0.5`, `1.000`.
-fn parse_weight(text: &str) -> Option<u16> {
-    let text = text.trim();
-    let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
-    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let thousandths = format!("{fraction:0<3}").parse::<u16>().ok()?;
-    match whole {
-        "0" => Some(thousandths),
-        "1" if thousandths == 0 => Some(1000),
-        _ => None,
     }
 }
 
@@ -232,18 +218,6 @@ mod tests {
         for (fields, expected) in cases {
             assert_eq!(pick(fields), *expected, "{fields:?}");
         }
-    }
-
-    #[test]
-    fn weights_parse_to_thousandths() {
-        assert_eq!(parse_weight("0"), Some(0));
-        assert_eq!(parse_weight("0.5"), Some(500));
-        assert_eq!(parse_weight("0.05"), Some(50));
-        assert_eq!(parse_weight("1.000"), Some(1000));
-        assert_eq!(parse_weight("1.001"), None);
-        assert_eq!(parse_weight("0.1234"), None);
-        assert_eq!(parse_weight("-0"), None);
-        assert_eq!(parse_weight(""), None);
     }
 
     #[test]

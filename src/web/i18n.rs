@@ -57,7 +57,7 @@ impl Lang {
                     continue;
                 };
                 if key.trim().eq_ignore_ascii_case("q") {
-                    quality = parse_quality(value.trim()).unwrap_or(0);
+                    quality = crate::qvalue::parse_qvalue(value).unwrap_or(0);
                 }
             }
             let primary = tag.split('-').next().unwrap_or_default();
@@ -69,20 +69,6 @@ impl Lang {
             }
         }
         best.map(|(lang, _)| lang)
-    }
-}
-
-/// A q-value in thousandths: `1`, `0.8`, `0.125` (RFC 9110 §12.4.2).
-fn parse_quality(value: &str) -> Option<u16> {
-    let (whole, fraction) = value.split_once('.').unwrap_or((value, ""));
-    if fraction.len() > 3 || !fraction.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    let thousandths = format!("{fraction:0<3}").parse::<u16>().ok()?;
-    match whole {
-        "0" => Some(thousandths),
-        "1" if thousandths == 0 => Some(1000),
-        _ => None,
     }
 }
 
