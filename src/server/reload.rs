@@ -45,17 +45,19 @@ impl Reloader {
     pub(super) fn reload(
         &self,
         path: Option<&Path>,
-        parsed: impl FnOnce(&Config),
+        parsed: impl FnOnce(&Config) + Send,
     ) -> Result<(), ReloadError> {
         let _one_at_a_time = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.shared.app.load();
         let services = current.services.clone();
-        let loaded = Config::load(path)
-            .map_err(LoadError::from)
-            .and_then(|config| {
-                parsed(&config);
-                load_files_of(config)
-            });
+        let loaded = at_idle_priority(|| {
+            Config::load(path)
+                .map_err(LoadError::from)
+                .and_then(|config| {
+                    parsed(&config);
+                    load_files_of(config)
+                })
+        });
         let Loaded {
             config,
             certificates,
@@ -163,6 +165,58 @@ impl Reloader {
                 .with_profile_signer(signer),
         ));
         Ok(())
+    }
+}
+
+/// Runs `work` (reading and checking a configuration: about a second of
+/// one core for a million domains) on a thread of its own at idle priority
+/// (`SCHED_IDLE`), and waits for it. The workers answering requests then
+/// always come first: a reload does not add to their latency, and on a
+/// server whose cores are all busy it waits for idle time (BENCHMARKS.md,
+/// "Scale"). A thread of its own, because an unprivileged thread cannot
+/// leave idle priority again. If no thread can be started, `work` runs
+/// here at normal priority.
+fn at_idle_priority<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    let work = Mutex::new(Some(work));
+    let take = || {
+        work.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+            .expect("the work runs once")
+    };
+    std::thread::scope(|scope| {
+        let spawned = std::thread::Builder::new()
+            .name("mailsetup-reload".into())
+            .spawn_scoped(scope, || {
+                lower_own_priority();
+                take()()
+            });
+        match spawned {
+            Ok(thread) => thread
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            Err(error) => {
+                tracing::warn!(%error, "no thread for the reload; it runs at normal priority");
+                take()()
+            }
+        }
+    })
+}
+
+/// Puts the calling thread at idle priority. Where that is refused (a
+/// sandbox), it keeps its priority, which is only less kind to requests.
+#[allow(unsafe_code)]
+fn lower_own_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread; `param` outlives the call.
+        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } != 0 {
+            tracing::debug!(
+                error = %std::io::Error::last_os_error(),
+                "the reload thread keeps its priority"
+            );
+        }
     }
 }
 
@@ -435,5 +489,42 @@ pub(super) async fn watch_files(
                 return;
             }
         };
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::at_idle_priority;
+
+    /// The scheduling policy of the calling thread (proc(5): field 41 of
+    /// `stat`, counted after the parenthesised command name).
+    fn own_policy() -> u32 {
+        let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 1..];
+        after_name
+            .split_whitespace()
+            .nth(38)
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    #[test]
+    fn loading_runs_at_idle_priority_and_the_caller_keeps_its_own() {
+        let before = own_policy();
+        assert_ne!(before, libc::SCHED_IDLE as u32);
+        let (inside, name) = at_idle_priority(|| {
+            let name = std::thread::current().name().map(str::to_owned);
+            (own_policy(), name)
+        });
+        assert_eq!(inside, libc::SCHED_IDLE as u32);
+        assert_eq!(name.as_deref(), Some("mailsetup-reload"));
+        assert_eq!(own_policy(), before);
+    }
+
+    #[test]
+    fn a_panic_while_loading_reaches_the_caller() {
+        let caught = std::panic::catch_unwind(|| at_idle_priority(|| panic!("bad table")));
+        assert!(caught.is_err());
     }
 }
