@@ -82,19 +82,36 @@ impl DomainName {
             return Err(AddressError::EmptyDomain);
         }
         // Check characters first so the error names the character instead
-        // of reporting a generic IDNA failure.
-        for c in input.chars() {
-            if c.is_control() {
-                return Err(AddressError::ControlCharacter);
+        // of reporting a generic IDNA failure. (ASCII input, nearly all of
+        // it, is checked byte by byte: the same rules, no decoding.)
+        if input.is_ascii() {
+            if let Some(b) = input
+                .bytes()
+                .find(|&b| !(b.is_ascii_alphanumeric() || b == b'-' || b == b'.'))
+            {
+                let c = char::from(b);
+                return Err(if c.is_control() {
+                    AddressError::ControlCharacter
+                } else if c.is_whitespace() {
+                    AddressError::Space
+                } else {
+                    AddressError::DomainCharacter(c)
+                });
             }
-            if c.is_whitespace() {
-                return Err(AddressError::Space);
-            }
-            if c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '-' || c == '.') {
-                return Err(AddressError::DomainCharacter(c));
+        } else {
+            for c in input.chars() {
+                if c.is_control() {
+                    return Err(AddressError::ControlCharacter);
+                }
+                if c.is_whitespace() {
+                    return Err(AddressError::Space);
+                }
+                if c.is_ascii() && !(c.is_ascii_alphanumeric() || c == '-' || c == '.') {
+                    return Err(AddressError::DomainCharacter(c));
+                }
             }
         }
-        if input.split('.').any(str::is_empty) {
+        if input.starts_with('.') || input.ends_with('.') || has_two_dots_in_a_row(input) {
             return Err(AddressError::EmptyLabel);
         }
         if input.bytes().all(|b| b.is_ascii_digit() || b == b'.')
@@ -198,7 +215,30 @@ pub struct EmailAddress {
 /// Characters RFC 5322 allows in an unquoted local part besides letters and
 /// digits (`atext`). Quoted local parts are refused: no client needs them
 /// for Microsoft mailboxes and they would carry quotes into documents.
-const LOCAL_PART_SYMBOLS: &str = "!#$%&'*+-/=?^_`{|}~.";
+fn is_local_part_symbol(c: char) -> bool {
+    matches!(
+        c,
+        '!' | '#'
+            | '$'
+            | '%'
+            | '&'
+            | '\''
+            | '*'
+            | '+'
+            | '-'
+            | '/'
+            | '='
+            | '?'
+            | '^'
+            | '_'
+            | '`'
+            | '{'
+            | '|'
+            | '}'
+            | '~'
+            | '.'
+    )
+}
 
 impl EmailAddress {
     pub fn parse(input: &str) -> Result<Self, AddressError> {
@@ -210,11 +250,22 @@ impl EmailAddress {
         if input.len() > MAX_ADDRESS_LEN && input.chars().count() > MAX_ADDRESS_LEN {
             return Err(AddressError::TooLong);
         }
-        if input.chars().any(char::is_control) {
-            return Err(AddressError::ControlCharacter);
-        }
-        if input.chars().any(char::is_whitespace) {
-            return Err(AddressError::Space);
+        // ASCII input, nearly all of it, is checked byte by byte: the same
+        // rules, no decoding.
+        if input.is_ascii() {
+            if input.bytes().any(|b| b.is_ascii_control()) {
+                return Err(AddressError::ControlCharacter);
+            }
+            if input.bytes().any(|b| b == b' ') {
+                return Err(AddressError::Space);
+            }
+        } else {
+            if input.chars().any(char::is_control) {
+                return Err(AddressError::ControlCharacter);
+            }
+            if input.chars().any(char::is_whitespace) {
+                return Err(AddressError::Space);
+            }
         }
         let mut parts = input.split('@');
         let local = parts.next().unwrap_or_default();
@@ -245,7 +296,7 @@ impl EmailAddress {
         if local.len() > MAX_LOCAL_PART_LEN {
             return Err(AddressError::LocalPartTooLong);
         }
-        if local.starts_with('.') || local.ends_with('.') || local.contains("..") {
+        if local.starts_with('.') || local.ends_with('.') || has_two_dots_in_a_row(local) {
             return Err(AddressError::LocalPartDots);
         }
         // Non-ASCII letters are allowed (RFC 6531, internationalised
@@ -254,8 +305,11 @@ impl EmailAddress {
         // a client's account list read as another one (`alice\u{202E}gpj.exe`
         // shows as `aliceexe.jpg`).
         match local.chars().find(|&c| {
-            is_format_character(c)
-                || (c.is_ascii() && !c.is_ascii_alphanumeric() && !LOCAL_PART_SYMBOLS.contains(c))
+            if c.is_ascii() {
+                !(c.is_ascii_alphanumeric() || is_local_part_symbol(c))
+            } else {
+                is_format_character(c)
+            }
         }) {
             Some(c) => Err(AddressError::ForbiddenCharacter(c)),
             None => Ok(()),
@@ -273,6 +327,11 @@ impl EmailAddress {
     pub fn domain(&self) -> &DomainName {
         &self.domain
     }
+}
+
+/// `..` anywhere (cheaper than a substring search for so short a needle).
+fn has_two_dots_in_a_row(text: &str) -> bool {
+    text.as_bytes().windows(2).any(|pair| pair == b"..")
 }
 
 /// The code points of Unicode general category Cf (format characters), as
