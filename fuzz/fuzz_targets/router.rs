@@ -55,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
     let Some(request) = request_from(data) else {
         return;
     };
-    let response = runtime().block_on(route(app(), &request));
+    let (response, _) = runtime().block_on(route(app(), &request, None));
     let status = response.status();
     assert!(
         !status.is_server_error(),

@@ -3,7 +3,7 @@
 
 use http::header::{self, HeaderValue};
 
-use super::reply::{Caching, Reply};
+use super::reply::{Caching, Reply, Vary};
 use super::{Exchange, RouteError};
 use crate::apple::{
     Platform, ProfileKind, ProfileLanguage, ProfileOptions, profile_file_name,
@@ -51,16 +51,12 @@ pub(super) async fn apple_profile(
         document.body = signer.sign(&document.body)?;
     }
     // The profile names the user: never kept by a shared cache.
-    let mut reply = Reply::document(document).with_caching(Caching::Private);
-    let vary = match (vary, lang_chosen) {
-        (true, true) => Some("User-Agent"),
-        (true, false) => Some("User-Agent, Accept-Language"),
-        (false, false) => Some("Accept-Language"),
-        (false, true) => None,
-    };
-    if let Some(vary) = vary {
-        reply = reply.with_header(header::VARY, HeaderValue::from_static(vary));
-    }
+    let mut reply = Reply::document(document)
+        .with_caching(Caching::Private)
+        .with_vary(Vary {
+            user_agent: vary,
+            accept_language: !lang_chosen,
+        });
     // The name is built from the parsed address and holds only header-safe
     // characters; the check is belt and braces.
     let disposition = format!(

@@ -7,7 +7,7 @@ use http::StatusCode;
 use http::header::{self, HeaderValue};
 
 use super::encoding::Prepared;
-use super::reply::{Caching, Reply};
+use super::reply::{Caching, Reply, Vary};
 use super::{Exchange, Listener, RequestHost, RouteError};
 use crate::document::media_type;
 use crate::email::EmailAddress;
@@ -52,10 +52,10 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
     // The landing page's QR code needs an absolute URL: the operator's
     // public URL when given (behind a TLS proxy the request's own scheme
     // is http), else this request's scheme and host.
-    let scheme = match exchange.request.extensions().get::<super::ConnectionInfo>() {
-        Some(_) if exchange.connection.listener == Listener::Https => "https",
-        Some(_) => "http",
-        None => exchange.request.uri().scheme_str().unwrap_or("https"),
+    let scheme = match exchange.connected {
+        true if exchange.connection.listener == Listener::Https => "https",
+        true => "http",
+        false => exchange.request.uri().scheme_str().unwrap_or("https"),
     };
     let scheme = forwarded_scheme(exchange).unwrap_or(scheme);
     let host = RequestHost::of(exchange.request).map(|host| host.to_string());
@@ -123,10 +123,10 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
             header::CONTENT_LANGUAGE,
             HeaderValue::from_static(lang.code()),
         )
-        .with_header(
-            header::VARY,
-            HeaderValue::from_static("Accept-Language, User-Agent"),
-        )
+        .with_vary(Vary {
+            accept_language: true,
+            user_agent: true,
+        })
 }
 
 /// The scheme a trusted proxy says the visitor used (`X-Forwarded-Proto`,

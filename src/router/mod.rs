@@ -18,10 +18,9 @@ mod route;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http::header::{self, HeaderValue};
+use http::header;
 use http::{Request, Response, StatusCode};
 use http_body_util::Full;
-use percent_encoding::percent_decode_str;
 
 use crate::apple::{AppleError, UnknownValue};
 use crate::clients::Client;
@@ -37,7 +36,7 @@ use crate::web;
 
 use host::RequestHost;
 pub use reply::plain_error;
-use reply::{Caching, Reply};
+use reply::{Caching, Reply, Vary};
 pub use route::Endpoint;
 use route::Route;
 
@@ -83,13 +82,14 @@ impl App {
 }
 
 /// What the request log line and the metrics say about a request besides
-/// method and status; put into the response's extensions by the router.
+/// method and status; returned with the response by `route`.
 #[derive(Debug, Clone)]
 pub struct RequestLog {
     /// The route that answered.
     pub endpoint: Endpoint,
-    /// The mail domain the request was about, once known to be valid.
-    pub domain: Option<DomainName>,
+    /// The mail domain the request was about, once known to be valid,
+    /// when it is not the address's (see `domain`).
+    domain: Option<DomainName>,
     /// The address, when the request had a valid one.
     pub address: Option<EmailAddress>,
     /// The site the domain resolved to: its profile labels the request.
@@ -101,6 +101,23 @@ impl RequestLog {
     /// resolved no domain.
     pub fn profile_id(&self) -> &str {
         self.site.as_deref().map_or("", Site::profile_id)
+    }
+
+    /// The mail domain the request was about, once known to be valid.
+    pub fn domain(&self) -> Option<&DomainName> {
+        self.domain
+            .as_ref()
+            .or_else(|| self.address.as_ref().map(EmailAddress::domain))
+    }
+
+    /// The log of a request the router never saw (refused before routing).
+    pub fn unrouted() -> RequestLog {
+        RequestLog {
+            endpoint: Endpoint::None,
+            domain: None,
+            address: None,
+            site: None,
+        }
     }
 }
 
@@ -183,31 +200,24 @@ struct Exchange<'a> {
     app: &'a App,
     request: &'a Request<Bytes>,
     connection: ConnectionInfo,
+    /// Whether the request came over a connection (`route`'s `connection`
+    /// was given), rather than from the CLI or a fuzzer.
+    connected: bool,
     log: RequestLog,
 }
 
 impl Exchange<'_> {
     /// The request names this address.
     fn about(&mut self, address: &EmailAddress) {
-        self.log.domain = Some(address.domain().clone());
         self.log.address = Some(address.clone());
     }
 
     /// Resolves the mail domain; the log is labelled with the site found.
     async fn resolve(&mut self, domain: &DomainName) -> Result<Arc<Site>, ResolveError> {
-        if self.log.domain.is_none() {
+        if self.log.domain().is_none() {
             self.log.domain = Some(domain.clone());
         }
-        let site = self
-            .app
-            .resolver
-            .resolve(domain, self.connection.peer.ip())
-            .await
-            .inspect_err(|error| {
-                if let ResolveError::Busy { limit, .. } = error {
-                    self.app.services.metrics.record_mx_lookup_refused(*limit);
-                }
-            })?;
+        let site = lookup(self.app, self.connection, domain).await?;
         self.log.site = Some(site.clone());
         Ok(site)
     }
@@ -241,8 +251,10 @@ impl Exchange<'_> {
     fn thunderbird_document(&self, account: Account<'_>) -> Reply {
         let client = Client::from_user_agent(self.header(header::USER_AGENT));
         let native = NativeTypes::for_client(account.profile(), client, self.today());
-        let reply = Reply::document(self.app.thunderbird.render(account, native))
-            .with_header(header::VARY, HeaderValue::from_static("User-Agent"));
+        let reply = Reply::document(self.app.thunderbird.render(account, native)).with_vary(Vary {
+            user_agent: true,
+            ..Vary::default()
+        });
         // A document with the user's address is theirs alone: a shared cache
         // that ignores the query string must not hand it to someone else.
         match account.address {
@@ -280,18 +292,39 @@ impl Exchange<'_> {
     }
 }
 
-/// Answers one request. Never panics on client input; every error is a 4xx.
-pub async fn route(app: &App, request: &Request<Bytes>) -> Response<Full<Bytes>> {
-    let connection = request
-        .extensions()
-        .get::<ConnectionInfo>()
-        .copied()
-        .unwrap_or(ConnectionInfo::DIRECT);
+/// The site of a mail domain (table, then MX); a lookup refused for the
+/// limit is counted.
+async fn lookup(
+    app: &App,
+    connection: ConnectionInfo,
+    domain: &DomainName,
+) -> Result<Arc<Site>, ResolveError> {
+    app.resolver
+        .resolve(domain, connection.peer.ip())
+        .await
+        .inspect_err(|error| {
+            if let ResolveError::Busy { limit, .. } = error {
+                app.services.metrics.record_mx_lookup_refused(*limit);
+            }
+        })
+}
+
+/// Answers one request that came over `connection` (`None`: routed
+/// without one, by the CLI or a fuzzer), and says what the log line needs
+/// to know about it. Never panics on client input; every error is a 4xx.
+pub async fn route(
+    app: &App,
+    request: &Request<Bytes>,
+    connection: Option<ConnectionInfo>,
+) -> (Response<Full<Bytes>>, RequestLog) {
+    let connected = connection.is_some();
+    let connection = connection.unwrap_or(ConnectionInfo::DIRECT);
     let route = Route::parse(app, connection, request.uri().path());
     let mut exchange = Exchange {
         app,
         request,
         connection,
+        connected,
         log: RequestLog {
             endpoint: route.endpoint(),
             domain: None,
@@ -304,12 +337,11 @@ pub async fn route(app: &App, request: &Request<Bytes>) -> Response<Full<Bytes>>
         Err(error) => Err(error),
     };
     let coding = encoding::negotiate(request.headers().get_all(header::ACCEPT_ENCODING));
-    let mut response = match result {
+    let response = match result {
         Ok(reply) => reply.into_response(coding),
         Err(error) => Reply::from_error(&error).into_response(coding),
     };
-    response.extensions_mut().insert(exchange.log);
-    response
+    (response, exchange.log)
 }
 
 async fn answer(exchange: &mut Exchange<'_>, route: Route<'_>) -> Result<Reply, RouteError> {
@@ -346,18 +378,23 @@ async fn answer(exchange: &mut Exchange<'_>, route: Route<'_>) -> Result<Reply, 
 /// `https://<d>/.well-known/autoconfig/mail/config-v1.1.xml`. Without an
 /// address the Host names the domain.
 async fn thunderbird(exchange: &mut Exchange<'_>) -> Result<Reply, RouteError> {
-    let address = exchange.query_address("emailaddress")?;
-    let domain = match &address {
+    let site = match exchange.query_address("emailaddress")? {
         Some(address) => {
-            exchange.about(address);
-            address.domain().clone()
+            // The log keeps the address; the document is rendered from it
+            // there (the hot path: no copy).
+            let address = &*exchange.log.address.insert(address);
+            let site = lookup(exchange.app, exchange.connection, address.domain()).await?;
+            exchange.log.site = Some(site.clone());
+            site
         }
-        None => host_mail_domain(exchange.request).ok_or(RouteError::NoDomain)?,
+        None => {
+            let domain = host_mail_domain(exchange.request).ok_or(RouteError::NoDomain)?;
+            exchange.resolve(&domain).await?
+        }
     };
-    let site = exchange.resolve(&domain).await?;
     Ok(exchange.thunderbird_document(Account {
         site: &site,
-        address: address.as_ref(),
+        address: exchange.log.address.as_ref(),
     }))
 }
 
@@ -374,10 +411,32 @@ async fn ispdb(exchange: &mut Exchange<'_>, domain: &str) -> Result<Reply, Route
 
 /// A percent-encoded path segment as UTF-8.
 fn decode_path(segment: &str) -> Result<String, RouteError> {
-    percent_decode_str(segment)
-        .decode_utf8()
-        .map(|decoded| decoded.into_owned())
-        .map_err(|_| RouteError::QueryEncoding)
+    percent_decoded(segment)
+}
+
+/// `input` with every `%XX` decoded (RFC 3986 §2.1; a `%` not followed by
+/// two hex digits stays as it is), as UTF-8. One pass into a buffer of the
+/// input's size: this is on every autoconfig request's path.
+fn percent_decoded(input: &str) -> Result<String, RouteError> {
+    fn hex(digit: u8) -> Option<u8> {
+        char::from(digit).to_digit(16).map(|value| value as u8)
+    }
+    let bytes = input.as_bytes();
+    let mut decoded = Vec::with_capacity(bytes.len());
+    let mut at = 0;
+    while let Some(&byte) = bytes.get(at) {
+        if byte == b'%'
+            && let Some(high) = bytes.get(at + 1).copied().and_then(hex)
+            && let Some(low) = bytes.get(at + 2).copied().and_then(hex)
+        {
+            decoded.push(high << 4 | low);
+            at += 3;
+        } else {
+            decoded.push(byte);
+            at += 1;
+        }
+    }
+    String::from_utf8(decoded).map_err(|_| RouteError::QueryEncoding)
 }
 
 fn query_value(
@@ -394,9 +453,7 @@ fn query_value(
         // Most keys and values carry no escapes: they are compared and
         // copied as they are, with no decoding pass.
         let key = if key.contains('%') {
-            percent_decode_str(key)
-                .decode_utf8()
-                .map_err(|_| RouteError::QueryEncoding)?
+            std::borrow::Cow::Owned(percent_decoded(key)?)
         } else {
             std::borrow::Cow::Borrowed(key)
         };
@@ -412,10 +469,7 @@ fn query_value(
             std::borrow::Cow::Borrowed(value)
         };
         let value = if value.contains('%') {
-            percent_decode_str(&value)
-                .decode_utf8()
-                .map_err(|_| RouteError::QueryEncoding)?
-                .into_owned()
+            percent_decoded(&value)?
         } else {
             value.into_owned()
         };
@@ -480,4 +534,30 @@ pub enum Listener {
     Https,
     /// The operator's listener: /metrics and /healthz only.
     Admin,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decoded;
+
+    #[test]
+    fn percent_decoding_follows_rfc_3986_and_refuses_bad_utf8() {
+        for (input, decoded) in [
+            ("alice%40contoso.example", "alice@contoso.example"),
+            ("%41%62c", "Abc"),
+            ("caf%C3%A9", "café"),
+            ("caf%c3%a9", "café"),
+            ("100%", "100%"),
+            ("%4", "%4"),
+            ("%zz%4g", "%zz%4g"),
+            ("%%41", "%A"),
+            ("a+b", "a+b"),
+            ("", ""),
+        ] {
+            assert_eq!(percent_decoded(input).unwrap(), decoded, "{input}");
+        }
+        for input in ["%FF", "%C3", "a%80b"] {
+            assert!(percent_decoded(input).is_err(), "{input}");
+        }
+    }
 }

@@ -36,9 +36,46 @@ pub(super) struct Reply {
     pub(super) content_type: &'static str,
     pub(super) body: Body,
     pub(super) caching: Caching,
-    /// Headers beyond those every reply gets (download name, `Vary`,
-    /// `Location`, ...).
-    pub(super) headers: HeaderMap,
+    /// What the reply depends on besides the URL.
+    pub(super) vary: Vary,
+    /// Headers beyond those every reply gets (download name, `Location`,
+    /// ...); `Vary` is `vary`'s.
+    pub(super) headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+/// The request headers a reply depends on besides the URL, for its `Vary`
+/// field (RFC 9110 §12.5.5). `Accept-Encoding` is added by
+/// `Reply::into_response`, which alone knows whether the body may be
+/// compressed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct Vary {
+    pub(super) accept_language: bool,
+    pub(super) user_agent: bool,
+}
+
+impl Vary {
+    /// The field's value, the Accept-Encoding member last; `None` when the
+    /// reply depends on nothing. Constants: nothing is formatted or checked
+    /// per request.
+    fn field(self, accept_encoding: bool) -> Option<HeaderValue> {
+        const fn value(members: &'static str) -> Option<HeaderValue> {
+            Some(HeaderValue::from_static(members))
+        }
+        const VALUES: [Option<HeaderValue>; 8] = [
+            None,
+            value("Accept-Encoding"),
+            value("User-Agent"),
+            value("User-Agent, Accept-Encoding"),
+            value("Accept-Language"),
+            value("Accept-Language, Accept-Encoding"),
+            value("Accept-Language, User-Agent"),
+            value("Accept-Language, User-Agent, Accept-Encoding"),
+        ];
+        let index = usize::from(self.accept_language) << 2
+            | usize::from(self.user_agent) << 1
+            | usize::from(accept_encoding);
+        VALUES[index].clone()
+    }
 }
 
 /// A reply's bytes: made for this request, or made once for all.
@@ -58,7 +95,8 @@ impl Reply {
             content_type: document.content_type,
             body: Body::Fresh(document.body),
             caching: Caching::Public,
-            headers: HeaderMap::new(),
+            vary: Vary::default(),
+            headers: Vec::new(),
         }
     }
 
@@ -69,7 +107,8 @@ impl Reply {
             content_type: prepared.content_type,
             body: Body::Prepared(prepared.clone()),
             caching: Caching::Public,
-            headers: HeaderMap::new(),
+            vary: Vary::default(),
+            headers: Vec::new(),
         }
     }
 
@@ -93,8 +132,15 @@ impl Reply {
         self
     }
 
+    /// Adds a header (not `Vary`: see `with_vary`).
     pub(super) fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Reply {
-        self.headers.insert(name, value);
+        debug_assert!(name != header::VARY, "Vary is set with with_vary");
+        self.headers.push((name, value));
+        self
+    }
+
+    pub(super) fn with_vary(mut self, vary: Vary) -> Reply {
+        self.vary = vary;
         self
     }
 
@@ -138,7 +184,7 @@ impl Reply {
 
     /// The response, in `coding` when the client takes it (see
     /// `encoding::negotiate`) and the body is text worth compressing.
-    pub(super) fn into_response(mut self, coding: Coding) -> Response<Full<Bytes>> {
+    pub(super) fn into_response(self, coding: Coding) -> Response<Full<Bytes>> {
         let is_html = self.content_type == media_type::HTML;
         let identity_length = match &self.body {
             Body::Fresh(body) => body.len(),
@@ -160,54 +206,51 @@ impl Reply {
             },
             (Body::Prepared(prepared), _, _) => (prepared.identity, Coding::Identity),
         };
-        if varies {
-            let vary = match self.headers.remove(header::VARY) {
-                // The two lists the routes set, joined without formatting
-                // per request (the Thunderbird document is the hot path).
-                Some(other) if other == "User-Agent" => {
-                    HeaderValue::from_static("User-Agent, Accept-Encoding")
-                }
-                Some(other) if other == "Accept-Language, User-Agent" => {
-                    HeaderValue::from_static("Accept-Language, User-Agent, Accept-Encoding")
-                }
-                Some(other) => other
-                    .to_str()
-                    .ok()
-                    .and_then(|other| {
-                        HeaderValue::from_str(&format!("{other}, Accept-Encoding")).ok()
-                    })
-                    .unwrap_or(HeaderValue::from_static("Accept-Encoding")),
-                None => HeaderValue::from_static("Accept-Encoding"),
-            };
-            self.headers.insert(header::VARY, vary);
-        }
         let mut response = Response::new(Full::new(body));
         *response.status_mut() = self.status;
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(self.content_type),
-        );
+        // Sized for every header below, so the map is allocated once.
+        let mut headers = HeaderMap::with_capacity(8 + self.headers.len());
+        headers.insert(header::CONTENT_TYPE, content_type_value(self.content_type));
         if sent_coding == Coding::Gzip {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         }
+        // Constants: `from_static` outside a const context checks every
+        // byte of the value on every call.
+        const PUBLIC: HeaderValue = HeaderValue::from_static("public, max-age=3600");
+        const PRIVATE: HeaderValue = HeaderValue::from_static("private, max-age=3600");
+        const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+        const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
         headers.insert(
             header::CACHE_CONTROL,
-            HeaderValue::from_static(match self.caching {
-                Caching::Public => "public, max-age=3600",
-                Caching::Private => "private, max-age=3600",
-                Caching::NoStore => "no-store",
-            }),
+            match self.caching {
+                Caching::Public => PUBLIC,
+                Caching::Private => PRIVATE,
+                Caching::NoStore => NO_STORE,
+            },
         );
-        headers.insert(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        );
-        if is_html {
-            add_html_security_headers(headers);
+        headers.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
+        if let Some(vary) = self.vary.field(varies) {
+            headers.insert(header::VARY, vary);
         }
-        headers.extend(self.headers);
+        if is_html {
+            add_html_security_headers(&mut headers);
+        }
+        for (name, value) in self.headers {
+            headers.insert(name, value);
+        }
+        *response.headers_mut() = headers;
         response
+    }
+}
+
+/// The `Content-Type` value: a constant for the documents answered most.
+fn content_type_value(content_type: &'static str) -> HeaderValue {
+    const XML: HeaderValue = HeaderValue::from_static(media_type::XML);
+    const HTML: HeaderValue = HeaderValue::from_static(media_type::HTML);
+    match content_type {
+        media_type::XML => XML,
+        media_type::HTML => HTML,
+        other => HeaderValue::from_static(other),
     }
 }
 
@@ -244,4 +287,38 @@ fn add_html_security_headers(headers: &mut HeaderMap) {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Vary;
+
+    /// Every combination names exactly the headers its flags say.
+    #[test]
+    fn vary_field_lists_what_the_reply_depends_on() {
+        for accept_language in [false, true] {
+            for user_agent in [false, true] {
+                for accept_encoding in [false, true] {
+                    let vary = Vary {
+                        accept_language,
+                        user_agent,
+                    };
+                    let field = vary.field(accept_encoding);
+                    let members: Vec<&str> = field
+                        .as_ref()
+                        .map(|value| value.to_str().unwrap().split(", ").collect())
+                        .unwrap_or_default();
+                    let expected: Vec<&str> = [
+                        (accept_language, "Accept-Language"),
+                        (user_agent, "User-Agent"),
+                        (accept_encoding, "Accept-Encoding"),
+                    ]
+                    .into_iter()
+                    .filter_map(|(on, name)| on.then_some(name))
+                    .collect();
+                    assert_eq!(members, expected);
+                }
+            }
+        }
+    }
 }

@@ -559,25 +559,34 @@ async fn handle(
     // One configuration generation for the whole request, even if a
     // reload happens meanwhile.
     let app = shared.app.load_full();
-    let (mut parts, body) = request.into_parts();
-    parts.extensions.insert(connection);
+    let (parts, body) = request.into_parts();
     let max = shared.limits.max_body_bytes;
     if let Some(early) = early_refusal(&parts, max) {
-        log_request(&app, &parts.method, &parts.uri, &early, connection, started);
+        let log = RequestLog::unrouted();
+        log_request(
+            &app,
+            &parts.method,
+            &parts.uri,
+            &early,
+            &log,
+            connection,
+            started,
+        );
         return early;
     }
     // What the log line needs once the request itself has moved into the
     // router (cheap: standard methods are inline, a URI shares its bytes).
     let method = parts.method.clone();
     let uri = parts.uri.clone();
-    let response = if body.is_end_stream() {
+    let (response, log) = if body.is_end_stream() {
         // Most requests (GET, HEAD) have no body: nothing to wait for, so
         // no timer to arm per request.
-        route(&app, &Request::from_parts(parts, Bytes::new())).await
+        let request = Request::from_parts(parts, Bytes::new());
+        route(&app, &request, Some(connection)).await
     } else {
-        read_body_and_route(&app, shared, parts, body).await
+        read_body_and_route(&app, shared, parts, body, connection).await
     };
-    log_request(&app, &method, &uri, &response, connection, started);
+    log_request(&app, &method, &uri, &response, &log, connection, started);
     if method == http::Method::HEAD {
         without_body(response)
     } else {
@@ -591,15 +600,19 @@ async fn read_body_and_route(
     shared: &Shared,
     parts: http::request::Parts,
     body: Incoming,
-) -> Response<Full<Bytes>> {
+    connection: ConnectionInfo,
+) -> (Response<Full<Bytes>>, RequestLog) {
     let max = shared.limits.max_body_bytes;
     // A body that trickles in is cut like a slow header. (When a request
     // has both Content-Length and Transfer-Encoding, hyper drops the length,
     // reads it chunked and closes the connection afterwards, RFC 9112 §6.3,
     // so no second request can be smuggled behind it.)
     let body = Limited::new(body, max).collect();
-    match tokio::time::timeout(shared.limits.header_read_timeout(), body).await {
-        Ok(Ok(collected)) => route(app, &Request::from_parts(parts, collected.to_bytes())).await,
+    let refusal = match tokio::time::timeout(shared.limits.header_read_timeout(), body).await {
+        Ok(Ok(collected)) => {
+            let request = Request::from_parts(parts, collected.to_bytes());
+            return route(app, &request, Some(connection)).await;
+        }
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => plain_error(
             StatusCode::PAYLOAD_TOO_LARGE,
             &format!("the request body is larger than {max} bytes"),
@@ -619,7 +632,8 @@ async fn read_body_and_route(
             );
             response
         }
-    }
+    };
+    (refusal, RequestLog::unrouted())
 }
 
 /// Answers that need no body: a declared `Content-Length` over the cap is
@@ -688,22 +702,23 @@ fn log_request(
     method: &http::Method,
     uri: &http::Uri,
     response: &Response<Full<Bytes>>,
+    log: &RequestLog,
     connection: ConnectionInfo,
     started: Instant,
 ) {
     let latency = started.elapsed();
-    let log = response.extensions().get::<RequestLog>();
-    let endpoint_id = log.map_or(Endpoint::None, |l| l.endpoint);
+    let endpoint_id = log.endpoint;
     let endpoint = endpoint_id.as_str();
-    let domain = log.and_then(|l| l.domain.as_ref());
+    let domain = log.domain();
     // The site the router resolved, MX-detected ones included.
-    let profile = log.map_or("", RequestLog::profile_id);
+    let profile = log.profile_id();
     app.services
         .metrics
         .record_request(endpoint, response.status().as_u16(), profile, latency);
     let log_addresses = app.config.log_addresses;
     let address = log
-        .and_then(|l| l.address.as_ref())
+        .address
+        .as_ref()
         .filter(|_| log_addresses)
         .map(|a| a.as_str());
     // Paths may carry an address (/apple/<address>.mobileconfig, the v2

@@ -33,7 +33,10 @@ async fn iphone_gets_exchange_activesync_with_oauth_and_no_password() {
     );
     // The platform came from the User-Agent and the profile's language
     // from Accept-Language (no `lang` in the link): both say so to caches.
-    assert_eq!(reply.header("vary"), Some("User-Agent, Accept-Language"));
+    // (Members in any order: RFC 9110 §12.5.5 gives it no meaning.)
+    let mut vary: Vec<&str> = reply.header("vary").unwrap().split(", ").collect();
+    vary.sort_unstable();
+    assert_eq!(vary, ["Accept-Language", "User-Agent"]);
     let flat = parse_both(&reply.body);
     assert_field(&flat, "PayloadType", "str", "Configuration");
     assert_field(&flat, "PayloadVersion", "int", "1");
