@@ -462,6 +462,67 @@ mod tests {
         }
     }
 
+    /// ASCII input is checked on bytes, other input on characters: both
+    /// paths give the same reason for the same fault.
+    #[test]
+    fn ascii_and_unicode_input_get_the_same_reasons() {
+        let address_cases: &[(&str, AddressError)] = &[
+            ("al\tice@contoso.com", AddressError::ControlCharacter),
+            ("alïce\t@contoso.com", AddressError::ControlCharacter),
+            ("al\u{85}ice@contoso.com", AddressError::ControlCharacter),
+            ("alïce @contoso.com", AddressError::Space),
+            ("al\u{3000}ice@contoso.com", AddressError::Space),
+            ("al..ice@contoso.com", AddressError::LocalPartDots),
+            ("alï..ce@contoso.com", AddressError::LocalPartDots),
+            ("alice.@contoso.com", AddressError::LocalPartDots),
+            ("al(ice@contoso.com", AddressError::ForbiddenCharacter('(')),
+            ("alï(ce@contoso.com", AddressError::ForbiddenCharacter('(')),
+            (
+                "al\u{202E}ice@contoso.com",
+                AddressError::ForbiddenCharacter('\u{202E}'),
+            ),
+        ];
+        for (input, expected) in address_cases {
+            assert_eq!(
+                EmailAddress::parse(input).as_ref(),
+                Err(expected),
+                "{input:?}"
+            );
+        }
+        let domain_cases: &[(&str, AddressError)] = &[
+            (".contoso.com", AddressError::EmptyLabel),
+            ("contoso.com..", AddressError::EmptyLabel),
+            ("contoso..com", AddressError::EmptyLabel),
+            ("müller..de", AddressError::EmptyLabel),
+            (".müller.de", AddressError::EmptyLabel),
+            ("con toso.com", AddressError::Space),
+            ("mül ler.de", AddressError::Space),
+            ("con\u{7}toso.com", AddressError::ControlCharacter),
+            ("mül\u{7}ler.de", AddressError::ControlCharacter),
+            ("conto_so.com", AddressError::DomainCharacter('_')),
+            ("mül_ler.de", AddressError::DomainCharacter('_')),
+        ];
+        for (input, expected) in domain_cases {
+            assert_eq!(
+                DomainName::parse(input).as_ref(),
+                Err(expected),
+                "{input:?}"
+            );
+        }
+        for (input, parsed) in [
+            ("Contoso.COM.", "contoso.com"),
+            ("Müller.de", "xn--mller-kva.de"),
+        ] {
+            assert_eq!(DomainName::parse(input).unwrap().as_str(), parsed);
+        }
+        assert_eq!(
+            EmailAddress::parse("O'Brien+tag@Contoso.com")
+                .unwrap()
+                .as_str(),
+            "O'Brien+tag@contoso.com"
+        );
+    }
+
     #[test]
     fn length_limits_are_enforced() {
         let long_local = format!("{}@contoso.com", "a".repeat(65));
