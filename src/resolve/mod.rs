@@ -255,7 +255,9 @@ impl Resolver {
     ) -> Result<Arc<Site>, ResolveError> {
         match (self.directory.resolve(domain), &self.mx) {
             (Ok(site), _) => Ok(site),
-            (Err(_), Some(mx)) => mx.resolve(domain, client).await,
+            // Boxed: the lookup's future is large, and every request's
+            // future (moved a few times each) would be that size with it.
+            (Err(_), Some(mx)) => Box::pin(mx.resolve(domain, client)).await,
             (Err(unknown), None) => Err(unknown),
         }
     }

@@ -584,7 +584,9 @@ async fn handle(
         let request = Request::from_parts(parts, Bytes::new());
         route(&app, &request, Some(connection)).await
     } else {
-        read_body_and_route(&app, shared, parts, body, connection).await
+        // Boxed: its future (body, timer, request) would otherwise make
+        // every request's future that much larger.
+        Box::pin(read_body_and_route(&app, shared, parts, body, connection)).await
     };
     log_request(&app, &method, &uri, &response, &log, connection, started);
     if method == http::Method::HEAD {
