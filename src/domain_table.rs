@@ -156,6 +156,9 @@ impl DomainTable {
             .profiles
             .binary_search_by(|profile| profile.id.as_str().cmp(id))
             .ok()?;
+        // `load_profiles` refuses more than `MAX_PROFILES`, so every
+        // position fits.
+        const _: () = assert!(crate::profile::MAX_PROFILES <= 1 << 16);
         u16::try_from(position).ok().map(ProfileIndex)
     }
 

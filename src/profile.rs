@@ -468,6 +468,10 @@ fn is_valid_id(id: &str) -> bool {
 
 /// Loads the built-in profiles, then every `*.toml` in `dir` (if given),
 /// which override built-ins of the same id or add new ones.
+/// How many profiles a configuration may have: the domain table gives
+/// each domain's profile in two bytes (`domain_table::ProfileIndex`).
+pub const MAX_PROFILES: usize = 1 << 16;
+
 pub fn load_profiles(dir: Option<&Path>) -> Result<Profiles, ConfigError> {
     let mut profiles = Profiles::new();
     for (id, name, text) in BUILT_IN {
@@ -486,6 +490,25 @@ pub fn load_profiles(dir: Option<&Path>) -> Result<Profiles, ConfigError> {
         }
     }
     paths.sort();
+    let count = BUILT_IN.len()
+        + paths
+            .iter()
+            .filter(|path| {
+                let stem = path.file_stem().and_then(|s| s.to_str());
+                !BUILT_IN.iter().any(|(id, ..)| Some(*id) == stem)
+            })
+            .count();
+    if count > MAX_PROFILES {
+        return Err(ConfigError::Invalid {
+            path: dir.to_owned(),
+            line: None,
+            column: None,
+            reason: format!(
+                "{count} profiles (the built-in ones and this directory's .toml files); \
+                 mailsetup takes at most {MAX_PROFILES}"
+            ),
+        });
+    }
     let mut sources = BTreeMap::new();
     for path in paths {
         let source = SourceFile::read(&path)?;
@@ -535,6 +558,30 @@ fn check_domains_claimed_once(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// One more profile than the domain table can index is refused by
+    /// name and count before any file is read, rather than later reported
+    /// as an unknown profile.
+    #[test]
+    fn too_many_profiles_are_refused_with_the_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = MAX_PROFILES + 1 - BUILT_IN.len();
+        for n in 0..files {
+            std::fs::write(dir.path().join(format!("p{n}.toml")), "").unwrap();
+        }
+        // A file overriding a built-in profile is not one more profile.
+        std::fs::write(dir.path().join(format!("{}.toml", BUILT_IN[0].0)), "").unwrap();
+        let error = load_profiles(Some(dir.path())).unwrap_err().to_string();
+        assert!(
+            error.contains(&format!("{} profiles", MAX_PROFILES + 1)),
+            "{error}"
+        );
+        assert!(error.contains("at most 65536"), "{error}");
+        assert!(
+            error.starts_with(&dir.path().display().to_string()),
+            "{error}"
+        );
+    }
 
     fn parse(text: &str) -> Result<Profile, ConfigError> {
         Profile::parse(
