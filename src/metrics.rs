@@ -22,6 +22,34 @@ const LATENCY_BUCKETS: &[f64] = &[
 /// Profile id (or "") → requests.
 type CountByProfile = BTreeMap<String, u64>;
 
+/// How a look at changed certificate files ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CertificateOutcome {
+    /// Every certificate file loaded and is in service.
+    Success = 0,
+    /// Some `certificates_dir` entries did not load and keep their
+    /// previous certificate; the rest is in service.
+    Partial = 1,
+    /// The default certificate pair did not load; nothing changed.
+    Failure = 2,
+}
+
+impl CertificateOutcome {
+    const ALL: [CertificateOutcome; 3] = [
+        CertificateOutcome::Success,
+        CertificateOutcome::Partial,
+        CertificateOutcome::Failure,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            CertificateOutcome::Success => "success",
+            CertificateOutcome::Partial => "partial",
+            CertificateOutcome::Failure => "failure",
+        }
+    }
+}
+
 #[derive(Default)]
 pub struct Metrics {
     // (fields below; Debug is implemented by hand to keep locks out of it)
@@ -32,6 +60,8 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<&'static str, Histogram>>,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
+    /// Certificate files picked up on their own, by `CertificateOutcome`.
+    certificate_reloads: [AtomicU64; 3],
     acme_failures: AtomicU64,
     /// Requests answered 503 without an MX lookup, by the limit reached,
     /// in `MX_LOOKUP_LIMITS` order.
@@ -85,6 +115,10 @@ impl Metrics {
             histogram.sum_seconds += seconds;
             histogram.count += 1;
         }
+    }
+
+    pub fn record_certificate_reload(&self, outcome: CertificateOutcome) {
+        self.certificate_reloads[outcome as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn record_reload(&self, ok: bool) {
@@ -224,6 +258,21 @@ impl Metrics {
             "mailsetup_config_reloads_total{{outcome=\"failure\"}} {}",
             self.reloads_failed.load(Ordering::Relaxed)
         );
+        let _ = writeln!(
+            out,
+            "# HELP mailsetup_certificate_reloads_total Changed certificate files put in \
+             service without a configuration reload, by outcome (partial: some \
+             certificates_dir entries kept their previous certificate)."
+        );
+        let _ = writeln!(out, "# TYPE mailsetup_certificate_reloads_total counter");
+        for outcome in CertificateOutcome::ALL {
+            let _ = writeln!(
+                out,
+                "mailsetup_certificate_reloads_total{{outcome=\"{}\"}} {}",
+                outcome.label(),
+                self.certificate_reloads[outcome as usize].load(Ordering::Relaxed)
+            );
+        }
         out
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::{ReloadError, Shared, acme_domains};
 use crate::config::{Config, SigningSource};
 use crate::load::{LoadError, Loaded, load_files_of};
+use crate::metrics::CertificateOutcome;
 use crate::router::App;
 use crate::signing::{ProfileSigner, SigningError};
 use crate::tls::{self, CertificateSet, TlsError};
@@ -112,7 +113,9 @@ impl Reloader {
         let Some(resolver) = &app.services.certificates else {
             return Ok(CertificateReload::default());
         };
-        let set = CertificateSet::load_quietly(&app.config.tls)?;
+        let metrics = &app.services.metrics;
+        let set = CertificateSet::load_quietly(&app.config.tls)
+            .inspect_err(|_| metrics.record_certificate_reload(CertificateOutcome::Failure))?;
         let retry_unchanged = set
             .skipped
             .iter()
@@ -135,6 +138,11 @@ impl Reloader {
         );
         let before = resolver.certificates();
         let kept = resolver.replace_files(set);
+        metrics.record_certificate_reload(if kept.is_empty() {
+            CertificateOutcome::Success
+        } else {
+            CertificateOutcome::Partial
+        });
         let added = resolver
             .certificates()
             .iter()

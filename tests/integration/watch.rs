@@ -153,17 +153,46 @@ async fn wait_for_leaf(ca: &TestCa, https: SocketAddr, sni: &str, expected: &[u8
 
 /// The status of a GET over plain HTTP on a new connection.
 async fn status_of(http: SocketAddr, path: &str) -> u16 {
+    get(http, path).await.0
+}
+
+/// GET `path` over plain HTTP: the status and the body.
+async fn get(http: SocketAddr, path: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
     let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await.unwrap();
-    answer
+    let status = answer
         .split(' ')
         .nth(1)
         .and_then(|status| status.parse().ok())
-        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"))
+        .unwrap_or_else(|| panic!("not an HTTP answer: {answer:?}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, body)| body)
+        .to_owned();
+    (status, body)
+}
+
+/// The `[server]` line that serves /metrics to loopback clients under
+/// the `serve` policy.
+const METRICS: &str = "metrics_from_loopback = true";
+
+/// `mailsetup_certificate_reloads_total` by outcome, from /metrics (served
+/// to loopback clients).
+async fn certificate_reloads(http: SocketAddr) -> [u64; 3] {
+    let (status, body) = get(http, "/metrics").await;
+    assert_eq!(status, 200, "{body}");
+    ["success", "partial", "failure"].map(|outcome| {
+        let series = format!("mailsetup_certificate_reloads_total{{outcome=\"{outcome}\"}} ");
+        body.lines()
+            .find_map(|line| line.strip_prefix(series.as_str()))
+            .unwrap_or_else(|| panic!("no {series} in /metrics:\n{body}"))
+            .parse()
+            .unwrap()
+    })
 }
 
 /// Waits until GET `path` answers `expected`.
@@ -215,7 +244,11 @@ async fn a_kubelet_secret_swap_serves_the_new_certificate_and_open_connections_g
     let first = issue(&ca, &names);
     volume.publish(&[("tls.crt", &first.chain_pem), ("tls.key", &first.key_pem)]);
     let tls = tls_pair(&secret.join("tls.crt"), &secret.join("tls.key"));
-    let config = write_file(ca.dir.path(), "mailsetup.toml", &config_text(&tls, "", ""));
+    let config = write_file(
+        ca.dir.path(),
+        "mailsetup.toml",
+        &config_text(&tls, METRICS, ""),
+    );
     let (mut server, _log) = serve(&config, ca.dir.path());
     let sni = "autoconfig.contoso.test";
     assert_eq!(
@@ -232,6 +265,9 @@ async fn a_kubelet_secret_swap_serves_the_new_certificate_and_open_connections_g
     let second = issue(&ca, &names);
     volume.publish(&[("tls.crt", &second.chain_pem), ("tls.key", &second.key_pem)]);
     wait_for_leaf(&ca, server.https, sni, &second.der, "the swapped Secret").await;
+    let [success, partial, failure] = certificate_reloads(server.http).await;
+    assert!(success >= 1, "the swap is counted: {success}");
+    assert_eq!((partial, failure), (0, 0));
     // The connection opened before the swap is still served, on its
     // original handshake.
     assert_eq!(
@@ -358,7 +394,11 @@ async fn default_certificate_files_replaced_or_rewritten_are_served_once_the_pai
     let certificate = write_file(ca.dir.path(), "server.crt", &first.chain_pem);
     let private_key = write_file(ca.dir.path(), "server.key", &first.key_pem);
     let tls = tls_pair(&certificate, &private_key);
-    let config = write_file(ca.dir.path(), "mailsetup.toml", &config_text(&tls, "", ""));
+    let config = write_file(
+        ca.dir.path(),
+        "mailsetup.toml",
+        &config_text(&tls, METRICS, ""),
+    );
     let (mut server, log) = serve(&config, ca.dir.path());
     let sni = "localhost";
     let mut open = KeepAlive::open(&ca, server.https, sni).await;
@@ -371,6 +411,11 @@ async fn default_certificate_files_replaced_or_rewritten_are_served_once_the_pai
     let said = wait_for_log(&log, "changed certificate files refused");
     assert!(said.contains("do not go together"), "{said}");
     std::thread::sleep(SEVERAL_LOOKS);
+    assert_eq!(
+        certificate_reloads(server.http).await,
+        [0, 0, 1],
+        "one refusal, counted once like it is logged once"
+    );
     assert_eq!(
         presented_leaf(&ca, server.https, sni).await,
         Ok(first.der.clone())
@@ -389,6 +434,7 @@ async fn default_certificate_files_replaced_or_rewritten_are_served_once_the_pai
     // The key is rewritten in place (truncated, then written).
     std::fs::write(&private_key, &second.key_pem).unwrap();
     wait_for_leaf(&ca, server.https, sni, &second.der, "the rewritten pair").await;
+    assert_eq!(certificate_reloads(server.http).await, [1, 0, 1]);
     assert_eq!(
         open.get(AUTOCONFIG).await.map(|(status, _)| status),
         Ok(StatusCode::OK)
