@@ -358,7 +358,7 @@ async fn answer(exchange: &mut Exchange<'_>, route: Route<'_>) -> Result<Reply, 
             apple::apple_profile(exchange, address).await
         }
         Route::AppleLink { address } => {
-            let address = decode_path(address)?;
+            let address = percent_decoded(address)?;
             let address = EmailAddress::parse(&address).map_err(RouteError::Address)?;
             apple::apple_profile(exchange, address).await
         }
@@ -400,7 +400,7 @@ async fn thunderbird(exchange: &mut Exchange<'_>) -> Result<Reply, RouteError> {
 
 /// ISPDB style: `/v1.1/<domain>`, no address.
 async fn ispdb(exchange: &mut Exchange<'_>, domain: &str) -> Result<Reply, RouteError> {
-    let domain = decode_path(domain)?;
+    let domain = percent_decoded(domain)?;
     let domain = DomainName::parse(&domain).map_err(RouteError::Domain)?;
     let site = exchange.resolve(&domain).await?;
     Ok(exchange.thunderbird_document(Account {
@@ -409,12 +409,7 @@ async fn ispdb(exchange: &mut Exchange<'_>, domain: &str) -> Result<Reply, Route
     }))
 }
 
-/// A percent-encoded path segment as UTF-8.
-fn decode_path(segment: &str) -> Result<String, RouteError> {
-    percent_decoded(segment)
-}
-
-/// `input` with every `%XX` decoded (RFC 3986 §2.1; a `%` not followed by
+/// `input` (a path segment, a query key or value) with every `%XX` decoded (RFC 3986 §2.1; a `%` not followed by
 /// two hex digits stays as it is), as UTF-8. One pass into a buffer of the
 /// input's size: this is on every autoconfig request's path.
 fn percent_decoded(input: &str) -> Result<String, RouteError> {
