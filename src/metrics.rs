@@ -27,8 +27,9 @@ type CountByProfile = BTreeMap<String, u64>;
 pub enum CertificateOutcome {
     /// Every certificate file loaded and is in service.
     Success = 0,
-    /// Some `certificates_dir` entries did not load and keep their
-    /// previous certificate; the rest is in service.
+    /// Some `certificates_dir` entries did not load (one in service keeps
+    /// its previous certificate); the rest is in service. Counted once
+    /// for the same problems, however often they are tried again.
     Partial = 1,
     /// The default certificate pair did not load; nothing changed.
     Failure = 2,
@@ -262,7 +263,7 @@ impl Metrics {
             out,
             "# HELP mailsetup_certificate_reloads_total Changed certificate files put in \
              service without a configuration reload, by outcome (partial: some \
-             certificates_dir entries kept their previous certificate)."
+             certificates_dir entries did not load)."
         );
         let _ = writeln!(out, "# TYPE mailsetup_certificate_reloads_total counter");
         for outcome in CertificateOutcome::ALL {

@@ -113,9 +113,8 @@ impl Reloader {
         let Some(resolver) = &app.services.certificates else {
             return Ok(CertificateReload::default());
         };
-        let metrics = &app.services.metrics;
-        let set = CertificateSet::load_quietly(&app.config.tls)
-            .inspect_err(|_| metrics.record_certificate_reload(CertificateOutcome::Failure))?;
+        let set = CertificateSet::load_quietly(&app.config.tls)?;
+        let skipped = !set.skipped.is_empty();
         let retry_unchanged = set
             .skipped
             .iter()
@@ -138,11 +137,6 @@ impl Reloader {
         );
         let before = resolver.certificates();
         let kept = resolver.replace_files(set);
-        metrics.record_certificate_reload(if kept.is_empty() {
-            CertificateOutcome::Success
-        } else {
-            CertificateOutcome::Partial
-        });
         let added = resolver
             .certificates()
             .iter()
@@ -156,9 +150,20 @@ impl Reloader {
         Ok(CertificateReload {
             added,
             kept,
+            skipped,
             problems,
             retry_unchanged,
         })
+    }
+
+    /// Counts a certificate reload in /metrics.
+    fn record_certificate_reload(&self, outcome: CertificateOutcome) {
+        self.shared
+            .app
+            .load()
+            .services
+            .metrics
+            .record_certificate_reload(outcome);
     }
 
     /// Re-reads the Apple profile signer of the configuration in service
@@ -236,6 +241,9 @@ struct CertificateReload {
     /// Directory entries that failed to load and keep their previous
     /// certificate.
     kept: Vec<PathBuf>,
+    /// Some directory entry did not load (whether or not it had a
+    /// certificate in service before).
+    skipped: bool,
     /// What is wrong with the files, one line each.
     problems: Vec<String>,
     /// A file may load later as it is (a certificate not valid yet).
@@ -376,13 +384,20 @@ impl FileWatcher {
                         "certificate files changed; new connections get this certificate"
                     );
                 }
-                for problem in self.certificates.news(reload.problems) {
+                let news = self.certificates.news(reload.problems);
+                for problem in &news {
                     tracing::warn!(
                         problem,
                         "certificate files changed but do not all load; what loads is served, \
                          an entry in service keeps its certificate, and the files are tried \
                          again when they change"
                     );
+                }
+                // Counted like it is logged: once, not at every retry.
+                if !reload.skipped {
+                    reloader.record_certificate_reload(CertificateOutcome::Success);
+                } else if !news.is_empty() {
+                    reloader.record_certificate_reload(CertificateOutcome::Partial);
                 }
                 if reload.kept.is_empty() {
                     self.certificates.applied(now);
@@ -397,6 +412,7 @@ impl FileWatcher {
                         "changed certificate files refused; the certificates in service stay, \
                          and the files are tried again when they change"
                     );
+                    reloader.record_certificate_reload(CertificateOutcome::Failure);
                 }
                 self.certificates.failed(now, error.may_pass_with_time());
             }

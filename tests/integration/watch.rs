@@ -291,8 +291,12 @@ async fn secrets_under_certificates_dir_are_entries_and_new_ones_are_picked_up()
         tls_pair(&ca.cert_path, &ca.key_path),
         certificates.display()
     );
-    let config = write_file(ca.dir.path(), "mailsetup.toml", &config_text(&tls, "", ""));
-    let (mut server, _log) = serve(&config, ca.dir.path());
+    let config = write_file(
+        ca.dir.path(),
+        "mailsetup.toml",
+        &config_text(&tls, METRICS, ""),
+    );
+    let (mut server, log) = serve(&config, ca.dir.path());
     let sni = "autoconfig.contoso.test";
     assert_eq!(
         presented_leaf(&ca, server.https, sni).await,
@@ -315,6 +319,20 @@ async fn secrets_under_certificates_dir_are_entries_and_new_ones_are_picked_up()
         "a new Secret",
     )
     .await;
+    let [success, partial, failure] = certificate_reloads(server.http).await;
+    assert!(success >= 2, "the swap and the new entry: {success}");
+    assert_eq!((partial, failure), (0, 0));
+
+    // A new entry whose key is another certificate's does not load; the
+    // rest is served, and /metrics says partial, once however many looks
+    // see the same files.
+    let mut broken = AtomicVolume::new(&certificates.join("northwind-tls"));
+    let lone = issue(&ca, &["autoconfig.northwind.test"]);
+    broken.publish(&[("tls.crt", &lone.chain_pem), ("tls.key", &added.key_pem)]);
+    wait_for_log(&log, "certificate files changed but do not all load");
+    std::thread::sleep(SEVERAL_LOOKS);
+    let [after, partial, failure] = certificate_reloads(server.http).await;
+    assert_eq!((after, partial, failure), (success, 1, 0));
     assert!(server.terminate().success());
 }
 
