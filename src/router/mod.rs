@@ -201,7 +201,7 @@ struct Exchange<'a> {
     request: &'a Request<Bytes>,
     connection: ConnectionInfo,
     /// Whether the request came over a connection (`route`'s `connection`
-    /// was given), rather than from the CLI or a fuzzer.
+    /// was given), rather than from the fuzzer.
     connected: bool,
     log: RequestLog,
 }
@@ -310,7 +310,7 @@ async fn lookup(
 }
 
 /// Answers one request that came over `connection` (`None`: routed
-/// without one, by the CLI or a fuzzer), and says what the log line needs
+/// without one, as the fuzzer does), and says what the log line needs
 /// to know about it. Never panics on client input; every error is a 4xx.
 pub async fn route(
     app: &App,
