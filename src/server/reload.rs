@@ -26,9 +26,15 @@ pub(super) struct Reloader {
     shared: Arc<Shared>,
     /// New domains get ACME certificates at a reload.
     acme: Option<Arc<crate::acme::Acme>>,
-    /// Held while a reload loads and swaps: a SIGHUP and the watcher at
-    /// the same moment must not store an older generation after a newer
-    /// one, which would then stay in service while the files say otherwise.
+    /// Held by a configuration reload from reading the files to the swap:
+    /// a SIGHUP and the watcher at the same moment must not store an older
+    /// generation after a newer one, which would then stay in service while
+    /// the files say otherwise.
+    one_config_at_a_time: Mutex<()>,
+    /// Held while certificate or signing files are read and put in
+    /// service (by any reload): short, so a configuration reload waiting
+    /// for idle time does not hold up a renewed certificate; and whoever
+    /// holds it last read the newest files.
     one_at_a_time: Mutex<()>,
 }
 
@@ -37,6 +43,7 @@ impl Reloader {
         Reloader {
             shared,
             acme,
+            one_config_at_a_time: Mutex::new(()),
             one_at_a_time: Mutex::new(()),
         }
     }
@@ -48,17 +55,19 @@ impl Reloader {
         path: Option<&Path>,
         parsed: impl FnOnce(&Config) + Send,
     ) -> Result<(), ReloadError> {
+        let _one_config = self
+            .one_config_at_a_time
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        // The long part, at idle priority: the configuration, its profiles
+        // and its domain table.
+        let config = at_idle_priority(|| Config::load(path).inspect(|config| parsed(config)));
+        // The certificate and signing files are read with the swap, so a
+        // certificate picked up meanwhile is not replaced by older files.
         let _one_at_a_time = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
         let current = self.shared.app.load();
         let services = current.services.clone();
-        let loaded = at_idle_priority(|| {
-            Config::load(path)
-                .map_err(LoadError::from)
-                .and_then(|config| {
-                    parsed(&config);
-                    load_files_of(config)
-                })
-        });
+        let loaded = config.map_err(LoadError::from).and_then(load_files_of);
         let Loaded {
             config,
             certificates,
@@ -186,7 +195,8 @@ impl Reloader {
 /// (`SCHED_IDLE`), and waits for it. The workers answering requests then
 /// always come first: a reload does not add to their latency, and on a
 /// server whose cores are all busy it waits for idle time (BENCHMARKS.md,
-/// "Scale"). A thread of its own, because an unprivileged thread cannot
+/// "Scale"), without holding up certificate pickups (see `Reloader`'s
+/// locks). A thread of its own, because an unprivileged thread cannot
 /// leave idle priority again. If no thread can be started, `work` runs
 /// here at normal priority.
 fn at_idle_priority<T: Send>(work: impl FnOnce() -> T + Send) -> T {

@@ -277,6 +277,59 @@ async fn a_kubelet_secret_swap_serves_the_new_certificate_and_open_connections_g
     assert!(server.terminate().success());
 }
 
+/// A configuration reload that takes long (a million domains loading at
+/// idle priority on a busy machine) must not hold up a renewed
+/// certificate. The long reload is made deterministic: SIGHUP with the
+/// configuration file replaced by a FIFO, whose open blocks until the
+/// test writes it.
+#[tokio::test]
+async fn a_certificate_is_picked_up_while_a_configuration_reload_waits() {
+    let ca = TestCa::new();
+    let secret = ca.dir.path().join("mailsetup-tls");
+    let mut volume = AtomicVolume::new(&secret);
+    let names = ["localhost", "autoconfig.contoso.test"];
+    let first = issue(&ca, &names);
+    volume.publish(&[("tls.crt", &first.chain_pem), ("tls.key", &first.key_pem)]);
+    let tls = tls_pair(&secret.join("tls.crt"), &secret.join("tls.key"));
+    let text = config_text(&tls, "", "");
+    let config = write_file(ca.dir.path(), "mailsetup.toml", &text);
+    let (mut server, log) = serve(&config, ca.dir.path());
+    let sni = "autoconfig.contoso.test";
+
+    let fifo = ca.dir.path().join("mailsetup.toml.fifo");
+    let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(made.success(), "mkfifo");
+    std::fs::rename(&fifo, &config).unwrap();
+    server.hang_up();
+    // The reload is now waiting in open(2) for a writer.
+    std::thread::sleep(Duration::from_millis(500));
+
+    let second = issue(&ca, &names);
+    volume.publish(&[("tls.crt", &second.chain_pem), ("tls.key", &second.key_pem)]);
+    wait_for_leaf(
+        &ca,
+        server.https,
+        sni,
+        &second.der,
+        "the renewal during a reload",
+    )
+    .await;
+    assert!(
+        !read_log(&log).contains("configuration reloaded"),
+        "the configuration reload was still waiting"
+    );
+
+    // The reload goes on once the file can be read, and keeps the
+    // certificate picked up meanwhile.
+    std::fs::write(&config, &text).unwrap();
+    wait_for_log(&log, "configuration reloaded");
+    assert_eq!(
+        presented_leaf(&ca, server.https, sni).await,
+        Ok(second.der.clone())
+    );
+    assert!(server.terminate().success());
+}
+
 #[tokio::test]
 async fn secrets_under_certificates_dir_are_entries_and_new_ones_are_picked_up() {
     let ca = TestCa::new();
