@@ -17,6 +17,13 @@
 #   scripts/bench.sh                 # 10 s per run, 64 connections
 #   DURATION=30 CONNECTIONS=128 RATES="10000 40000" scripts/bench.sh
 #   GZIP_CASE=1 scripts/bench.sh     # adds row (a-gz), see below
+#   ROUNDS=5 scripts/bench.sh        # adds alternating rounds, see below
+#
+# One run of each server says little on a machine whose throughput moves
+# by a fifth from one run to the next: with ROUNDS=N, cases (a) and (b)
+# are also run N times alternately, nginx without log before and after
+# each mailsetup run, and each ratio is taken against the mean of the two
+# nginx runs around it; the table prints every ratio and the median.
 #
 # Needs: nginx, wrk, openssl, taskset (apt-get install -y nginx wrk), and
 # for table 2 oha (cargo install oha --locked --version 1.16.0; the table is
@@ -326,6 +333,36 @@ echo "(c): wrk sends Connection: close, so every request is a new TCP connection
 echo "TLS handshake (wrk/OpenSSL does not resume sessions; nginx has session cache and tickets"
 echo "off; mailsetup's rustls does no resumption for a client that offers none): handshakes/s = requests/s."
 echo "RSS: VmRSS sampled halfway through each run (nginx: master + worker)."
+
+if [ "${ROUNDS:-0}" -gt 0 ]; then
+  echo
+  echo "Alternating rounds ($ROUNDS, ${DURATION}s runs): mailsetup / nginx without log, each"
+  echo "against the mean of the nginx runs just before and after it."
+  echo
+  echo "| case | ratios | median |"
+  echo "|---|---|---|"
+  for case in a b; do
+    case $case in
+      a) ours="http://127.0.0.1:$HTTP_PORT$QUERY" unlogged="http://127.0.0.1:$NGINX_NOLOG_HTTP_PORT$QUERY" ;;
+      b) ours="https://127.0.0.1:$HTTPS_PORT$QUERY" unlogged="https://127.0.0.1:$NGINX_NOLOG_HTTPS_PORT$QUERY" ;;
+    esac
+    run "$NGINX_PID" "$unlogged"
+    before=$RPS
+    ratios=()
+    for _ in $(seq "$ROUNDS"); do
+      run "$MAILSETUP_PID" "$ours"
+      ours_rps=$RPS
+      run "$NGINX_PID" "$unlogged"
+      if [ $((before + RPS)) -gt 0 ] && [ "$ours_rps" -gt 0 ]; then
+        ratios+=("$(echo "2 * $ours_rps / ($before + $RPS)" | bc -l | xargs printf '%.2f')")
+      fi
+      before=$RPS
+    done
+    median=$(printf '%s\n' "${ratios[@]}" | sort -g |
+      awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+    echo "| ${NAMES[$case]} | ${ratios[*]} | $median |"
+  done
+fi
 
 # fixed_rate URL RATE [oha args...] → one table row's numbers in $ROW.
 # oha is open loop: it sends at RATE whatever the answers do, and with
