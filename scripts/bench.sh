@@ -353,13 +353,14 @@ if [ "${ROUNDS:-0}" -gt 0 ]; then
       run "$MAILSETUP_PID" "$ours"
       ours_rps=$RPS
       run "$NGINX_PID" "$unlogged"
-      if [ $((before + RPS)) -gt 0 ] && [ "$ours_rps" -gt 0 ]; then
+      # A failed run (0 requests/s) leaves its round out.
+      if [ "$before" -gt 0 ] && [ "$RPS" -gt 0 ] && [ "$ours_rps" -gt 0 ]; then
         ratios+=("$(echo "2 * $ours_rps / ($before + $RPS)" | bc -l | xargs printf '%.2f')")
       fi
       before=$RPS
     done
     median=$(printf '%s\n' "${ratios[@]}" | sort -g |
-      awk '{ v[NR] = $1 } END { printf "%.2f", NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+      awk 'NF { v[++n] = $1 } END { if (!n) print "n/a"; else printf "%.2f", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }')
     echo "| ${NAMES[$case]} | ${ratios[*]} | $median |"
   done
 fi

@@ -55,13 +55,38 @@ impl Reloader {
         path: Option<&Path>,
         parsed: impl FnOnce(&Config) + Send,
     ) -> Result<(), ReloadError> {
-        let _one_config = self
+        let one_config = self
             .one_config_at_a_time
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        // The long part, at idle priority: the configuration, its profiles
+        self.reload_holding(one_config, path, parsed)
+    }
+
+    /// `reload`, unless a configuration reload is running already (`None`):
+    /// the watcher then looks again later instead of waiting, and goes on
+    /// picking up certificates meanwhile.
+    fn try_reload(
+        &self,
+        path: Option<&Path>,
+        parsed: impl FnOnce(&Config) + Send,
+    ) -> Option<Result<(), ReloadError>> {
+        let one_config = match self.one_config_at_a_time.try_lock() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return None,
+        };
+        Some(self.reload_holding(one_config, path, parsed))
+    }
+
+    fn reload_holding(
+        &self,
+        _one_config: std::sync::MutexGuard<'_, ()>,
+        path: Option<&Path>,
+        parsed: impl FnOnce(&Config) + Send,
+    ) -> Result<(), ReloadError> {
+        // The long part, at low priority: the configuration, its profiles
         // and its domain table.
-        let config = at_idle_priority(|| Config::load(path).inspect(|config| parsed(config)));
+        let config = at_low_priority(|| Config::load(path).inspect(|config| parsed(config)));
         // The certificate and signing files are read with the swap, so a
         // certificate picked up meanwhile is not replaced by older files.
         let _one_at_a_time = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
@@ -190,16 +215,21 @@ impl Reloader {
     }
 }
 
+/// How much lower than the workers a configuration is loaded: nice 10
+/// gives the loading thread about a tenth of the CPU share of a worker
+/// when they compete for a core, so requests come first, yet a reload on
+/// a server whose cores are all busy still ends in seconds, not minutes
+/// (BENCHMARKS.md, "Reloads at low priority"; `SCHED_IDLE` was measured
+/// and left: it can starve a reload indefinitely, for no p99 gain this
+/// machine could show).
+const LOAD_NICE: i32 = 10;
+
 /// Runs `work` (reading and checking a configuration: about a second of
-/// one core for a million domains) on a thread of its own at idle priority
-/// (`SCHED_IDLE`), and waits for it. The workers answering requests then
-/// always come first: a reload does not add to their latency, and on a
-/// server whose cores are all busy it waits for idle time (BENCHMARKS.md,
-/// "Scale"), without holding up certificate pickups (see `Reloader`'s
-/// locks). A thread of its own, because an unprivileged thread cannot
-/// leave idle priority again. If no thread can be started, `work` runs
-/// here at normal priority.
-fn at_idle_priority<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+/// one core for a million domains) on a thread of its own at nice
+/// `LOAD_NICE`, and waits for it. A thread of its own, because an
+/// unprivileged thread cannot raise its priority again. If no thread can
+/// be started, `work` runs here at normal priority.
+fn at_low_priority<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     let work = Mutex::new(Some(work));
     let take = || {
         work.lock()
@@ -209,7 +239,8 @@ fn at_idle_priority<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     };
     std::thread::scope(|scope| {
         let spawned = std::thread::Builder::new()
-            .name("mailsetup-reload".into())
+            // 15 bytes at most: Linux truncates a thread's name there.
+            .name("config-reload".into())
             .spawn_scoped(scope, || {
                 let _ = lower_own_priority();
                 take()()
@@ -226,16 +257,17 @@ fn at_idle_priority<T: Send>(work: impl FnOnce() -> T + Send) -> T {
     })
 }
 
-/// Puts the calling thread at idle priority, and says whether it did.
-/// Where that is refused (a sandbox's seccomp policy), the thread keeps
-/// its priority, which is only less kind to requests.
+/// Lowers the calling thread's priority to nice `LOAD_NICE` (on Linux the
+/// nice value is the thread's, and `who = 0` is the calling thread), and
+/// says whether it did. Where that is refused (a sandbox's seccomp
+/// policy), the thread keeps its priority, which is only less kind to
+/// requests.
 #[allow(unsafe_code)]
 fn lower_own_priority() -> bool {
     #[cfg(target_os = "linux")]
     {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: pid 0 is the calling thread; `param` outlives the call.
-        if unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) } == 0 {
+        // SAFETY: a plain system call on the calling thread, no pointers.
+        if unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, LOAD_NICE) } == 0 {
             return true;
         }
         tracing::debug!(
@@ -342,12 +374,17 @@ impl FileWatcher {
         let mut certificates = None;
         let mut signing = None;
         let mut named = None;
-        let reloaded = reloader.reload(Some(&path), |config| {
+        let reloaded = reloader.try_reload(Some(&path), |config| {
             certificates = Some(certificates_fingerprint(config));
             signing = Some(signing_fingerprint(config));
             let files = named_files(config);
             named = Some((files.clone(), Fingerprint::of(&files, true)));
         });
+        // A reload (SIGHUP's) is running: look again next time, when it
+        // will have read the file as it is now or the change is still there.
+        let Some(reloaded) = reloaded else {
+            return false;
+        };
         match reloaded {
             Ok(()) => {
                 tracing::info!(
@@ -531,24 +568,24 @@ pub(super) async fn watch_files(
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {
-    use super::at_idle_priority;
+    use super::{LOAD_NICE, at_low_priority};
 
-    /// The scheduling policy of the calling thread (proc(5): field 41 of
-    /// `stat`, counted after the parenthesised command name).
-    fn own_policy() -> u32 {
+    /// The calling thread's nice value (proc(5): field 19 of `stat`,
+    /// counted after the parenthesised command name).
+    fn own_nice() -> i32 {
         let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
         let after_name = &stat[stat.rfind(')').unwrap() + 1..];
         after_name
             .split_whitespace()
-            .nth(38)
+            .nth(16)
             .unwrap()
             .parse()
             .unwrap()
     }
 
     #[test]
-    fn loading_runs_at_idle_priority_and_the_caller_keeps_its_own() {
-        // Where the system refuses idle priority (a seccomp policy), the
+    fn loading_runs_at_low_priority_and_the_caller_keeps_its_own() {
+        // Where the system refuses to lower it (a seccomp policy), the
         // reload runs at normal priority by design: skip, except on CI.
         if !std::thread::spawn(super::lower_own_priority)
             .join()
@@ -557,24 +594,24 @@ mod tests {
             assert_ne!(
                 std::env::var("CI").as_deref(),
                 Ok("true"),
-                "CI must allow SCHED_IDLE"
+                "CI must allow lowering a thread's priority"
             );
-            println!("skipped: this system refuses SCHED_IDLE");
+            println!("skipped: this system refuses setpriority");
             return;
         }
-        let before = own_policy();
-        let (inside, name) = at_idle_priority(|| {
+        let before = own_nice();
+        let (inside, name) = at_low_priority(|| {
             let name = std::thread::current().name().map(str::to_owned);
-            (own_policy(), name)
+            (own_nice(), name)
         });
-        assert_eq!(inside, libc::SCHED_IDLE as u32);
-        assert_eq!(name.as_deref(), Some("mailsetup-reload"));
-        assert_eq!(own_policy(), before);
+        assert_eq!(inside, LOAD_NICE);
+        assert_eq!(name.as_deref(), Some("config-reload"));
+        assert_eq!(own_nice(), before);
     }
 
     #[test]
     fn a_panic_while_loading_reaches_the_caller() {
-        let caught = std::panic::catch_unwind(|| at_idle_priority(|| panic!("bad table")));
+        let caught = std::panic::catch_unwind(|| at_low_priority(|| panic!("bad table")));
         assert!(caught.is_err());
     }
 }

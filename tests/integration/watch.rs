@@ -180,6 +180,20 @@ async fn get(http: SocketAddr, path: &str) -> (u16, String) {
 /// the `serve` policy.
 const METRICS: &str = "metrics_from_loopback = true";
 
+/// `certificate_reloads` once at least `successes` are counted (a
+/// certificate is served a moment before its reload is counted), or
+/// after `WITHIN`.
+async fn certificate_reloads_after(http: SocketAddr, successes: u64) -> [u64; 3] {
+    let deadline = Instant::now() + WITHIN;
+    loop {
+        let counts = certificate_reloads(http).await;
+        if counts[0] >= successes || Instant::now() > deadline {
+            return counts;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// `mailsetup_certificate_reloads_total` by outcome, from /metrics (served
 /// to loopback clients).
 async fn certificate_reloads(http: SocketAddr) -> [u64; 3] {
@@ -265,7 +279,7 @@ async fn a_kubelet_secret_swap_serves_the_new_certificate_and_open_connections_g
     let second = issue(&ca, &names);
     volume.publish(&[("tls.crt", &second.chain_pem), ("tls.key", &second.key_pem)]);
     wait_for_leaf(&ca, server.https, sni, &second.der, "the swapped Secret").await;
-    let [success, partial, failure] = certificate_reloads(server.http).await;
+    let [success, partial, failure] = certificate_reloads_after(server.http, 1).await;
     assert!(success >= 1, "the swap is counted: {success}");
     assert_eq!((partial, failure), (0, 0));
     // The connection opened before the swap is still served, on its
@@ -278,12 +292,22 @@ async fn a_kubelet_secret_swap_serves_the_new_certificate_and_open_connections_g
 }
 
 /// A configuration reload that takes long (a million domains loading at
-/// idle priority on a busy machine) must not hold up a renewed
-/// certificate. The long reload is made deterministic: SIGHUP with the
+/// low priority on a busy machine) must not hold up a renewed
+/// certificate, with the watcher looking at the configuration file or
+/// not. The long reload is made deterministic: SIGHUP with the
 /// configuration file replaced by a FIFO, whose open blocks until the
 /// test writes it.
 #[tokio::test]
 async fn a_certificate_is_picked_up_while_a_configuration_reload_waits() {
+    certificate_pickup_during_a_waiting_reload("").await;
+}
+
+#[tokio::test]
+async fn with_watch_a_certificate_is_picked_up_while_a_configuration_reload_waits() {
+    certificate_pickup_during_a_waiting_reload("watch = true").await;
+}
+
+async fn certificate_pickup_during_a_waiting_reload(server_lines: &str) {
     let ca = TestCa::new();
     let secret = ca.dir.path().join("mailsetup-tls");
     let mut volume = AtomicVolume::new(&secret);
@@ -291,18 +315,22 @@ async fn a_certificate_is_picked_up_while_a_configuration_reload_waits() {
     let first = issue(&ca, &names);
     volume.publish(&[("tls.crt", &first.chain_pem), ("tls.key", &first.key_pem)]);
     let tls = tls_pair(&secret.join("tls.crt"), &secret.join("tls.key"));
-    let text = config_text(&tls, "", "");
+    let text = config_text(&tls, server_lines, "");
     let config = write_file(ca.dir.path(), "mailsetup.toml", &text);
     let (mut server, log) = serve(&config, ca.dir.path());
     let sni = "autoconfig.contoso.test";
 
+    // The FIFO keeps a second name, so that the configuration file can be
+    // a plain file again while the reload still waits on the FIFO.
     let fifo = ca.dir.path().join("mailsetup.toml.fifo");
     let made = Command::new("mkfifo").arg(&fifo).status().unwrap();
     assert!(made.success(), "mkfifo");
-    std::fs::rename(&fifo, &config).unwrap();
+    std::fs::hard_link(&fifo, ca.dir.path().join("fifo-in-place")).unwrap();
+    std::fs::rename(ca.dir.path().join("fifo-in-place"), &config).unwrap();
     server.hang_up();
-    // The reload is now waiting in open(2) for a writer.
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for_reload_thread(&server);
+    write_file(ca.dir.path(), "mailsetup.toml.new", &text);
+    std::fs::rename(ca.dir.path().join("mailsetup.toml.new"), &config).unwrap();
 
     let second = issue(&ca, &names);
     volume.publish(&[("tls.crt", &second.chain_pem), ("tls.key", &second.key_pem)]);
@@ -314,20 +342,70 @@ async fn a_certificate_is_picked_up_while_a_configuration_reload_waits() {
         "the renewal during a reload",
     )
     .await;
+    let said = read_log(&log);
     assert!(
-        !read_log(&log).contains("configuration reloaded"),
-        "the configuration reload was still waiting"
+        !said.contains("reloaded") && !said.contains("reload refused"),
+        "the configuration reload was still waiting:\n{said}"
     );
 
     // The reload goes on once the file can be read, and keeps the
     // certificate picked up meanwhile.
-    std::fs::write(&config, &text).unwrap();
+    write_fifo(&fifo, &text);
     wait_for_log(&log, "configuration reloaded");
     assert_eq!(
         presented_leaf(&ca, server.https, sni).await,
         Ok(second.der.clone())
     );
     assert!(server.terminate().success());
+}
+
+/// Waits until the server has a thread loading a configuration.
+fn wait_for_reload_thread(server: &ServeProcess) {
+    let tasks = PathBuf::from(format!("/proc/{}/task", server.child.id()));
+    let deadline = Instant::now() + WITHIN;
+    loop {
+        let loading = std::fs::read_dir(&tasks).unwrap().any(|task| {
+            std::fs::read_to_string(task.unwrap().path().join("comm"))
+                .is_ok_and(|name| name.trim() == "config-reload")
+        });
+        if loading {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no reload thread within {WITHIN:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Writes `text` into a FIFO a reader has open or is opening, without
+/// ever blocking: a reader that never comes fails the test.
+fn write_fifo(fifo: &Path, text: &str) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let deadline = Instant::now() + WITHIN;
+    let mut pipe = loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(fifo)
+        {
+            Ok(pipe) => break pipe,
+            // ENXIO: nobody has it open for reading yet.
+            Err(error) if error.raw_os_error() == Some(libc::ENXIO) => {
+                assert!(
+                    Instant::now() < deadline,
+                    "no reader for {}",
+                    fifo.display()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!("{}: {error}", fifo.display()),
+        }
+    };
+    // Far less than a pipe's buffer: written at once.
+    pipe.write_all(text.as_bytes()).unwrap();
 }
 
 #[tokio::test]
@@ -372,7 +450,7 @@ async fn secrets_under_certificates_dir_are_entries_and_new_ones_are_picked_up()
         "a new Secret",
     )
     .await;
-    let [success, partial, failure] = certificate_reloads(server.http).await;
+    let [success, partial, failure] = certificate_reloads_after(server.http, 2).await;
     assert!(success >= 2, "the swap and the new entry: {success}");
     assert_eq!((partial, failure), (0, 0));
 
@@ -505,7 +583,7 @@ async fn default_certificate_files_replaced_or_rewritten_are_served_once_the_pai
     // The key is rewritten in place (truncated, then written).
     std::fs::write(&private_key, &second.key_pem).unwrap();
     wait_for_leaf(&ca, server.https, sni, &second.der, "the rewritten pair").await;
-    assert_eq!(certificate_reloads(server.http).await, [1, 0, 1]);
+    assert_eq!(certificate_reloads_after(server.http, 1).await, [1, 0, 1]);
     assert_eq!(
         open.get(AUTOCONFIG).await.map(|(status, _)| status),
         Ok(StatusCode::OK)
