@@ -170,7 +170,9 @@ impl Reloader {
                 .map(|key| format!("{}: {}", key.display(), tls::WORLD_READABLE_ADVICE)),
         );
         let before = resolver.certificates();
-        let kept = resolver.replace_files(set);
+        // An entry that did not load keeps its previous certificate, if it
+        // had one; `problems` names it either way.
+        resolver.replace_files(set);
         let added = resolver
             .certificates()
             .iter()
@@ -183,7 +185,6 @@ impl Reloader {
             .collect();
         Ok(CertificateReload {
             added,
-            kept,
             skipped,
             problems,
             retry_unchanged,
@@ -283,9 +284,6 @@ fn lower_own_priority() -> bool {
 struct CertificateReload {
     /// Certificates in service now that were not before.
     added: Vec<tls::CertificateInfo>,
-    /// Directory entries that failed to load and keep their previous
-    /// certificate.
-    kept: Vec<PathBuf>,
     /// Some directory entry did not load (whether or not it had a
     /// certificate in service before).
     skipped: bool,
@@ -449,10 +447,14 @@ impl FileWatcher {
                 } else if !news.is_empty() {
                     reloader.record_certificate_reload(CertificateOutcome::Partial);
                 }
-                if reload.kept.is_empty() {
-                    self.certificates.applied(now);
-                } else {
+                // Any entry that did not load is tried again: when its files
+                // change, or at every look if time may make it load (a
+                // certificate not valid yet), whether or not it had a
+                // certificate in service before.
+                if reload.skipped {
                     self.certificates.failed(now, reload.retry_unchanged);
+                } else {
+                    self.certificates.applied(now);
                 }
             }
             Err(error) => {
