@@ -52,10 +52,10 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
     // The landing page's QR code needs an absolute URL: the operator's
     // public URL when given (behind a TLS proxy the request's own scheme
     // is http), else this request's scheme and host.
-    let scheme = match exchange.connected {
-        true if exchange.connection.listener == Listener::Https => "https",
-        true => "http",
-        false => exchange.request.uri().scheme_str().unwrap_or("https"),
+    let scheme = match exchange.connection {
+        Some(connection) if connection.listener == Listener::Https => "https",
+        Some(_) => "http",
+        None => exchange.request.uri().scheme_str().unwrap_or("https"),
     };
     let scheme = forwarded_scheme(exchange).unwrap_or(scheme);
     let host = RequestHost::of(exchange.request).map(|host| host.to_string());
@@ -135,7 +135,7 @@ pub(super) async fn landing_page(exchange: &mut Exchange<'_>) -> Reply {
 /// client can send these headers.
 fn forwarded_scheme(exchange: &Exchange<'_>) -> Option<&'static str> {
     let trusted = &exchange.app.config.page.trust_forwarded_proto_from;
-    if !trusted.contains(&exchange.connection.peer.ip()) {
+    if !trusted.contains(&exchange.connection().peer.ip()) {
         return None;
     }
     let from_forwarded = || {

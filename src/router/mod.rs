@@ -199,14 +199,17 @@ impl RouteError {
 struct Exchange<'a> {
     app: &'a App,
     request: &'a Request<Bytes>,
-    connection: ConnectionInfo,
-    /// Whether the request came over a connection (`route`'s `connection`
-    /// was given), rather than from the fuzzer.
-    connected: bool,
+    /// `None`: routed without a connection, as the fuzzer does.
+    connection: Option<ConnectionInfo>,
     log: RequestLog,
 }
 
 impl Exchange<'_> {
+    /// The connection, or `ConnectionInfo::DIRECT` without one.
+    fn connection(&self) -> ConnectionInfo {
+        self.connection.unwrap_or(ConnectionInfo::DIRECT)
+    }
+
     /// The request names this address.
     fn about(&mut self, address: &EmailAddress) {
         self.log.address = Some(address.clone());
@@ -217,7 +220,7 @@ impl Exchange<'_> {
         if self.log.domain().is_none() {
             self.log.domain = Some(domain.clone());
         }
-        let site = lookup(self.app, self.connection, domain).await?;
+        let site = lookup(self.app, self.connection(), domain).await?;
         self.log.site = Some(site.clone());
         Ok(site)
     }
@@ -317,14 +320,15 @@ pub async fn route(
     request: &Request<Bytes>,
     connection: Option<ConnectionInfo>,
 ) -> (Response<Full<Bytes>>, RequestLog) {
-    let connected = connection.is_some();
-    let connection = connection.unwrap_or(ConnectionInfo::DIRECT);
-    let route = Route::parse(app, connection, request.uri().path());
+    let route = Route::parse(
+        app,
+        connection.unwrap_or(ConnectionInfo::DIRECT),
+        request.uri().path(),
+    );
     let mut exchange = Exchange {
         app,
         request,
         connection,
-        connected,
         log: RequestLog {
             endpoint: route.endpoint(),
             domain: None,
@@ -383,7 +387,8 @@ async fn thunderbird(exchange: &mut Exchange<'_>) -> Result<Reply, RouteError> {
             // The log keeps the address; the document is rendered from it
             // there (the hot path: no copy).
             let address = &*exchange.log.address.insert(address);
-            let site = lookup(exchange.app, exchange.connection, address.domain()).await?;
+            let connection = exchange.connection.unwrap_or(ConnectionInfo::DIRECT);
+            let site = lookup(exchange.app, connection, address.domain()).await?;
             exchange.log.site = Some(site.clone());
             site
         }
