@@ -7,7 +7,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -323,15 +322,7 @@ async fn a_random_subdomain_burst_is_bounded_by_the_defaults() {
 fn check(dir: &Path, text: &str) -> (Option<i32>, String) {
     let path = dir.join("m.toml");
     std::fs::write(&path, text).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_mailsetup"))
-        .args(["check", "--config"])
-        .arg(&path)
-        .output()
-        .unwrap();
-    (
-        output.status.code(),
-        String::from_utf8(output.stderr).unwrap(),
-    )
+    crate::common::check_config(&path)
 }
 
 fn assert_refused(text: &str, expected: &str) {

@@ -4,7 +4,6 @@
 //! route is still served, then the listeners close, requests in flight
 //! finish within `shutdown_grace_secs` and the process exits.
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, ExitStatus, Stdio};
@@ -13,7 +12,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::common::serve_process::{ServeProcess, serve_command};
-use crate::common::{TEST_DOMAINS, TestCa, write_file};
+use crate::common::serve_process::{http_get, write_fifo};
+use crate::common::{TEST_DOMAINS, TestCa, assert_refused_at, write_file};
 
 /// A configuration on loopback (`http` is the plain listener's address)
 /// with the test CA's certificate (or `private_key`) and `limits` in
@@ -27,28 +27,6 @@ fn config(ca: &TestCa, http: &str, private_key: Option<&Path>, limits: &str) -> 
         private_key.unwrap_or(&ca.key_path).display(),
     );
     write_file(ca.dir.path(), "mailsetup.toml", &text)
-}
-
-/// GET `path` on a new connection; the whole answer, or the connection
-/// error.
-async fn get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
-    let mut stream = tokio::net::TcpStream::connect(addr).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await?;
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await?;
-    Ok(answer)
-}
-
-fn signal(server: &ServeProcess, name: &str) {
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args([&format!("-{name}"), &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
 }
 
 /// The exit status once the process exits, within `limit`.
@@ -75,7 +53,7 @@ async fn after_sigterm_healthz_answers_503_during_the_delay_then_the_drain_ends_
         "shutdown_delay_secs = 3\nshutdown_grace_secs = 5",
     );
     let mut server = ServeProcess::start(&config);
-    let ready = get(server.http, "/healthz").await.unwrap();
+    let ready = http_get(server.http, "/healthz").await.unwrap();
     assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
 
     // A request in flight across the whole stop: its body is not all
@@ -86,13 +64,13 @@ async fn after_sigterm_healthz_answers_503_during_the_delay_then_the_drain_ends_
         .await
         .unwrap();
 
-    signal(&server, "TERM");
+    server.signal("TERM");
     let signalled = Instant::now();
     let deadline = signalled + Duration::from_secs(20);
     // Within the delay: /healthz says not ready, every other route is
     // answered as before, on new connections.
     let healthz = loop {
-        let answer = get(server.http, "/healthz").await.unwrap();
+        let answer = http_get(server.http, "/healthz").await.unwrap();
         if answer.starts_with("HTTP/1.1 503") {
             break answer;
         }
@@ -109,13 +87,13 @@ async fn after_sigterm_healthz_answers_503_during_the_delay_then_the_drain_ends_
             .contains("cache-control: no-store"),
         "{healthz}"
     );
-    let autoconfig = get(server.http, AUTOCONFIG).await.unwrap();
+    let autoconfig = http_get(server.http, AUTOCONFIG).await.unwrap();
     assert!(autoconfig.starts_with("HTTP/1.1 200"), "{autoconfig}");
     assert!(autoconfig.contains("<clientConfig"), "{autoconfig}");
 
     // Then the listeners close, while the request in flight is waited for.
     loop {
-        match get(server.http, "/healthz").await {
+        match http_get(server.http, "/healthz").await {
             Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => break,
             _ => {}
         }
@@ -143,7 +121,7 @@ async fn sigint_stops_without_the_delay() {
     let ca = TestCa::new();
     let config = config(&ca, "127.0.0.1:0", None, "shutdown_delay_secs = 60");
     let mut server = ServeProcess::start(&config);
-    signal(&server, "INT");
+    server.signal("INT");
     assert!(exit_within(&mut server, Duration::from_secs(10)).success());
 }
 
@@ -152,9 +130,9 @@ async fn a_second_sigterm_ends_the_delay() {
     let ca = TestCa::new();
     let config = config(&ca, "127.0.0.1:0", None, "shutdown_delay_secs = 60");
     let mut server = ServeProcess::start(&config);
-    signal(&server, "TERM");
+    server.signal("TERM");
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !get(server.http, "/healthz")
+    while !http_get(server.http, "/healthz")
         .await
         .unwrap()
         .starts_with("HTTP/1.1 503")
@@ -162,7 +140,7 @@ async fn a_second_sigterm_ends_the_delay() {
         assert!(Instant::now() < deadline, "/healthz never said 503");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    signal(&server, "TERM");
+    server.signal("TERM");
     assert!(exit_within(&mut server, Duration::from_secs(10)).success());
 }
 
@@ -201,7 +179,7 @@ async fn nothing_answers_until_the_certificates_are_loaded() {
         .unwrap();
     let loading_until = Instant::now() + Duration::from_secs(1);
     while Instant::now() < loading_until {
-        match get(http, "/healthz").await {
+        match http_get(http, "/healthz").await {
             Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => {}
             other => panic!("answered while loading: {other:?}"),
         }
@@ -209,34 +187,10 @@ async fn nothing_answers_until_the_certificates_are_loaded() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
-    // Opening the FIFO waits for the server to open it for reading.
-    let key = std::fs::read(&ca.key_path).unwrap();
-    let mut writer = std::fs::OpenOptions::new().write(true).open(&fifo).unwrap();
-    writer.write_all(&key).unwrap();
-    drop(writer);
-    let stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut printed = Vec::new();
-    for line in stdout.lines() {
-        let line = line.unwrap();
-        let ready = line == "mailsetup ready";
-        printed.push(line);
-        if ready {
-            break;
-        }
-    }
-    let server = ServeProcess {
-        child,
-        http,
-        https: http,
-        printed,
-    };
-    assert_eq!(
-        server.printed.last().map(String::as_str),
-        Some("mailsetup ready"),
-        "{:?}",
-        server.printed
-    );
-    let answer = get(http, "/healthz").await.unwrap();
+    write_fifo(&fifo, &std::fs::read(&ca.key_path).unwrap());
+    let server = ServeProcess::ready(child);
+    assert_eq!(server.http, http);
+    let answer = http_get(server.http, "/healthz").await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.ends_with("ok\n"), "{answer}");
 }
@@ -245,22 +199,10 @@ async fn nothing_answers_until_the_certificates_are_loaded() {
 fn shutdown_delay_out_of_range_is_refused_with_its_line() {
     let ca = TestCa::new();
     let config = config(&ca, "127.0.0.1:0", None, "shutdown_delay_secs = 301");
-    let line = std::fs::read_to_string(&config)
-        .unwrap()
-        .lines()
-        .position(|l| l.starts_with("shutdown_delay_secs"))
-        .unwrap()
-        + 1;
-    let output = Command::new(env!("CARGO_BIN_EXE_mailsetup"))
-        .args(["check".as_ref(), "--config".as_ref(), config.as_os_str()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "mailsetup.toml:{line}:23: limits.shutdown_delay_secs = 301 is out of range: it must be between 0 and 300"
-        )),
-        "{stderr}"
+    assert_refused_at(
+        &config,
+        "shutdown_delay_secs",
+        23,
+        "limits.shutdown_delay_secs = 301 is out of range: it must be between 0 and 300",
     );
 }

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use rustls_pki_types::ServerName;
 
-use crate::common::serve_process::{ServeProcess, serve_command};
-use crate::common::{KeepAlive, TEST_DOMAINS, TestCa, write_file};
+use crate::common::serve_process::{ServeProcess, http_get, serve_command, write_fifo};
+use crate::common::{KeepAlive, TEST_DOMAINS, TestCa, assert_refused_at, write_file};
 
 /// How long a change may take to be served: many looks at the one-second
 /// interval the tests configure.
@@ -158,12 +158,7 @@ async fn status_of(http: SocketAddr, path: &str) -> u16 {
 
 /// GET `path` over plain HTTP: the status and the body.
 async fn get(http: SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).await.unwrap();
+    let answer = http_get(http, path).await.unwrap();
     let status = answer
         .split(' ')
         .nth(1)
@@ -350,7 +345,7 @@ async fn certificate_pickup_during_a_waiting_reload(server_lines: &str) {
 
     // The reload goes on once the file can be read, and keeps the
     // certificate picked up meanwhile.
-    write_fifo(&fifo, &text);
+    write_fifo(&fifo, text.as_bytes());
     wait_for_log(&log, "configuration reloaded");
     assert_eq!(
         presented_leaf(&ca, server.https, sni).await,
@@ -377,35 +372,6 @@ fn wait_for_reload_thread(server: &ServeProcess) {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-}
-
-/// Writes `text` into a FIFO a reader has open or is opening, without
-/// ever blocking: a reader that never comes fails the test.
-fn write_fifo(fifo: &Path, text: &str) {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let deadline = Instant::now() + WITHIN;
-    let mut pipe = loop {
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(fifo)
-        {
-            Ok(pipe) => break pipe,
-            // ENXIO: nobody has it open for reading yet.
-            Err(error) if error.raw_os_error() == Some(libc::ENXIO) => {
-                assert!(
-                    Instant::now() < deadline,
-                    "no reader for {}",
-                    fifo.display()
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(error) => panic!("{}: {error}", fifo.display()),
-        }
-    };
-    // Far less than a pipe's buffer: written at once.
-    pipe.write_all(text.as_bytes()).unwrap();
 }
 
 #[tokio::test]
@@ -867,22 +833,11 @@ fn watch_interval_out_of_range_is_refused_with_its_line() {
     let ca = TestCa::new();
     let text =
         config_text("", "", "").replace("watch_interval_secs = 1", "watch_interval_secs = 0");
-    let line = text
-        .lines()
-        .position(|l| l.starts_with("watch_interval_secs"))
-        .unwrap()
-        + 1;
     let config = write_file(ca.dir.path(), "mailsetup.toml", &text);
-    let output = Command::new(env!("CARGO_BIN_EXE_mailsetup"))
-        .args(["check".as_ref(), "--config".as_ref(), config.as_os_str()])
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains(&format!(
-            "mailsetup.toml:{line}:23: limits.watch_interval_secs = 0 is out of range: it must be between 1 and 3600"
-        )),
-        "{stderr}"
+    assert_refused_at(
+        &config,
+        "watch_interval_secs",
+        23,
+        "limits.watch_interval_secs = 0 is out of range: it must be between 1 and 3600",
     );
 }

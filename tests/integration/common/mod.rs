@@ -679,3 +679,34 @@ pub fn settings_profile() -> String {
     let end = start + text[start..].find(']').unwrap() + 1;
     format!("{}domains = []{}", &text[..start], &text[end..])
 }
+
+/// `mailsetup check --config <config>`: exit code and stderr.
+pub fn check_config(config: &Path) -> (Option<i32>, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mailsetup"))
+        .args(["check", "--config"])
+        .arg(config)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8(output.stderr).unwrap(),
+    )
+}
+
+/// `check` refuses `config` (exit 1) and says `<file>:<line>:<column>:
+/// <reason>`, the line being the one that starts with `key`.
+pub fn assert_refused_at(config: &Path, key: &str, column: usize, reason: &str) {
+    let line = std::fs::read_to_string(config)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with(key))
+        .unwrap_or_else(|| panic!("no line starts with {key}"))
+        + 1;
+    let (code, stderr) = check_config(config);
+    assert_eq!(code, Some(1), "{stderr}");
+    let name = config.file_name().unwrap().to_string_lossy();
+    assert!(
+        stderr.contains(&format!("{name}:{line}:{column}: {reason}")),
+        "{stderr}"
+    );
+}

@@ -36,7 +36,12 @@ impl ServeProcess {
     /// Starts `command` (a `serve_command`) with stdout piped and waits
     /// until it prints `mailsetup ready`.
     pub fn spawn(command: &mut Command) -> ServeProcess {
-        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+        ServeProcess::ready(command.stdout(Stdio::piped()).spawn().unwrap())
+    }
+
+    /// Waits until `child` (a `serve_command` with stdout piped) prints
+    /// `mailsetup ready`.
+    pub fn ready(mut child: Child) -> ServeProcess {
         let stdout = BufReader::new(child.stdout.take().unwrap());
         let mut printed = Vec::new();
         for line in stdout.lines() {
@@ -70,7 +75,8 @@ impl ServeProcess {
     }
 
     /// Sends `signal` (`kill -<signal>`).
-    fn signal(&self, signal: &str) {
+    /// Sends `signal` (`TERM`, `INT`, `HUP`...) with kill(1).
+    pub fn signal(&self, signal: &str) {
         let pid = self.child.id().to_string();
         let sent = Command::new("kill")
             .arg(format!("-{signal}"))
@@ -103,5 +109,61 @@ impl Drop for ServeProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// GET `path` on a new plain-HTTP connection (`Connection: close`): the
+/// whole answer, or the connection error.
+pub async fn http_get(addr: SocketAddr, path: &str) -> std::io::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let request = format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    Ok(answer)
+}
+
+/// Writes `bytes` into a FIFO that the server has open, or is opening,
+/// for reading, without ever blocking: a reader that does not come within
+/// 20 s fails the test instead of hanging it.
+pub fn write_fifo(fifo: &Path, bytes: &[u8]) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut pipe = loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(fifo)
+        {
+            Ok(pipe) => break pipe,
+            // ENXIO: nobody has it open for reading yet.
+            Err(error) if error.raw_os_error() == Some(libc::ENXIO) => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no reader for {}",
+                    fifo.display()
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(error) => panic!("{}: {error}", fifo.display()),
+        }
+    };
+    // Non-blocking: a full pipe (64 KiB) is waited for, briefly.
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        match pipe.write(rest) {
+            Ok(written) => rest = &rest[written..],
+            Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{} is not read",
+                    fifo.display()
+                );
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            Err(error) => panic!("{}: {error}", fifo.display()),
+        }
     }
 }
