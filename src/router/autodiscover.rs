@@ -4,7 +4,7 @@
 use http::StatusCode;
 
 use super::reply::{Caching, Reply};
-use super::{Exchange, RouteError, percent_decoded};
+use super::{Exchange, RouteError, decoded_path};
 use crate::autodiscover::{
     ErrorCode, JSON_PROTOCOLS, JsonProtocol, parse_autodiscover_request, render_autodiscover_error,
     render_autodiscover_json, render_autodiscover_json_error, render_autodiscover_response,
@@ -74,7 +74,7 @@ pub(super) async fn autodiscover_json(
     let to_json =
         |error: RouteError| json_error(error.status(), "InvalidRequest", error.to_string());
     let address = match path_address {
-        Some(raw) => Some(percent_decoded(raw).map_err(to_json)?),
+        Some(raw) => Some(decoded_path(raw).map_err(to_json)?),
         None => exchange.query_param("Email").map_err(to_json)?,
     };
     let Some(address) = address.filter(|a| !a.is_empty()) else {

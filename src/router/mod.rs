@@ -143,6 +143,8 @@ pub enum RouteError {
     DuplicateParameter(&'static str),
     #[error("the query string is not valid UTF-8 after percent-decoding")]
     QueryEncoding,
+    #[error("the URL path is not valid UTF-8 after percent-decoding")]
+    PathEncoding,
     #[error("{0}")]
     Resolve(#[from] ResolveError),
     /// An error answered in the protocol's own format (autodiscover XML or
@@ -183,6 +185,7 @@ impl RouteError {
             | RouteError::DuplicateParameter(_)
             | RouteError::BadHost(_)
             | RouteError::QueryEncoding
+            | RouteError::PathEncoding
             | RouteError::NoEmail
             | RouteError::UnknownValue(_) => StatusCode::BAD_REQUEST,
             RouteError::Apple(error) if error.is_gone() => StatusCode::GONE,
@@ -362,7 +365,7 @@ async fn answer(exchange: &mut Exchange<'_>, route: Route<'_>) -> Result<Reply, 
             apple::apple_profile(exchange, address).await
         }
         Route::AppleLink { address } => {
-            let address = percent_decoded(address)?;
+            let address = decoded_path(address)?;
             let address = EmailAddress::parse(&address).map_err(RouteError::Address)?;
             apple::apple_profile(exchange, address).await
         }
@@ -405,7 +408,7 @@ async fn thunderbird(exchange: &mut Exchange<'_>) -> Result<Reply, RouteError> {
 
 /// ISPDB style: `/v1.1/<domain>`, no address.
 async fn ispdb(exchange: &mut Exchange<'_>, domain: &str) -> Result<Reply, RouteError> {
-    let domain = percent_decoded(domain)?;
+    let domain = decoded_path(domain)?;
     let domain = DomainName::parse(&domain).map_err(RouteError::Domain)?;
     let site = exchange.resolve(&domain).await?;
     Ok(exchange.thunderbird_document(Account {
@@ -414,10 +417,21 @@ async fn ispdb(exchange: &mut Exchange<'_>, domain: &str) -> Result<Reply, Route
     }))
 }
 
-/// `input` (a path segment, a query key or value) with every `%XX` decoded (RFC 3986 §2.1; a `%` not followed by
-/// two hex digits stays as it is), as UTF-8. One pass into a buffer of the
-/// input's size: this is on every autoconfig request's path.
+/// A query key or value, percent-decoded.
 fn percent_decoded(input: &str) -> Result<String, RouteError> {
+    decoded(input).ok_or(RouteError::QueryEncoding)
+}
+
+/// A path segment, percent-decoded.
+fn decoded_path(segment: &str) -> Result<String, RouteError> {
+    decoded(segment).ok_or(RouteError::PathEncoding)
+}
+
+/// `input` with every `%XX` decoded (RFC 3986 §2.1; a `%` not followed by
+/// two hex digits stays as it is), as UTF-8; `None` when it is not. One
+/// pass into a buffer of the input's size: this is on every autoconfig
+/// request's path.
+fn decoded(input: &str) -> Option<String> {
     fn hex(digit: u8) -> Option<u8> {
         char::from(digit).to_digit(16).map(|value| value as u8)
     }
@@ -436,7 +450,7 @@ fn percent_decoded(input: &str) -> Result<String, RouteError> {
             at += 1;
         }
     }
-    String::from_utf8(decoded).map_err(|_| RouteError::QueryEncoding)
+    String::from_utf8(decoded).ok()
 }
 
 fn query_value(

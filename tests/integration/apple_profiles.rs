@@ -479,7 +479,7 @@ const BAD_REQUESTS: &[(&str, u16, &str)] = &[
     (
         "/apple/al%FFice@contoso.test.mobileconfig",
         400,
-        "not valid UTF-8",
+        "the URL path is not valid UTF-8",
     ),
     ("/apple/alice@contoso.test", 404, "no such resource"),
 ];

@@ -677,7 +677,13 @@ async fn v2_json_errors_use_microsofts_shape() {
             "/autodiscover/autodiscover.json?Email=%FF&Protocol=ActiveSync",
             400,
             "InvalidRequest",
-            "not valid UTF-8",
+            "the query string is not valid UTF-8",
+        ),
+        (
+            "/autodiscover/autodiscover.json/v1.0/al%FFice@contoso.test?Protocol=ActiveSync",
+            400,
+            "InvalidRequest",
+            "the URL path is not valid UTF-8",
         ),
         (
             "/autodiscover/autodiscover.json/v1.0/alice@nobody.test?Protocol=ActiveSync",

@@ -95,7 +95,14 @@ const BAD_REQUESTS: &[(&str, &str, &str, u16, &str)] = &[
         "localhost",
         "/mail/config-v1.1.xml?emailaddress=%FF%FE",
         400,
-        "not valid UTF-8",
+        "the query string is not valid UTF-8",
+    ),
+    (
+        "GET",
+        "localhost",
+        "/v1.1/contoso%FF.example",
+        400,
+        "the URL path is not valid UTF-8",
     ),
     (
         "GET",
