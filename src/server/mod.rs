@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -183,7 +183,7 @@ pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Running, S
         .clone()
         .map(|resolver| TlsAcceptor::from(tls::server_config(resolver)));
     let shared = Arc::new(Shared {
-        builder: connection_builder(&limits),
+        builder: connection_builder(),
         app: ArcSwap::from_pointee(
             App::with_services(config, services.clone()).with_profile_signer(profile_signer),
         ),
@@ -346,14 +346,15 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 }
 
 /// HTTP/1.1 and HTTP/2 with the limits from the configuration.
-fn connection_builder(limits: &Limits) -> auto::Builder<TokioExecutor> {
+fn connection_builder() -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
-        .timer(TokioTimer::new())
-        // hyper starts this timer when a connection waits for a request
-        // head, including between keep-alive requests (hyper ≥ 1.6).
-        .header_read_timeout(limits.header_read_timeout())
+        // Not hyper's header timer: it arms (allocates, inserts and removes)
+        // a timer for every request, and counts the wait between keep-alive
+        // requests as header time, so `idle_timeout_secs` never applied to
+        // HTTP/1.1. `drive` times heads from their first byte instead.
+        .header_read_timeout(None::<Duration>)
         // Bounds the request head; larger heads get 431.
         .max_buf_size(MAX_HEAD_BYTES)
         .keep_alive(true);
@@ -490,12 +491,18 @@ async fn drive<S>(
             Ok::<_, Infallible>(response)
         }
     });
-    let connection = shared
-        .builder
-        .serve_connection(TokioIo::new(stream), service);
+    let connection = shared.builder.serve_connection(
+        TokioIo::new(HeadWatch {
+            inner: stream,
+            activity: activity.clone(),
+            started: false,
+        }),
+        service,
+    );
     tokio::pin!(connection);
     let idle = shared.limits.idle_timeout();
     let header_timeout = shared.limits.header_read_timeout();
+    let look_every = idle.min(header_timeout);
     let mut closing = false;
     // HTTP/2's graceful close waits for the client to acknowledge a PING;
     // a client that never does (or never reads) is dropped after this.
@@ -514,18 +521,24 @@ async fn drive<S>(
                 return;
             }
             // No wake-up per request: the driver sleeps until the deadline
-            // it computed (or, with a request in flight, for `idle`) and
-            // then looks again; a request meanwhile moved the deadline.
+            // it computed (or, with a request in flight, for `look_every`)
+            // and then looks again; a request meanwhile moved the deadline.
             _ = tokio::time::sleep_until({
-                // Never longer than `idle` between looks: the first
-                // request's deadline may end long before the header one.
-                let recheck = Instant::now() + idle;
+                // Never longer than `idle` between looks (a request's end
+                // may bring the deadline before the header one), nor than
+                // the header timeout: a head that starts after one look is
+                // seen by the next, before its deadline.
+                let recheck = Instant::now() + look_every;
                 deadline.map_or(recheck, |deadline| deadline.min(recheck)).into()
             }), if !closing => {
                 if activity
                     .deadline(header_timeout, idle)
                     .is_some_and(|deadline| deadline <= Instant::now())
                 {
+                    if activity.waiting_for_head() {
+                        tracing::debug!("request head not received in time; closed");
+                        return;
+                    }
                     closing = true;
                     drop_at = Some(Instant::now() + CLOSE_GRACE);
                     connection.as_mut().graceful_shutdown();
@@ -776,10 +789,10 @@ fn may_hold_address(path: &str, endpoint: Endpoint) -> bool {
     true
 }
 
-/// What a connection is doing, for its idle timeout: the requests in
-/// flight and when the last one ended. Requests, not bytes: HTTP/2's
-/// keep-alive PINGs and their answers move bytes on a connection nobody
-/// uses, and must not keep it open.
+/// What a connection is doing, for its timeouts: the requests in flight,
+/// when the last one ended, and when the head of the next one began.
+/// Requests, not bytes: HTTP/2's keep-alive PINGs and their answers move
+/// bytes on a connection nobody uses, and must not keep it open.
 #[derive(Clone)]
 struct Activity(Arc<ActivityState>);
 
@@ -790,6 +803,12 @@ struct ActivityState {
     requests: AtomicU64,
     /// Milliseconds after `ready` that the last request ended.
     last_end_millis: AtomicU64,
+    /// One more than the milliseconds after `ready` that the first byte
+    /// of the next HTTP/1 request head arrived; 0 while none has.
+    head_started_millis: AtomicU64,
+    /// The connection speaks HTTP/2 (it began with the preface), where
+    /// bytes between requests are not a request head.
+    http2: AtomicBool,
 }
 
 impl Activity {
@@ -799,35 +818,82 @@ impl Activity {
             in_flight: AtomicUsize::new(0),
             requests: AtomicU64::new(0),
             last_end_millis: AtomicU64::new(0),
+            head_started_millis: AtomicU64::new(0),
+            http2: AtomicBool::new(false),
         }))
     }
 
+    fn millis(&self) -> u64 {
+        self.0.ready.elapsed().as_millis() as u64
+    }
+
     fn begin(&self) {
-        self.0.requests.fetch_add(1, Ordering::Relaxed);
-        self.0.in_flight.fetch_add(1, Ordering::AcqRel);
+        let state = &self.0;
+        state.head_started_millis.store(0, Ordering::Relaxed);
+        state.requests.fetch_add(1, Ordering::Relaxed);
+        state.in_flight.fetch_add(1, Ordering::AcqRel);
     }
 
     fn end(&self) {
-        let millis = self.0.ready.elapsed().as_millis() as u64;
-        self.0.last_end_millis.store(millis, Ordering::Relaxed);
+        self.0
+            .last_end_millis
+            .store(self.millis(), Ordering::Relaxed);
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+
+    fn set_http2(&self) {
+        self.0.http2.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether the connection waits for an HTTP/1 request head (none came
+    /// yet, or one began): then nothing is in flight or owed to the
+    /// client, and a missed deadline closes it at once.
+    fn waiting_for_head(&self) -> bool {
+        let state = &self.0;
+        !state.http2.load(Ordering::Relaxed)
+            && state.in_flight.load(Ordering::Acquire) == 0
+            && (state.requests.load(Ordering::Relaxed) == 0
+                || state.head_started_millis.load(Ordering::Relaxed) != 0)
+    }
+
+    /// Bytes arrived. Between HTTP/1 requests, the first ones start the
+    /// next request's head, which then has `header_timeout` to complete.
+    /// (Before the first request the whole wait counts, see `deadline`.)
+    fn bytes_arrived(&self) {
+        let state = &self.0;
+        if state.head_started_millis.load(Ordering::Relaxed) == 0
+            && state.requests.load(Ordering::Relaxed) > 0
+            && state.in_flight.load(Ordering::Acquire) == 0
+            && !state.http2.load(Ordering::Relaxed)
+        {
+            state
+                .head_started_millis
+                .store(self.millis() + 1, Ordering::Relaxed);
+        }
     }
 
     /// When the connection is to be closed if nothing starts meanwhile:
     /// `header_timeout` after it became ready while no request ever came
     /// (HTTP/2's preface alone is not a request), `idle` after the last
-    /// request ended; `None` while a request is in flight.
+    /// request ended, or `header_timeout` after the next HTTP/1 head
+    /// began if that is sooner; `None` while a request is in flight.
     fn deadline(&self, header_timeout: Duration, idle: Duration) -> Option<Instant> {
         let state = &self.0;
         if state.in_flight.load(Ordering::Acquire) > 0 {
             return None;
         }
-        Some(if state.requests.load(Ordering::Relaxed) == 0 {
-            state.ready + header_timeout
-        } else {
-            state.ready
-                + Duration::from_millis(state.last_end_millis.load(Ordering::Relaxed))
-                + idle
+        if state.requests.load(Ordering::Relaxed) == 0 {
+            return Some(state.ready + header_timeout);
+        }
+        let idle_end = state.ready
+            + Duration::from_millis(state.last_end_millis.load(Ordering::Relaxed))
+            + idle;
+        Some(match state.head_started_millis.load(Ordering::Relaxed) {
+            0 => idle_end,
+            started => {
+                let head_end = state.ready + Duration::from_millis(started - 1) + header_timeout;
+                idle_end.min(head_end)
+            }
         })
     }
 }
@@ -839,6 +905,71 @@ struct InFlight(Activity);
 impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.end();
+    }
+}
+
+/// A connection's stream (TCP or TLS) that tells its `Activity` when
+/// bytes arrive.
+struct HeadWatch<S> {
+    inner: S,
+    activity: Activity,
+    /// Whether any byte arrived yet (the first ones say if it is HTTP/2).
+    started: bool,
+}
+
+/// How an HTTP/2 connection begins (RFC 9113 §3.4), as far as needed to
+/// tell it from an HTTP/1 request line.
+const HTTP2_PREFACE_START: &[u8] = b"PRI * HTTP/2";
+
+impl<S: AsyncRead + Unpin> AsyncRead for HeadWatch<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let read = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if buf.filled().len() > before {
+            if !this.started {
+                this.started = true;
+                if buf.filled()[before..].starts_with(HTTP2_PREFACE_START) {
+                    this.activity.set_http2();
+                }
+            }
+            this.activity.bytes_arrived();
+        }
+        read
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for HeadWatch<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, data)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
 }
 

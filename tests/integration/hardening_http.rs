@@ -55,6 +55,76 @@ async fn http2_preface_without_a_request_is_closed_by_the_header_timeout() {
     server.shutdown().await;
 }
 
+/// Sends a GET on a kept-alive HTTP/1.1 connection and reads its answer
+/// (the health check's, whose length is known).
+async fn keep_alive_get(stream: &mut TcpStream) -> String {
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while !answer.ends_with(b"\r\n\r\nok\n") {
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+            .await
+            .expect("an answer")
+            .unwrap();
+        assert_ne!(read, 0, "closed: {}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buffer[..read]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Between HTTP/1.1 requests a connection waits `idle_timeout_secs` for
+/// the next one, not the header timeout (which hyper's own header timer
+/// used to apply to that wait), and is closed when that runs out.
+#[tokio::test]
+async fn http1_keep_alive_waits_the_idle_timeout_not_the_header_timeout() {
+    let server =
+        TestServer::start_with("header_read_timeout_secs = 1\nidle_timeout_secs = 3").await;
+    let mut stream = TcpStream::connect(server.http).await.unwrap();
+    assert!(
+        keep_alive_get(&mut stream)
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    let second = keep_alive_get(&mut stream).await;
+    assert!(second.starts_with("HTTP/1.1 200"), "{second}");
+    let took = closed_within(&mut stream, Duration::from_secs(8))
+        .await
+        .expect("the server closes the connection once it is idle for idle_timeout_secs");
+    assert!(took >= Duration::from_millis(2500), "{took:?}");
+    server.shutdown().await;
+}
+
+/// A request head that begins after an earlier request still has to
+/// arrive whole within the header timeout, however long the idle timeout.
+#[tokio::test]
+async fn http1_head_after_a_request_is_cut_by_the_header_timeout() {
+    let server =
+        TestServer::start_with("header_read_timeout_secs = 1\nidle_timeout_secs = 60").await;
+    let mut stream = TcpStream::connect(server.http).await.unwrap();
+    assert!(
+        keep_alive_get(&mut stream)
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+    // Inside the first look's interval, so the cut must come from the
+    // head's own deadline.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: a\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let took = closed_within(&mut stream, Duration::from_secs(10))
+        .await
+        .expect("the server closes a connection whose head stalls");
+    assert!(took >= Duration::from_millis(900), "{took:?}");
+    assert!(took <= Duration::from_millis(1900), "{took:?}");
+    server.shutdown().await;
+}
+
 /// A real HTTP/2 client (hyper's, which answers the server's keep-alive
 /// PINGs) makes one request and then nothing: the connection is closed
 /// once the idle timeout passes, although PINGs flow every 30 s. The idle
