@@ -345,7 +345,8 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::from_std(socket.into())
 }
 
-/// HTTP/1.1 and HTTP/2 with the limits from the configuration.
+/// HTTP/1.1 and HTTP/2 with this server's fixed limits (the configured
+/// timeouts are applied per connection by `drive`).
 fn connection_builder() -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -875,8 +876,9 @@ impl Activity {
     /// When the connection is to be closed if nothing starts meanwhile:
     /// `header_timeout` after it became ready while no request ever came
     /// (HTTP/2's preface alone is not a request), `idle` after the last
-    /// request ended, or `header_timeout` after the next HTTP/1 head
-    /// began if that is sooner; `None` while a request is in flight.
+    /// request ended, or, once the next HTTP/1 head began, `header_timeout`
+    /// after its first byte (as nginx's `keepalive_timeout` and
+    /// `client_header_timeout`); `None` while a request is in flight.
     fn deadline(&self, header_timeout: Duration, idle: Duration) -> Option<Instant> {
         let state = &self.0;
         if state.in_flight.load(Ordering::Acquire) > 0 {
@@ -885,15 +887,13 @@ impl Activity {
         if state.requests.load(Ordering::Relaxed) == 0 {
             return Some(state.ready + header_timeout);
         }
-        let idle_end = state.ready
-            + Duration::from_millis(state.last_end_millis.load(Ordering::Relaxed))
-            + idle;
         Some(match state.head_started_millis.load(Ordering::Relaxed) {
-            0 => idle_end,
-            started => {
-                let head_end = state.ready + Duration::from_millis(started - 1) + header_timeout;
-                idle_end.min(head_end)
+            0 => {
+                state.ready
+                    + Duration::from_millis(state.last_end_millis.load(Ordering::Relaxed))
+                    + idle
             }
+            started => state.ready + Duration::from_millis(started - 1) + header_timeout,
         })
     }
 }

@@ -125,6 +125,37 @@ async fn http1_head_after_a_request_is_cut_by_the_header_timeout() {
     server.shutdown().await;
 }
 
+/// A head that begins before the idle timeout runs out has the whole
+/// header timeout to arrive, even past the idle deadline.
+#[tokio::test]
+async fn http1_head_begun_in_time_gets_the_whole_header_timeout() {
+    let server =
+        TestServer::start_with("header_read_timeout_secs = 3\nidle_timeout_secs = 1").await;
+    let mut stream = TcpStream::connect(server.http).await.unwrap();
+    assert!(
+        keep_alive_get(&mut stream)
+            .await
+            .starts_with("HTTP/1.1 200")
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\n")
+        .await
+        .unwrap();
+    // Past the idle deadline (1 s after the first answer), inside the
+    // head's 3 s.
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    stream.write_all(b"Host: a\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("the answer, then the idle close")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    server.shutdown().await;
+}
+
 /// A real HTTP/2 client (hyper's, which answers the server's keep-alive
 /// PINGs) makes one request and then nothing: the connection is closed
 /// once the idle timeout passes, although PINGs flow every 30 s. The idle
