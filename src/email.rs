@@ -299,8 +299,8 @@ impl EmailAddress {
         if labels < 2 || last_all_digits {
             return None;
         }
-        // Only ASCII bytes were accepted, so both halves are `str`s.
-        let domain = DomainName(std::str::from_utf8(domain).ok()?.to_ascii_lowercase());
+        // `@` is ASCII, so `at + 1` is a character boundary of `input`.
+        let domain = DomainName(input[at + 1..].to_ascii_lowercase());
         let mut full = String::with_capacity(bytes.len());
         full.push_str(&input[..at]);
         full.push('@');

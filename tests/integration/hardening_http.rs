@@ -75,6 +75,15 @@ async fn keep_alive_get(stream: &mut TcpStream) -> String {
     String::from_utf8_lossy(&answer).into_owned()
 }
 
+/// A plain HTTP connection on which one request was answered and kept
+/// alive.
+async fn after_one_request(server: &TestServer) -> TcpStream {
+    let mut stream = TcpStream::connect(server.http).await.unwrap();
+    let first = keep_alive_get(&mut stream).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    stream
+}
+
 /// Between HTTP/1.1 requests a connection waits `idle_timeout_secs` for
 /// the next one, not the header timeout (which hyper's own header timer
 /// used to apply to that wait), and is closed when that runs out.
@@ -82,12 +91,7 @@ async fn keep_alive_get(stream: &mut TcpStream) -> String {
 async fn http1_keep_alive_waits_the_idle_timeout_not_the_header_timeout() {
     let server =
         TestServer::start_with("header_read_timeout_secs = 1\nidle_timeout_secs = 3").await;
-    let mut stream = TcpStream::connect(server.http).await.unwrap();
-    assert!(
-        keep_alive_get(&mut stream)
-            .await
-            .starts_with("HTTP/1.1 200")
-    );
+    let mut stream = after_one_request(&server).await;
     tokio::time::sleep(Duration::from_millis(2000)).await;
     let second = keep_alive_get(&mut stream).await;
     assert!(second.starts_with("HTTP/1.1 200"), "{second}");
@@ -104,12 +108,7 @@ async fn http1_keep_alive_waits_the_idle_timeout_not_the_header_timeout() {
 async fn http1_head_after_a_request_is_cut_by_the_header_timeout() {
     let server =
         TestServer::start_with("header_read_timeout_secs = 1\nidle_timeout_secs = 60").await;
-    let mut stream = TcpStream::connect(server.http).await.unwrap();
-    assert!(
-        keep_alive_get(&mut stream)
-            .await
-            .starts_with("HTTP/1.1 200")
-    );
+    let mut stream = after_one_request(&server).await;
     // Inside the first look's interval, so the cut must come from the
     // head's own deadline.
     tokio::time::sleep(Duration::from_millis(300)).await;
@@ -131,12 +130,7 @@ async fn http1_head_after_a_request_is_cut_by_the_header_timeout() {
 async fn http1_head_begun_in_time_gets_the_whole_header_timeout() {
     let server =
         TestServer::start_with("header_read_timeout_secs = 3\nidle_timeout_secs = 1").await;
-    let mut stream = TcpStream::connect(server.http).await.unwrap();
-    assert!(
-        keep_alive_get(&mut stream)
-            .await
-            .starts_with("HTTP/1.1 200")
-    );
+    let mut stream = after_one_request(&server).await;
     tokio::time::sleep(Duration::from_millis(700)).await;
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\n")
