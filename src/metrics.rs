@@ -4,11 +4,12 @@
 //! directory entries; ACME failures; MX lookups refused by their limits;
 //! and configuration reloads. Knows nothing of HTTP routing.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
+
+use hashbrown::HashTable;
 
 use crate::resolve::LookupLimit;
 use crate::tls::CertificateReport;
@@ -18,9 +19,6 @@ use crate::tls::CertificateReport;
 const LATENCY_BUCKETS: &[f64] = &[
     0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
 ];
-
-/// Profile id (or "") → requests.
-type CountByProfile = BTreeMap<String, u64>;
 
 /// How a look at changed certificate files ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,11 +52,11 @@ impl CertificateOutcome {
 #[derive(Default)]
 pub struct Metrics {
     // (fields below; Debug is implemented by hand to keep locks out of it)
-    /// (endpoint, status) → profile id (or "") → count. Nested so that the
-    /// hot path finds an existing counter without allocating a key.
-    requests: Mutex<BTreeMap<(&'static str, u16), CountByProfile>>,
-    /// endpoint → histogram.
-    latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    /// Requests and their latency, one series per (endpoint, status,
+    /// profile id or ""). A request finds its series under a read lock and
+    /// counts with atomics: no lock that requests wait on, no allocation
+    /// (a series is added once, under the write lock).
+    requests: RwLock<HashTable<Series>>,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
     /// Certificate files picked up on their own, by `CertificateOutcome`.
@@ -73,13 +71,51 @@ pub struct Metrics {
 /// rendered so that a rate can be taken before the first refusal.
 const MX_LOOKUP_LIMITS: [&str; 3] = ["client", "overall", "in_flight"];
 
-#[derive(Default, Clone)]
-struct Histogram {
-    /// Cumulative counts are computed at render time; these are per bucket,
-    /// with one extra for +Inf.
-    buckets: [u64; 13],
-    sum_seconds: f64,
-    count: u64,
+/// The requests of one endpoint, status and profile.
+struct Series {
+    endpoint: &'static str,
+    status: u16,
+    profile: Box<str>,
+    /// Requests by latency bucket, one extra for +Inf; the total and the
+    /// cumulative counts are computed at render time.
+    buckets: [AtomicU64; LATENCY_BUCKETS.len() + 1],
+    sum_nanos: AtomicU64,
+}
+
+impl Series {
+    fn is(&self, endpoint: &str, status: u16, profile: &str) -> bool {
+        self.status == status && self.endpoint == endpoint && &*self.profile == profile
+    }
+
+    fn count(&self) -> u64 {
+        self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).sum()
+    }
+}
+
+/// A hash of a series' labels, eight bytes at a time. The labels come
+/// from closed sets (the routes, the statuses the router sends, the
+/// configuration's profile ids), never from the request, so a keyed hash
+/// would buy nothing here.
+fn series_hash(endpoint: &str, status: u16, profile: &str) -> u64 {
+    fn mix(hash: u64, word: u64) -> u64 {
+        (hash ^ word)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(26)
+    }
+    fn add(mut hash: u64, text: &str) -> u64 {
+        let mut words = text.as_bytes().chunks_exact(8);
+        for word in &mut words {
+            hash = mix(
+                hash,
+                u64::from_le_bytes(word.try_into().unwrap_or_default()),
+            );
+        }
+        let mut last = [0u8; 8];
+        last[..words.remainder().len()].copy_from_slice(words.remainder());
+        // The length tells "a" from "a\0".
+        mix(mix(hash, u64::from_le_bytes(last)), text.len() as u64)
+    }
+    add(add(u64::from(status), endpoint), profile)
 }
 
 impl std::fmt::Debug for Metrics {
@@ -96,26 +132,38 @@ impl Metrics {
         profile: &str,
         latency: Duration,
     ) {
-        if let Ok(mut requests) = self.requests.lock() {
-            let by_profile = requests.entry((endpoint, status)).or_default();
-            match by_profile.get_mut(profile) {
-                Some(count) => *count += 1,
-                None => {
-                    by_profile.insert(profile.to_owned(), 1);
-                }
-            }
-        }
         let seconds = latency.as_secs_f64();
         let bucket = LATENCY_BUCKETS
             .iter()
             .position(|bound| seconds <= *bound)
             .unwrap_or(LATENCY_BUCKETS.len());
-        if let Ok(mut latency) = self.latency.lock() {
-            let histogram = latency.entry(endpoint).or_default();
-            histogram.buckets[bucket] += 1;
-            histogram.sum_seconds += seconds;
-            histogram.count += 1;
+        let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
+        let count = |series: &Series| {
+            series.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+            series.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+        };
+        let hash = series_hash(endpoint, status, profile);
+        let requests = self.requests.read().unwrap_or_else(|e| e.into_inner());
+        if let Some(series) = requests.find(hash, |s| s.is(endpoint, status, profile)) {
+            count(series);
+            return;
         }
+        drop(requests);
+        let mut requests = self.requests.write().unwrap_or_else(|e| e.into_inner());
+        let series = requests
+            .entry(
+                hash,
+                |s| s.is(endpoint, status, profile),
+                |s| series_hash(s.endpoint, s.status, &s.profile),
+            )
+            .or_insert_with(|| Series {
+                endpoint,
+                status,
+                profile: profile.into(),
+                buckets: Default::default(),
+                sum_nanos: AtomicU64::new(0),
+            });
+        count(series.get());
     }
 
     pub fn record_certificate_reload(&self, outcome: CertificateOutcome) {
@@ -151,49 +199,61 @@ impl Metrics {
             "# HELP mailsetup_requests_total Requests answered, by endpoint, status and profile."
         );
         let _ = writeln!(out, "# TYPE mailsetup_requests_total counter");
-        if let Ok(requests) = self.requests.lock() {
-            for ((endpoint, status), by_profile) in requests.iter() {
-                for (profile, count) in by_profile {
-                    let _ = writeln!(
-                        out,
-                        "mailsetup_requests_total{{endpoint=\"{endpoint}\",status=\"{status}\",profile=\"{}\"}} {count}",
-                        label(profile)
-                    );
-                }
-            }
+        // Sorted, as a scrape expects them; the histogram sums its
+        // endpoint's series.
+        let requests = self.requests.read().unwrap_or_else(|e| e.into_inner());
+        let mut series: Vec<&Series> = requests.iter().collect();
+        series.sort_unstable_by(|a, b| {
+            (a.endpoint, a.status, &a.profile).cmp(&(b.endpoint, b.status, &b.profile))
+        });
+        for s in &series {
+            let _ = writeln!(
+                out,
+                "mailsetup_requests_total{{endpoint=\"{}\",status=\"{}\",profile=\"{}\"}} {}",
+                s.endpoint,
+                s.status,
+                label(&s.profile),
+                s.count()
+            );
         }
         let _ = writeln!(
             out,
             "# HELP mailsetup_request_duration_seconds Time to answer a request, by endpoint."
         );
         let _ = writeln!(out, "# TYPE mailsetup_request_duration_seconds histogram");
-        if let Ok(latency) = self.latency.lock() {
-            for (endpoint, histogram) in latency.iter() {
-                let mut cumulative = 0;
-                for (bound, count) in LATENCY_BUCKETS.iter().zip(histogram.buckets) {
-                    cumulative += count;
-                    let _ = writeln!(
-                        out,
-                        "mailsetup_request_duration_seconds_bucket{{endpoint=\"{endpoint}\",le=\"{bound}\"}} {cumulative}"
-                    );
-                }
+        for of_endpoint in series.chunk_by(|a, b| a.endpoint == b.endpoint) {
+            let endpoint = of_endpoint[0].endpoint;
+            let mut cumulative = 0;
+            for (index, bound) in LATENCY_BUCKETS.iter().enumerate() {
+                cumulative += of_endpoint
+                    .iter()
+                    .map(|s| s.buckets[index].load(Ordering::Relaxed))
+                    .sum::<u64>();
                 let _ = writeln!(
                     out,
-                    "mailsetup_request_duration_seconds_bucket{{endpoint=\"{endpoint}\",le=\"+Inf\"}} {}",
-                    histogram.count
-                );
-                let _ = writeln!(
-                    out,
-                    "mailsetup_request_duration_seconds_sum{{endpoint=\"{endpoint}\"}} {}",
-                    histogram.sum_seconds
-                );
-                let _ = writeln!(
-                    out,
-                    "mailsetup_request_duration_seconds_count{{endpoint=\"{endpoint}\"}} {}",
-                    histogram.count
+                    "mailsetup_request_duration_seconds_bucket{{endpoint=\"{endpoint}\",le=\"{bound}\"}} {cumulative}"
                 );
             }
+            let count: u64 = of_endpoint.iter().map(|s| s.count()).sum();
+            let sum_nanos: u64 = of_endpoint
+                .iter()
+                .map(|s| s.sum_nanos.load(Ordering::Relaxed))
+                .sum();
+            let _ = writeln!(
+                out,
+                "mailsetup_request_duration_seconds_bucket{{endpoint=\"{endpoint}\",le=\"+Inf\"}} {count}"
+            );
+            let _ = writeln!(
+                out,
+                "mailsetup_request_duration_seconds_sum{{endpoint=\"{endpoint}\"}} {}",
+                sum_nanos as f64 / 1e9
+            );
+            let _ = writeln!(
+                out,
+                "mailsetup_request_duration_seconds_count{{endpoint=\"{endpoint}\"}} {count}"
+            );
         }
+        drop(requests);
         let _ = writeln!(
             out,
             "# HELP mailsetup_certificate_expiry_days Days until a certificate in service expires."
@@ -284,4 +344,75 @@ fn label(value: &str) -> String {
         .replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each (endpoint, status, profile) is its own counter, listed sorted;
+    /// an endpoint's histogram adds up all of its series.
+    #[test]
+    fn series_are_counted_apart_and_summed_per_endpoint() {
+        let metrics = Metrics::default();
+        let ms = Duration::from_millis;
+        for (endpoint, status, profile, latency) in [
+            ("thunderbird", 200, "outlook", ms(3)),
+            (
+                "thunderbird",
+                200,
+                "microsoft365",
+                Duration::from_micros(50),
+            ),
+            ("thunderbird", 200, "outlook", ms(3)),
+            ("thunderbird", 404, "", ms(2000)),
+            ("apple", 200, "outlook", ms(20)),
+        ] {
+            metrics.record_request(endpoint, status, profile, latency);
+        }
+        let text = metrics.render(&CertificateReport::default());
+        let lines = |prefix: &str| -> Vec<&str> {
+            text.lines().filter(|l| l.starts_with(prefix)).collect()
+        };
+        assert_eq!(
+            lines("mailsetup_requests_total{"),
+            [
+                r#"mailsetup_requests_total{endpoint="apple",status="200",profile="outlook"} 1"#,
+                r#"mailsetup_requests_total{endpoint="thunderbird",status="200",profile="microsoft365"} 1"#,
+                r#"mailsetup_requests_total{endpoint="thunderbird",status="200",profile="outlook"} 2"#,
+                r#"mailsetup_requests_total{endpoint="thunderbird",status="404",profile=""} 1"#,
+            ]
+        );
+        let thunderbird = r#"{endpoint="thunderbird""#;
+        let value = |name: &str| -> f64 {
+            let line = text
+                .lines()
+                .find(|l| l.starts_with(name))
+                .unwrap_or_else(|| panic!("no {name} in\n{text}"));
+            line.rsplit(' ').next().unwrap().parse().unwrap()
+        };
+        let bucket = |le: &str| {
+            value(&format!(
+                "mailsetup_request_duration_seconds_bucket{thunderbird},le=\"{le}\"}}"
+            ))
+        };
+        assert_eq!(bucket("0.0001"), 1.0);
+        assert_eq!(bucket("0.005"), 3.0);
+        assert_eq!(bucket("1"), 3.0);
+        assert_eq!(bucket("+Inf"), 4.0);
+        assert_eq!(
+            value(&format!(
+                "mailsetup_request_duration_seconds_count{thunderbird}}}"
+            )),
+            4.0
+        );
+        let sum = value(&format!(
+            "mailsetup_request_duration_seconds_sum{thunderbird}}}"
+        ));
+        assert!((sum - 2.00605).abs() < 1e-9, "{sum}");
+        assert_eq!(
+            value(r#"mailsetup_request_duration_seconds_count{endpoint="apple"}"#),
+            1.0
+        );
+    }
 }
