@@ -18,6 +18,35 @@ pub const MAX_DOMAIN_LEN: usize = 253;
 /// RFC 1035 §2.3.4.
 pub const MAX_LABEL_LEN: usize = 63;
 
+/// What `EmailAddress::parse_plain` lets through, by byte: a table is one
+/// load a byte where the rules are several comparisons.
+const PLAIN: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        if b.is_ascii_alphanumeric() {
+            table[byte] = LOCAL | LABEL;
+        }
+        if b.is_ascii_digit() {
+            table[byte] |= DIGIT;
+        }
+        if matches!(b, b'_' | b'+' | b'-' | b'.') {
+            table[byte] |= LOCAL;
+        }
+        if b == b'-' {
+            table[byte] |= LABEL;
+        }
+        byte += 1;
+    }
+    table
+};
+/// In an unquoted local part: letters, digits and `._+-`.
+const LOCAL: u8 = 1;
+/// In a domain label: letters, digits and `-`.
+const LABEL: u8 = 2;
+const DIGIT: u8 = 4;
+
 /// Why a string is not an acceptable address or domain. Every message says
 /// what is wrong in words a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -258,16 +287,14 @@ impl EmailAddress {
         if bytes.len() > MAX_ADDRESS_LEN {
             return None;
         }
-        let at = bytes.iter().position(|&b| b == b'@')?;
+        let at = memchr::memchr(b'@', bytes)?;
         let (local, domain) = (&bytes[..at], &bytes[at + 1..]);
         if local.is_empty() || local.len() > MAX_LOCAL_PART_LEN || domain.len() > MAX_DOMAIN_LEN {
             return None;
         }
         let mut previous = b'.';
         for &b in local {
-            if !(b.is_ascii_alphanumeric() || matches!(b, b'_' | b'+' | b'-' | b'.'))
-                || (b == b'.' && previous == b'.')
-            {
+            if PLAIN[usize::from(b)] & LOCAL == 0 || (b == b'.' && previous == b'.') {
                 return None;
             }
             previous = b;
@@ -275,36 +302,43 @@ impl EmailAddress {
         if previous == b'.' {
             return None;
         }
-        let mut labels = 0;
-        let mut last_all_digits = false;
-        for label in domain.split(|&b| b == b'.') {
+        let plain_label = |label: &[u8]| {
             let (Some(&first), Some(&last)) = (label.first(), label.last()) else {
-                return None;
+                return false;
             };
-            if label.len() > MAX_LABEL_LEN
-                || first == b'-'
-                || last == b'-'
-                || label
+            label.len() <= MAX_LABEL_LEN
+                && first != b'-'
+                && last != b'-'
+                && !label
                     .get(..4)
                     .is_some_and(|start| start.eq_ignore_ascii_case(b"xn--"))
-                || !label
-                    .iter()
-                    .all(|&b| b.is_ascii_alphanumeric() || b == b'-')
-            {
+        };
+        let mut labels = 1;
+        let mut label_start = 0;
+        // Of the label being read; in the end, of the last one.
+        let mut all_digits = true;
+        for (index, &b) in domain.iter().enumerate() {
+            let class = PLAIN[usize::from(b)];
+            if b == b'.' {
+                if !plain_label(&domain[label_start..index]) {
+                    return None;
+                }
+                labels += 1;
+                label_start = index + 1;
+                all_digits = true;
+            } else if class & LABEL != 0 {
+                all_digits &= class & DIGIT != 0;
+            } else {
                 return None;
             }
-            labels += 1;
-            last_all_digits = label.iter().all(u8::is_ascii_digit);
         }
-        if labels < 2 || last_all_digits {
+        if !plain_label(&domain[label_start..]) || labels < 2 || all_digits {
             return None;
         }
-        // `@` is ASCII, so `at + 1` is a character boundary of `input`.
-        let domain = DomainName(input[at + 1..].to_ascii_lowercase());
         let mut full = String::with_capacity(bytes.len());
-        full.push_str(&input[..at]);
-        full.push('@');
-        full.push_str(domain.as_str());
+        full.push_str(input);
+        full[at + 1..].make_ascii_lowercase();
+        let domain = DomainName(full[at + 1..].to_owned());
         Some(EmailAddress { full, at, domain })
     }
 
