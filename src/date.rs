@@ -3,6 +3,7 @@
 //! one source of "today" every dated answer reads (the system's, or a day
 //! fixed by `--today` for previews and tests).
 
+use std::cell::Cell;
 use std::fmt;
 use std::str::FromStr;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -86,12 +87,24 @@ impl Date {
         Date { year, month, day }
     }
 
-    /// Today in UTC by the system clock.
+    /// Today in UTC by the system clock. (Every dated answer asks: the
+    /// day's date is kept per thread and only worked out when it changes.)
     pub fn today_utc() -> Date {
+        thread_local! {
+            static LAST: Cell<Option<(i64, Date)>> = const { Cell::new(None) };
+        }
         let seconds = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        Date::from_days_since_epoch((seconds / 86_400) as i64)
+        let days = (seconds / 86_400) as i64;
+        LAST.with(|last| match last.get() {
+            Some((known, date)) if known == days => date,
+            _ => {
+                let date = Date::from_days_since_epoch(days);
+                last.set(Some((days, date)));
+                date
+            }
+        })
     }
 }
 

@@ -7,8 +7,9 @@
 //! README.md ("Differences from Thunderbird's ISPDB").
 
 use std::borrow::Cow;
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock};
+
+use hashbrown::HashTable;
 
 use askama::Template;
 
@@ -142,15 +143,26 @@ fn authentication(method: AuthMethod) -> &'static str {
 /// the reference; a test checks both give the same bytes.
 #[derive(Debug, Default)]
 pub struct DocumentCache {
-    /// By profile id, then by `Shape::index`. `None`: the document cannot
-    /// be cut (see `Pieces::new`), so it is rendered whole every time.
-    /// Looked up with the site's borrowed profile id, so a hit allocates
-    /// nothing.
-    profiles: RwLock<HashMap<String, [Option<CachedPieces>; Shape::COUNT]>>,
+    /// One row per profile of the configuration, found by the profile's
+    /// address: no lock and no string hash per request. A profile that is
+    /// not here (none is) would be rendered whole.
+    rows: HashTable<CacheRow>,
 }
 
-/// A document cut into pieces, shared by the requests of one profile.
-type CachedPieces = Option<Arc<Pieces>>;
+#[derive(Debug)]
+struct CacheRow {
+    /// Held so that its address is not reused while the row lives.
+    profile: Arc<Profile>,
+    /// By `Shape::index`, cut on first use. `None`: the document cannot
+    /// be cut (see `Pieces::new`), so it is rendered whole every time.
+    shapes: [OnceLock<Option<Pieces>>; Shape::COUNT],
+}
+
+/// A profile's address, spread over the hash's bits (addresses are
+/// aligned, so their low bits are all zero).
+fn address_hash(profile: &Arc<Profile>) -> u64 {
+    (Arc::as_ptr(profile) as usize as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}
 
 /// What, besides the profile, decides a document's pieces.
 #[derive(Debug, Clone, Copy)]
@@ -177,28 +189,37 @@ impl Shape {
 }
 
 impl DocumentCache {
+    /// A cache for the documents of `profiles` (a configuration's).
+    pub fn new<'a>(profiles: impl IntoIterator<Item = &'a Arc<Profile>>) -> DocumentCache {
+        let mut rows = HashTable::new();
+        for profile in profiles {
+            rows.entry(
+                address_hash(profile),
+                |row: &CacheRow| Arc::ptr_eq(&row.profile, profile),
+                |row| address_hash(&row.profile),
+            )
+            .or_insert_with(|| CacheRow {
+                profile: profile.clone(),
+                shapes: Default::default(),
+            });
+        }
+        DocumentCache { rows }
+    }
+
     /// Renders `config-v1.1.xml` for an account.
     pub fn render(&self, account: Account<'_>, native: NativeTypes) -> Document {
-        let profile_id = account.site.profile_id();
+        let profile = &account.site.profile;
         let shape = Shape::of(account, native);
-        let cached = self
-            .profiles
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(profile_id)
-            .and_then(|shapes| shapes[shape.index()].clone());
-        let pieces = match cached {
-            Some(pieces) => pieces,
-            None => {
-                let pieces = Pieces::new(account, shape).map(Arc::new);
-                let mut profiles = self.profiles.write().unwrap_or_else(|e| e.into_inner());
-                // Bounded by the configuration's profiles: MX-detected
-                // sites all have the microsoft365 profile.
-                profiles.entry(profile_id.to_owned()).or_default()[shape.index()] =
-                    Some(pieces.clone());
-                pieces
-            }
-        };
+        let pieces = self
+            .rows
+            .find(address_hash(profile), |row| {
+                Arc::ptr_eq(&row.profile, profile)
+            })
+            .and_then(|row| {
+                row.shapes[shape.index()]
+                    .get_or_init(|| Pieces::new(account, shape))
+                    .as_ref()
+            });
         match pieces {
             Some(pieces) => Document {
                 content_type: media_type::XML,
@@ -246,6 +267,8 @@ impl Slot {
 pub struct Pieces {
     parts: Vec<String>,
     slots: Vec<Slot>,
+    /// The parts' length together.
+    parts_len: usize,
 }
 
 impl Pieces {
@@ -290,7 +313,11 @@ impl Pieces {
         (count(Slot::Username) == usernames
             && count(Slot::Domain) == domains
             && count(Slot::DisplayName) == 1)
-            .then_some(Pieces { parts, slots })
+            .then(|| Pieces {
+                parts_len: parts.iter().map(String::len).sum(),
+                parts,
+                slots,
+            })
     }
 
     fn join(&self, account: Account<'_>) -> Vec<u8> {
@@ -303,7 +330,7 @@ impl Pieces {
             Slot::Domain => domain,
             Slot::DisplayName => &*display_name,
         };
-        let length = self.parts.iter().map(String::len).sum::<usize>()
+        let length = self.parts_len
             + self
                 .slots
                 .iter()
@@ -465,7 +492,7 @@ mod tests {
         ))
         .unwrap();
         let directory = Directory::new(&config);
-        let cache = DocumentCache::default();
+        let cache = DocumentCache::new(config.profiles.values());
         let mut sites: Vec<Arc<Site>> = [
             "contoso.example",
             "fabrikam.example",
@@ -522,10 +549,15 @@ mod tests {
         }
         // A few documents per profile, whatever the number of domains, and
         // every one of them cut (none rendered whole each time).
-        let cached = cache.profiles.read().unwrap();
-        assert_eq!(cached.len(), 2, "{:?}", cached.keys());
-        for shapes in cached.values() {
-            assert!(shapes.iter().flatten().all(Option::is_some), "{shapes:?}");
+        let used: Vec<&CacheRow> = cache
+            .rows
+            .iter()
+            .filter(|row| row.shapes.iter().any(|shape| shape.get().is_some()))
+            .collect();
+        assert_eq!(used.len(), 2, "{used:?}");
+        for row in used {
+            let shapes = row.shapes.iter().filter_map(OnceLock::get);
+            assert!(shapes.clone().all(Option::is_some), "{:?}", row.shapes);
         }
     }
 }

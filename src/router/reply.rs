@@ -3,7 +3,7 @@
 //! security headers (`X-Content-Type-Options` on everything, the HTML
 //! policy on pages).
 
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
@@ -57,7 +57,7 @@ impl Vary {
     /// The field's value, the Accept-Encoding member last; `None` when the
     /// reply depends on nothing. Constants: nothing is formatted or checked
     /// per request.
-    fn field(self, accept_encoding: bool) -> Option<HeaderValue> {
+    fn field_of_index(index: usize) -> Option<HeaderValue> {
         const fn value(members: &'static str) -> Option<HeaderValue> {
             Some(HeaderValue::from_static(members))
         }
@@ -71,10 +71,14 @@ impl Vary {
             value("Accept-Language, User-Agent"),
             value("Accept-Language, User-Agent, Accept-Encoding"),
         ];
-        let index = usize::from(self.accept_language) << 2
-            | usize::from(self.user_agent) << 1
-            | usize::from(accept_encoding);
         VALUES[index].clone()
+    }
+
+    /// Which of the eight `Vary` values (none included) `field` gives.
+    fn field_index(self, accept_encoding: bool) -> usize {
+        usize::from(self.accept_language) << 2
+            | usize::from(self.user_agent) << 1
+            | usize::from(accept_encoding)
     }
 }
 
@@ -185,7 +189,6 @@ impl Reply {
     /// The response, in `coding` when the client takes it (see
     /// `encoding::negotiate`) and the body is text worth compressing.
     pub(super) fn into_response(self, coding: Coding) -> Response<Full<Bytes>> {
-        let is_html = self.content_type == media_type::HTML;
         let identity_length = match &self.body {
             Body::Fresh(body) => body.len(),
             Body::Prepared(prepared) => prepared.identity.len(),
@@ -208,33 +211,12 @@ impl Reply {
         };
         let mut response = Response::new(Full::new(body));
         *response.status_mut() = self.status;
-        // Sized for every header below, so the map is allocated once.
-        let mut headers = HeaderMap::with_capacity(8 + self.headers.len());
-        headers.insert(header::CONTENT_TYPE, content_type_value(self.content_type));
-        if sent_coding == Coding::Gzip {
-            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        }
-        // Constants: `from_static` outside a const context checks every
-        // byte of the value on every call.
-        const PUBLIC: HeaderValue = HeaderValue::from_static("public, max-age=3600");
-        const PRIVATE: HeaderValue = HeaderValue::from_static("private, max-age=3600");
-        const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
-        const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
-        headers.insert(
-            header::CACHE_CONTROL,
-            match self.caching {
-                Caching::Public => PUBLIC,
-                Caching::Private => PRIVATE,
-                Caching::NoStore => NO_STORE,
-            },
+        let mut headers = base_headers(
+            self.content_type,
+            sent_coding,
+            self.caching,
+            self.vary.field_index(varies),
         );
-        headers.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
-        if let Some(vary) = self.vary.field(varies) {
-            headers.insert(header::VARY, vary);
-        }
-        if is_html {
-            add_html_security_headers(&mut headers);
-        }
         for (name, value) in self.headers {
             headers.insert(name, value);
         }
@@ -245,7 +227,8 @@ impl Reply {
 
 /// Every media type a renderer uses, as a header value made at compile
 /// time (`from_static` at run time checks each byte on every call).
-const CONTENT_TYPES: [(&str, HeaderValue); 8] = {
+const CONTENT_TYPE_COUNT: usize = 8;
+const CONTENT_TYPES: [(&str, HeaderValue); CONTENT_TYPE_COUNT] = {
     use media_type::*;
     const fn entry(media_type: &'static str) -> (&'static str, HeaderValue) {
         (media_type, HeaderValue::from_static(media_type))
@@ -271,6 +254,69 @@ fn content_type_value(content_type: &'static str) -> HeaderValue {
             || HeaderValue::from_static(content_type),
             |(_, value)| value.clone(),
         )
+}
+
+/// The headers a reply of one kind carries before its own (`Reply::
+/// headers`): content type and coding, caching, `nosniff`, `Vary`, and a
+/// page's security policy. Built once per kind and cloned: a clone is two
+/// allocations and copies, where building the map hashes and places every
+/// header again.
+fn base_headers(
+    content_type: &'static str,
+    coding: Coding,
+    caching: Caching,
+    vary_index: usize,
+) -> HeaderMap {
+    const KINDS: usize = CONTENT_TYPE_COUNT * 2 * 3 * 8;
+    static BASE: [OnceLock<HeaderMap>; KINDS] = [const { OnceLock::new() }; KINDS];
+    let build = || build_headers(content_type, coding, caching, vary_index);
+    // Media types outside the table (none is) are built every time.
+    let Some(type_index) = CONTENT_TYPES
+        .iter()
+        .position(|(known, _)| *known == content_type)
+    else {
+        return build();
+    };
+    let kind = ((type_index * 2 + usize::from(coding == Coding::Gzip)) * 3 + caching as usize) * 8
+        + vary_index;
+    BASE[kind].get_or_init(build).clone()
+}
+
+/// What `base_headers` keeps, built.
+fn build_headers(
+    content_type: &'static str,
+    coding: Coding,
+    caching: Caching,
+    vary_index: usize,
+) -> HeaderMap {
+    // Sized for every header here and a reply's own few.
+    let mut headers = HeaderMap::with_capacity(12);
+    headers.insert(header::CONTENT_TYPE, content_type_value(content_type));
+    if coding == Coding::Gzip {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    // Constants: `from_static` outside a const context checks every
+    // byte of the value on every call.
+    const PUBLIC: HeaderValue = HeaderValue::from_static("public, max-age=3600");
+    const PRIVATE: HeaderValue = HeaderValue::from_static("private, max-age=3600");
+    const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+    const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+    headers.insert(
+        header::CACHE_CONTROL,
+        match caching {
+            Caching::Public => PUBLIC,
+            Caching::Private => PRIVATE,
+            Caching::NoStore => NO_STORE,
+        },
+    );
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
+    if let Some(vary) = Vary::field_of_index(vary_index) {
+        headers.insert(header::VARY, vary);
+    }
+    if content_type == media_type::HTML {
+        add_html_security_headers(&mut headers);
+    }
+    headers
 }
 
 /// A plain-text error response for problems found before routing (body too
@@ -310,8 +356,12 @@ fn add_html_security_headers(headers: &mut HeaderMap) {
 
 #[cfg(test)]
 mod tests {
-    use super::{CONTENT_TYPES, Vary, content_type_value};
+    use super::{
+        CONTENT_TYPE_COUNT, CONTENT_TYPES, Caching, Coding, Vary, base_headers, build_headers,
+        content_type_value,
+    };
     use crate::document::media_type;
+    use http::header;
 
     /// Every media type in `media_type` has its constant, equal to what
     /// `from_static` makes; others still get a value.
@@ -333,6 +383,39 @@ mod tests {
         assert_eq!(content_type_value("image/png"), "image/png");
     }
 
+    /// Each kind of reply gets its own headers from the cache: every kind,
+    /// asked twice, gives what building it gives (a kind that shared
+    /// another's slot would get that one's headers the second time).
+    #[test]
+    fn cached_base_headers_are_each_kinds_own() {
+        let kinds = || {
+            (0..CONTENT_TYPE_COUNT).flat_map(|index| {
+                let content_type = CONTENT_TYPES[index].0;
+                [Coding::Identity, Coding::Gzip]
+                    .into_iter()
+                    .flat_map(move |coding| {
+                        [Caching::Public, Caching::Private, Caching::NoStore]
+                            .into_iter()
+                            .flat_map(move |caching| {
+                                (0..8).map(move |vary| (content_type, coding, caching, vary))
+                            })
+                    })
+            })
+        };
+        assert_eq!(kinds().count(), CONTENT_TYPE_COUNT * 2 * 3 * 8);
+        for _ in 0..2 {
+            for (content_type, coding, caching, vary) in kinds() {
+                let built = build_headers(content_type, coding, caching, vary);
+                assert_eq!(
+                    base_headers(content_type, coding, caching, vary),
+                    built,
+                    "{content_type} {coding:?} {caching:?} {vary}"
+                );
+                assert_eq!(built[header::CONTENT_TYPE], content_type);
+            }
+        }
+    }
+
     /// Every combination names exactly the headers its flags say.
     #[test]
     fn vary_field_lists_what_the_reply_depends_on() {
@@ -343,7 +426,7 @@ mod tests {
                         accept_language,
                         user_agent,
                     };
-                    let field = vary.field(accept_encoding);
+                    let field = Vary::field_of_index(vary.field_index(accept_encoding));
                     let members: Vec<&str> = field
                         .as_ref()
                         .map(|value| value.to_str().unwrap().split(", ").collect())
