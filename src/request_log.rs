@@ -29,10 +29,12 @@ use crate::log_writer::BatchedLog;
 pub struct RequestLine<'a> {
     pub method: &'a str,
     pub path: &'a str,
-    pub listener: &'a str,
+    /// A name of the code's own (`http`, ...): written without a check.
+    pub listener: &'static str,
     pub status: u16,
     pub latency_us: u64,
-    pub endpoint: &'a str,
+    /// A name of the code's own (`thunderbird`, ...): written without a check.
+    pub endpoint: &'static str,
     /// Left out of the line when the request named no valid domain.
     pub domain: Option<&'a str>,
     pub profile: &'a str,
@@ -159,12 +161,12 @@ fn format_line(
             out.extend_from_slice(b"  INFO mailsetup::server: request method=");
             out.extend_from_slice(line.method.as_bytes());
             text_str(out, " path=", line.path);
-            text_str(out, " listener=", line.listener);
+            text_name(out, " listener=", line.listener);
             out.extend_from_slice(b" status=");
             push_number(out, u64::from(line.status));
             out.extend_from_slice(b" latency_us=");
             push_number(out, line.latency_us);
-            text_str(out, " endpoint=", line.endpoint);
+            text_name(out, " endpoint=", line.endpoint);
             if let Some(domain) = line.domain {
                 text_str(out, " domain=", domain);
             }
@@ -209,15 +211,33 @@ fn format_line(
 /// ` key="value"` with the value escaped as `{:?}` escapes it. Printable
 /// ASCII without `"` or `\` is copied; anything else goes through `Debug`
 /// itself, so the rare escaped line is exactly what `tracing` writes.
+/// Inlined: each call's key is then a copy of known length.
+#[inline(always)]
 fn text_str(out: &mut Vec<u8>, key: &str, value: &str) {
     out.extend_from_slice(key.as_bytes());
-    if value.bytes().all(|b| SHOWN_AS_IS[usize::from(b)]) {
+    if shown_as_is(value) {
         out.push(b'"');
         out.extend_from_slice(value.as_bytes());
         out.push(b'"');
     } else {
         let _ = write!(out, "{value:?}");
     }
+}
+
+/// ` key="value"` for a value of the code's own, which never needs
+/// escaping (a test checks every one).
+#[inline(always)]
+fn text_name(out: &mut Vec<u8>, key: &str, value: &'static str) {
+    debug_assert!(shown_as_is(value), "{value}");
+    out.extend_from_slice(key.as_bytes());
+    out.push(b'"');
+    out.extend_from_slice(value.as_bytes());
+    out.push(b'"');
+}
+
+/// Whether a text field shows `value` as it is, quoted.
+pub fn shown_as_is(value: &str) -> bool {
+    value.bytes().all(|b| SHOWN_AS_IS[usize::from(b)])
 }
 
 /// The bytes a text field shows as they are: printable ASCII but `"` and
@@ -263,19 +283,18 @@ fn json_str(out: &mut Vec<u8>, value: &str) {
 }
 
 fn push_number(out: &mut Vec<u8>, value: u64) {
-    push_padded(out, value, 1);
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
 }
 
 /// `value` in decimal, zero-padded to at least `width` digits.
-fn push_padded(out: &mut Vec<u8>, mut value: u64, width: usize) {
-    let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    while value > 0 || digits.len() - start < width {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-    }
-    out.extend_from_slice(&digits[start..]);
+fn push_padded(out: &mut Vec<u8>, value: u64, width: usize) {
+    let mut buffer = itoa::Buffer::new();
+    let digits = buffer.format(value).as_bytes();
+    out.extend(std::iter::repeat_n(
+        b'0',
+        width.saturating_sub(digits.len()),
+    ));
+    out.extend_from_slice(digits);
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod operations;
 mod reply;
 mod route;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -66,7 +67,7 @@ impl App {
     pub fn with_services(config: Config, services: Arc<Services>) -> App {
         App {
             resolver: Resolver::new(&config),
-            thunderbird: DocumentCache::default(),
+            thunderbird: DocumentCache::new(config.profiles.values()),
             page_assets: web::PageAssets::new(&config),
             config,
             services,
@@ -207,7 +208,7 @@ struct Exchange<'a> {
     log: RequestLog,
 }
 
-impl Exchange<'_> {
+impl<'a> Exchange<'a> {
     /// The connection, or `ConnectionInfo::DIRECT` without one.
     fn connection(&self) -> ConnectionInfo {
         self.connection.unwrap_or(ConnectionInfo::DIRECT)
@@ -280,14 +281,14 @@ impl Exchange<'_> {
     /// clients differ), percent-decoded. `+` is not a space here: it is a
     /// valid address character and RFC 3986 queries give it no special
     /// meaning.
-    fn query_param(&self, name: &'static str) -> Result<Option<String>, RouteError> {
+    fn query_param(&self, name: &'static str) -> Result<Option<Cow<'a, str>>, RouteError> {
         query_value(self.request, name, false)
     }
 
     /// Like `query_param`, for values an HTML form sent
     /// (`application/x-www-form-urlencoded`): `+` is a space there, and a
     /// literal `+` arrives as `%2B`.
-    fn form_param(&self, name: &'static str) -> Result<Option<String>, RouteError> {
+    fn form_param(&self, name: &'static str) -> Result<Option<Cow<'a, str>>, RouteError> {
         query_value(self.request, name, true)
     }
 
@@ -417,31 +418,50 @@ async fn ispdb(exchange: &mut Exchange<'_>, domain: &str) -> Result<Reply, Route
     }))
 }
 
-/// A query key or value, percent-decoded.
-fn percent_decoded(input: &str) -> Result<String, RouteError> {
-    decoded(input).ok_or(RouteError::QueryEncoding)
+/// A query key or value, percent-decoded (see `decoded`).
+fn percent_decoded(input: &str, plus_is_space: bool) -> Result<Cow<'_, str>, RouteError> {
+    decoded(input, plus_is_space).ok_or(RouteError::QueryEncoding)
 }
 
 /// A path segment, percent-decoded.
-fn decoded_path(segment: &str) -> Result<String, RouteError> {
-    decoded(segment).ok_or(RouteError::PathEncoding)
+fn decoded_path(segment: &str) -> Result<Cow<'_, str>, RouteError> {
+    decoded(segment, false).ok_or(RouteError::PathEncoding)
 }
 
 /// `input` with every `%XX` decoded (RFC 3986 §2.1; a `%` not followed by
-/// two hex digits stays as it is), as UTF-8; `None` when it is not. One
-/// pass into a buffer of the input's size: this is on every autoconfig
-/// request's path.
-fn decoded(input: &str) -> Option<String> {
-    fn hex(digit: u8) -> Option<u8> {
-        char::from(digit).to_digit(16).map(|value| value as u8)
+/// two hex digits stays as it is) and, when `plus_is_space` (HTML forms),
+/// every `+` made a space; `None` when the result is not UTF-8. Input with
+/// nothing to decode, nearly all of it, is borrowed as it is; otherwise
+/// the runs between escapes are copied whole. This is on every autoconfig
+/// request's query.
+fn decoded(input: &str, plus_is_space: bool) -> Option<Cow<'_, str>> {
+    fn hex(digit: Option<&u8>) -> Option<u8> {
+        char::from(*digit?).to_digit(16).map(|value| value as u8)
     }
     let bytes = input.as_bytes();
+    // Where the next byte to decode is, from `from` on.
+    let next = |from: usize| {
+        let rest = &bytes[from..];
+        let found = if plus_is_space {
+            memchr::memchr2(b'%', b'+', rest)
+        } else {
+            memchr::memchr(b'%', rest)
+        };
+        found.map_or(bytes.len(), |offset| from + offset)
+    };
+    let mut at = next(0);
+    if at == bytes.len() {
+        return Some(Cow::Borrowed(input));
+    }
     let mut decoded = Vec::with_capacity(bytes.len());
-    let mut at = 0;
+    decoded.extend_from_slice(&bytes[..at]);
     while let Some(&byte) = bytes.get(at) {
-        if byte == b'%'
-            && let Some(high) = bytes.get(at + 1).copied().and_then(hex)
-            && let Some(low) = bytes.get(at + 2).copied().and_then(hex)
+        if byte == b'+' && plus_is_space {
+            decoded.push(b' ');
+            at += 1;
+        } else if byte == b'%'
+            && let Some(high) = hex(bytes.get(at + 1))
+            && let Some(low) = hex(bytes.get(at + 2))
         {
             decoded.push(high << 4 | low);
             at += 3;
@@ -449,45 +469,51 @@ fn decoded(input: &str) -> Option<String> {
             decoded.push(byte);
             at += 1;
         }
+        let run_end = next(at);
+        decoded.extend_from_slice(&bytes[at..run_end]);
+        at = run_end;
     }
-    String::from_utf8(decoded).ok()
+    String::from_utf8(decoded).ok().map(Cow::Owned)
 }
 
-fn query_value(
-    request: &Request<Bytes>,
+/// The value of query parameter `name` (its key matched case-insensitively
+/// and after decoding), decoded; a parameter given twice is an error. One
+/// pass over the query's bytes; a value with nothing to decode is borrowed.
+fn query_value<'r>(
+    request: &'r Request<Bytes>,
     name: &'static str,
     plus_is_space: bool,
-) -> Result<Option<String>, RouteError> {
+) -> Result<Option<Cow<'r, str>>, RouteError> {
     let Some(query) = request.uri().query() else {
         return Ok(None);
     };
     let mut found = None;
-    for pair in query.split('&') {
-        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-        // Most keys and values carry no escapes: they are compared and
-        // copied as they are, with no decoding pass.
-        let key = if key.contains('%') {
-            std::borrow::Cow::Owned(percent_decoded(key)?)
-        } else {
-            std::borrow::Cow::Borrowed(key)
+    // `&` and `=` are ASCII: every index below is a character boundary.
+    let mut start = 0;
+    loop {
+        let end = memchr::memchr(b'&', &query.as_bytes()[start..])
+            .map_or(query.len(), |length| start + length);
+        let pair = &query[start..end];
+        let (key, value) = match memchr::memchr(b'=', pair.as_bytes()) {
+            Some(equals) => (&pair[..equals], &pair[equals + 1..]),
+            None => (pair, ""),
         };
-        if !key.eq_ignore_ascii_case(name) {
-            continue;
+        // Most keys carry no escapes: compared as they are.
+        let matches = if memchr::memchr(b'%', key.as_bytes()).is_some() {
+            percent_decoded(key, false)?.eq_ignore_ascii_case(name)
+        } else {
+            key.eq_ignore_ascii_case(name)
+        };
+        if matches {
+            if found.is_some() {
+                return Err(RouteError::DuplicateParameter(name));
+            }
+            found = Some(percent_decoded(value, plus_is_space)?);
         }
-        if found.is_some() {
-            return Err(RouteError::DuplicateParameter(name));
+        if end == query.len() {
+            break;
         }
-        let value = if plus_is_space && value.contains('+') {
-            value.replace('+', " ").into()
-        } else {
-            std::borrow::Cow::Borrowed(value)
-        };
-        let value = if value.contains('%') {
-            percent_decoded(&value)?
-        } else {
-            value.into_owned()
-        };
-        found = Some(value);
+        start = end + 1;
     }
     Ok(found)
 }
@@ -550,9 +576,34 @@ pub enum Listener {
     Admin,
 }
 
+impl Listener {
+    pub const ALL: [Listener; 3] = [Listener::Http, Listener::Https, Listener::Admin];
+
+    /// The name the request log gives it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Listener::Http => "http",
+            Listener::Https => "https",
+            Listener::Admin => "admin",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::percent_decoded;
+    use super::{Endpoint, Listener, decoded, percent_decoded};
+
+    /// The request log writes these names without looking for characters
+    /// to escape: none may have one.
+    #[test]
+    fn logged_names_need_no_escaping() {
+        let names = Endpoint::ALL.map(Endpoint::as_str);
+        let listeners = Listener::ALL.map(Listener::as_str);
+        for name in names.iter().chain(&listeners) {
+            assert!(crate::request_log::shown_as_is(name), "{name}");
+        }
+        assert!(!crate::request_log::shown_as_is("a\"b"));
+    }
 
     #[test]
     fn percent_decoding_follows_rfc_3986_and_refuses_bad_utf8() {
@@ -568,10 +619,70 @@ mod tests {
             ("a+b", "a+b"),
             ("", ""),
         ] {
-            assert_eq!(percent_decoded(input).unwrap(), decoded, "{input}");
+            assert_eq!(percent_decoded(input, false).unwrap(), decoded, "{input}");
         }
         for input in ["%FF", "%C3", "a%80b"] {
-            assert!(percent_decoded(input).is_err(), "{input}");
+            assert!(percent_decoded(input, false).is_err(), "{input}");
         }
+        // A form's `+` is a space; its literal `+` arrives as `%2B`.
+        assert_eq!(percent_decoded("a+b%2Bc+", true).unwrap(), "a b+c ");
+    }
+
+    /// The one-pass decoder gives what decoding byte by byte gives (after
+    /// a form's `+` became spaces), for every string of up to five
+    /// characters from an alphabet of escapes, hex digits and UTF-8.
+    #[test]
+    fn decoding_in_runs_equals_decoding_byte_by_byte() {
+        fn byte_by_byte(input: &str, plus_is_space: bool) -> Option<String> {
+            let input = if plus_is_space {
+                input.replace('+', " ")
+            } else {
+                input.to_owned()
+            };
+            let bytes = input.as_bytes();
+            let hex = |at: usize| {
+                bytes
+                    .get(at)
+                    .and_then(|b| char::from(*b).to_digit(16))
+                    .map(|d| d as u8)
+            };
+            let (mut out, mut at) = (Vec::new(), 0);
+            while at < bytes.len() {
+                match (bytes[at], hex(at + 1), hex(at + 2)) {
+                    (b'%', Some(high), Some(low)) => {
+                        out.push(high << 4 | low);
+                        at += 3;
+                    }
+                    (byte, _, _) => {
+                        out.push(byte);
+                        at += 1;
+                    }
+                }
+            }
+            String::from_utf8(out).ok()
+        }
+        let alphabet = ['%', '+', '2', 'B', 'c', '3', 'A', '9', 'e', 'g', '\u{e9}'];
+        let mut inputs = vec![String::new()];
+        let mut compared = 0;
+        for _ in 0..5 {
+            let mut longer = Vec::new();
+            for input in &inputs {
+                for c in alphabet {
+                    let mut next = input.clone();
+                    next.push(c);
+                    for plus_is_space in [false, true] {
+                        assert_eq!(
+                            decoded(&next, plus_is_space).map(|d| d.into_owned()),
+                            byte_by_byte(&next, plus_is_space),
+                            "{next:?} plus_is_space={plus_is_space}"
+                        );
+                        compared += 1;
+                    }
+                    longer.push(next);
+                }
+            }
+            inputs = longer;
+        }
+        assert_eq!(compared, 2 * (11 + 121 + 1331 + 14641 + 161051));
     }
 }

@@ -34,6 +34,22 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
+    pub const ALL: [Endpoint; 13] = [
+        Endpoint::Thunderbird,
+        Endpoint::Ispdb,
+        Endpoint::Autodiscover,
+        Endpoint::AutodiscoverJson,
+        Endpoint::Apple,
+        Endpoint::Landing,
+        Endpoint::Stylesheet,
+        Endpoint::Robots,
+        Endpoint::Healthz,
+        Endpoint::Metrics,
+        Endpoint::AcmeChallenge,
+        Endpoint::HttpsRedirect,
+        Endpoint::None,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Endpoint::Thunderbird => "thunderbird",

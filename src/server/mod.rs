@@ -588,22 +588,28 @@ async fn handle(
         );
         return early;
     }
-    // What the log line needs once the request itself has moved into the
-    // router (cheap: standard methods are inline, a URI shares its bytes).
-    let method = parts.method.clone();
-    let uri = parts.uri.clone();
-    let (response, log) = if body.is_end_stream() {
+    let is_head = parts.method == http::Method::HEAD;
+    let response = if body.is_end_stream() {
         // Most requests (GET, HEAD) have no body: nothing to wait for, so
-        // no timer to arm per request.
+        // no timer to arm per request; the log reads the request itself.
         let request = Request::from_parts(parts, Bytes::new());
-        route(&app, &request, Some(connection)).await
+        let (response, log) = route(&app, &request, Some(connection)).await;
+        let (method, uri) = (request.method(), request.uri());
+        log_request(&app, method, uri, &response, &log, connection, started);
+        response
     } else {
+        // What the log line needs once the request has moved into the
+        // body's reader (cheap: standard methods are inline, a URI shares
+        // its bytes).
+        let (method, uri) = (parts.method.clone(), parts.uri.clone());
         // Boxed: its future (body, timer, request) would otherwise make
         // every request's future that much larger.
-        Box::pin(read_body_and_route(&app, shared, parts, body, connection)).await
+        let (response, log) =
+            Box::pin(read_body_and_route(&app, shared, parts, body, connection)).await;
+        log_request(&app, &method, &uri, &response, &log, connection, started);
+        response
     };
-    log_request(&app, &method, &uri, &response, &log, connection, started);
-    if method == http::Method::HEAD {
+    if is_head {
         without_body(response)
     } else {
         response
@@ -748,11 +754,7 @@ fn log_request(
     crate::request_log::write(&crate::request_log::RequestLine {
         method: method.as_str(),
         path,
-        listener: match connection.listener {
-            Listener::Http => "http",
-            Listener::Https => "https",
-            Listener::Admin => "admin",
-        },
+        listener: connection.listener.as_str(),
         status: response.status().as_u16(),
         latency_us: latency.as_micros() as u64,
         endpoint,
@@ -769,6 +771,10 @@ fn log_request(
 fn may_hold_address(path: &str, endpoint: Endpoint) -> bool {
     if matches!(endpoint, Endpoint::Apple | Endpoint::AutodiscoverJson) {
         return true;
+    }
+    // Nearly every path has neither: one look at each byte says so.
+    if !path.bytes().any(|b| b == b'@' || b == b'%') {
+        return false;
     }
     let mut decoded = std::borrow::Cow::Borrowed(path);
     for _ in 0..8 {
