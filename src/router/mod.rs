@@ -293,9 +293,13 @@ impl<'a> Exchange<'a> {
     }
 
     fn query_address(&self, name: &'static str) -> Result<Option<EmailAddress>, RouteError> {
-        self.query_param(name)?
-            .map(|value| EmailAddress::parse(&value).map_err(RouteError::Address))
-            .transpose()
+        let address = match self.query_param(name)? {
+            None => return Ok(None),
+            Some(Cow::Borrowed(value)) => EmailAddress::parse(value),
+            // Decoded: its buffer becomes the address's.
+            Some(Cow::Owned(value)) => EmailAddress::parse_owned(value),
+        };
+        address.map(Some).map_err(RouteError::Address)
     }
 }
 
