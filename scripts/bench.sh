@@ -18,12 +18,23 @@
 #   DURATION=30 CONNECTIONS=128 RATES="10000 40000" scripts/bench.sh
 #   GZIP_CASE=1 scripts/bench.sh     # adds row (a-gz), see below
 #   ROUNDS=5 scripts/bench.sh        # adds alternating rounds, see below
+#   SAME_CORE=5 scripts/bench.sh     # adds same-core rounds, see below
 #
 # One run of each server says little on a machine whose throughput moves
 # by a fifth from one run to the next: with ROUNDS=N, cases (a) and (b)
 # are also run N times alternately, nginx without log before and after
 # each mailsetup run, and each ratio is taken against the mean of the two
 # nginx runs around it; the table prints every ratio and the median.
+# Even so a round's ratio moves by a tenth, because the machine's speed
+# moves between the runs it compares. With SAME_CORE=N, cases (a) and (b)
+# are also run N times with both servers loaded at once on their one
+# shared core (each by its own wrk with half the connections), and each
+# one's CPU time (utime + stime from /proc, all threads, nginx's workers
+# included) is divided by the requests it answered: both see the same
+# machine at the same moment, so the ratio of their CPU time per request
+# (nginx / mailsetup; above 1 means mailsetup needs less) holds still
+# from round to round. On a single-core server that time is what bounds
+# requests/s.
 #
 # Needs: nginx, wrk, openssl, taskset (apt-get install -y nginx wrk), and
 # for table 2 oha (cargo install oha --locked --version 1.16.0; the table is
@@ -260,6 +271,12 @@ run() {
 
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
+# median NUMBER... → their median, two decimals ("n/a" for none).
+median() {
+  printf '%s\n' "$@" | sort -g |
+    awk 'NF { v[++n] = $1 } END { if (!n) print "n/a"; else printf "%.2f", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'
+}
+
 POX_BODY=$WORK/pox.xml
 cat >"$POX_BODY" <<EOF
 <?xml version="1.0" encoding="utf-8"?>
@@ -359,9 +376,61 @@ if [ "${ROUNDS:-0}" -gt 0 ]; then
       fi
       before=$RPS
     done
-    median=$(printf '%s\n' "${ratios[@]}" | sort -g |
-      awk 'NF { v[++n] = $1 } END { if (!n) print "n/a"; else printf "%.2f", n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }')
+    median=$(median "${ratios[@]}")
     echo "| ${NAMES[$case]} | ${ratios[*]} | $median |"
+  done
+fi
+
+# cpu_ticks PID: CPU time of a process and its children (nginx: master and
+# workers), all threads, in clock ticks.
+cpu_ticks() {
+  local total=0 pid
+  for pid in "$1" $(pgrep -P "$1" || true); do
+    # Fields after "pid (comm) ": utime and stime are the 12th and 13th.
+    total=$((total + $(sed 's/^.*) //' "/proc/$pid/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0)))
+  done
+  echo "$total"
+}
+
+if [ "${SAME_CORE:-0}" -gt 0 ]; then
+  TICKS_PER_SECOND=$(getconf CLK_TCK)
+  HALF=$((CONNECTIONS / 2))
+  echo
+  echo "Same-core rounds ($SAME_CORE, ${DURATION}s runs): nginx without log and mailsetup loaded at"
+  echo "once on their shared core, $HALF connections each; CPU µs per request of each, and"
+  echo "nginx / mailsetup (above 1: mailsetup needs less CPU per request)."
+  echo
+  echo "| case | nginx µs/request | mailsetup µs/request | nginx / mailsetup | median |"
+  echo "|---|---|---|---|---|"
+  for case in a b; do
+    case $case in
+      a) ours="http://127.0.0.1:$HTTP_PORT$QUERY" unlogged="http://127.0.0.1:$NGINX_NOLOG_HTTP_PORT$QUERY" ;;
+      b) ours="https://127.0.0.1:$HTTPS_PORT$QUERY" unlogged="https://127.0.0.1:$NGINX_NOLOG_HTTPS_PORT$QUERY" ;;
+    esac
+    theirs_us=() ours_us=() ratios=()
+    for _ in $(seq "$SAME_CORE"); do
+      nginx_before=$(cpu_ticks "$NGINX_PID")
+      ours_before=$(cpu_ticks "$MAILSETUP_PID")
+      "${CLIENT_PIN[@]}" wrk -t"$THREADS" -c"$HALF" -d"${DURATION}s" -s "$WORK/report.lua" \
+        "$unlogged" >"$WORK/wrk-nginx.out" 2>&1 &
+      nginx_wrk=$!
+      "${CLIENT_PIN[@]}" wrk -t"$THREADS" -c"$HALF" -d"${DURATION}s" -s "$WORK/report.lua" \
+        "$ours" >"$WORK/wrk-ours.out" 2>&1 || true
+      wait "$nginx_wrk" || true
+      nginx_ticks=$(($(cpu_ticks "$NGINX_PID") - nginx_before))
+      ours_ticks=$(($(cpu_ticks "$MAILSETUP_PID") - ours_before))
+      nginx_requests=$(awk '/^RESULT/ {print $7}' "$WORK/wrk-nginx.out")
+      ours_requests=$(awk '/^RESULT/ {print $7}' "$WORK/wrk-ours.out")
+      : >"$WORK/mailsetup.log"
+      # A failed run (no requests) leaves its round out.
+      if [ "${nginx_requests:-0}" -gt 0 ] && [ "${ours_requests:-0}" -gt 0 ] && [ "$ours_ticks" -gt 0 ]; then
+        theirs_us+=("$(echo "$nginx_ticks * 1000000 / $TICKS_PER_SECOND / $nginx_requests" | bc -l | xargs printf '%.2f')")
+        ours_us+=("$(echo "$ours_ticks * 1000000 / $TICKS_PER_SECOND / $ours_requests" | bc -l | xargs printf '%.2f')")
+        ratios+=("$(echo "($nginx_ticks / $nginx_requests) / ($ours_ticks / $ours_requests)" | bc -l | xargs printf '%.2f')")
+      fi
+    done
+    median=$(median "${ratios[@]}")
+    echo "| ${NAMES[$case]} | ${theirs_us[*]} | ${ours_us[*]} | ${ratios[*]} | $median |"
   done
 fi
 
