@@ -234,11 +234,16 @@ impl DomainTable {
 
     /// The entry of `domain` (lower-case ASCII, as `DomainName` holds it).
     pub fn get(&self, domain: &str) -> Option<DomainEntry<'_>> {
+        self.get_row(domain).map(|(_, entry)| entry)
+    }
+
+    /// The row number (0-based, in insertion order) and entry of `domain`.
+    pub fn get_row(&self, domain: &str) -> Option<(usize, DomainEntry<'_>)> {
         let hash = self.hasher.hash_one(domain);
-        let row = self.index.find(hash, |&row| {
+        let row = *self.index.find(hash, |&row| {
             self.rows[row as usize].name(&self.text) == domain
-        })?;
-        Some(self.entry(&self.rows[*row as usize]))
+        })? as usize;
+        Some((row, self.entry(&self.rows[row])))
     }
 
     pub fn contains(&self, domain: &str) -> bool {

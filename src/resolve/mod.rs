@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
+
 use crate::config::Config;
 use crate::domain_table::DomainTable;
 use crate::email::{DomainName, EmailAddress};
@@ -127,12 +129,20 @@ pub enum ResolveError {
     },
 }
 
+/// How many table domains' sites `Directory` keeps made.
+const RECENT_SITES: usize = 4096;
+
 /// Lookup tables built once from a validated configuration: the domain
 /// table (shared with the configuration, not copied) and the few domains
 /// profiles own.
 #[derive(Debug)]
 pub struct Directory {
     table: Arc<DomainTable>,
+    /// Sites of table domains asked for lately, by row number modulo
+    /// `RECENT_SITES`: asked again, a domain gets the same `Arc` with no
+    /// allocation; otherwise its site is made and left in the slot. A few
+    /// hundred kilobytes at most, whatever the table's size.
+    recent: Box<[ArcSwapOption<Site>]>,
     /// The domains profiles list themselves (Microsoft's consumer domains,
     /// a few dozen); the table overrides them.
     profile_sites: HashMap<DomainName, Arc<Site>>,
@@ -163,22 +173,31 @@ impl Directory {
         }
         Directory {
             table: config.domains.clone(),
+            recent: (0..RECENT_SITES).map(|_| ArcSwapOption::empty()).collect(),
             profile_sites,
         }
     }
 
-    /// The site of a listed domain. A table domain's site is made for the
-    /// request from its row (a few small allocations): a million prebuilt
-    /// `Site`s cost hundreds of megabytes.
+    /// The site of a listed domain. A table domain's site is made from its
+    /// row when it is not among the recent ones (a million prebuilt
+    /// `Site`s would cost hundreds of megabytes).
     pub fn resolve(&self, domain: &DomainName) -> Result<Arc<Site>, ResolveError> {
-        if let Some(entry) = self.table.get(domain.as_str()) {
-            return Ok(Arc::new(Site::new(
+        if let Some((row, entry)) = self.table.get_row(domain.as_str()) {
+            let slot = &self.recent[row % RECENT_SITES];
+            if let Some(site) = slot.load_full()
+                && site.domain == *domain
+            {
+                return Ok(site);
+            }
+            let site = Arc::new(Site::new(
                 domain.clone(),
                 entry.profile.clone(),
                 entry.display_name.map(str::to_owned),
                 entry.organization.map(str::to_owned),
                 SiteSource::Table,
-            )));
+            ));
+            slot.store(Some(site.clone()));
+            return Ok(site);
         }
         self.profile_sites
             .get(domain)
@@ -287,6 +306,34 @@ mod tests {
         use crate::source::SourceFile;
         use std::path::Path;
         Config::from_source(&SourceFile::new(Path::new("m.toml"), text.into())).unwrap()
+    }
+
+    /// A domain asked for again gets the same site; two domains whose
+    /// rows share a slot each get their own, with their own values.
+    #[test]
+    fn recent_sites_are_reused_and_never_mixed_up() {
+        let mut text = String::new();
+        for row in 0..=RECENT_SITES {
+            text.push_str(&format!(
+                "[[domain]]\nname = \"d{row}.example\"\nprofile = \"microsoft365\"\n\
+                 display_name = \"Name {row}\"\n"
+            ));
+        }
+        let directory = Directory::new(&config(&text));
+        let resolve = |row: usize| {
+            let domain = DomainName::parse(&format!("d{row}.example")).unwrap();
+            let site = directory.resolve(&domain).unwrap();
+            assert_eq!(site.domain, domain);
+            assert_eq!(site.display_name, format!("Name {row}"));
+            site
+        };
+        let first = resolve(0);
+        assert!(Arc::ptr_eq(&first, &resolve(0)));
+        // Row RECENT_SITES shares row 0's slot.
+        let other = resolve(RECENT_SITES);
+        assert!(Arc::ptr_eq(&other, &resolve(RECENT_SITES)));
+        assert!(!Arc::ptr_eq(&first, &resolve(0)));
+        assert!(!Arc::ptr_eq(&other, &resolve(RECENT_SITES)));
     }
 
     #[test]
