@@ -515,6 +515,9 @@ pub enum TableError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientTable {
     rows: Vec<Row>,
+    /// Row numbers by `Offer`, in table order: `offers` runs on every
+    /// Thunderbird request and looks only at its offer's rows.
+    by_offer: Vec<Vec<usize>>,
 }
 
 impl ClientTable {
@@ -532,7 +535,15 @@ impl ClientTable {
                 row.valid_until = change.valid_until;
             }
         }
-        Ok(ClientTable { rows })
+        let mut by_offer = Vec::new();
+        for (index, row) in rows.iter().enumerate() {
+            let offer = row.offer as usize;
+            if by_offer.len() <= offer {
+                by_offer.resize(offer + 1, Vec::new());
+            }
+            by_offer[offer].push(index);
+        }
+        Ok(ClientTable { rows, by_offer })
     }
 
     pub fn rows(&self) -> &[Row] {
@@ -541,17 +552,23 @@ impl ClientTable {
 
     /// True when `client` is offered `offer` on `day`.
     pub fn offers(&self, client: Client, offer: Offer, day: Date) -> bool {
-        self.rows
-            .iter()
-            .any(|row| row.offer == offer && row.clients.matches(client) && row.applies_on(day))
+        self.of_offer(offer)
+            .any(|row| row.clients.matches(client) && row.applies_on(day))
     }
 
     /// The row for `client` and `offer` whatever the day (for the page's
     /// reasons and end dates).
     pub fn row(&self, client: Client, offer: Offer) -> Option<&Row> {
-        self.rows
-            .iter()
-            .find(|row| row.offer == offer && row.clients.matches(client))
+        self.of_offer(offer).find(|row| row.clients.matches(client))
+    }
+
+    /// The rows of `offer`, in table order.
+    fn of_offer(&self, offer: Offer) -> impl Iterator<Item = &Row> {
+        let rows = self
+            .by_offer
+            .get(offer as usize)
+            .map_or(&[][..], Vec::as_slice);
+        rows.iter().map(|&index| &self.rows[index])
     }
 }
 
@@ -628,6 +645,57 @@ mod tests {
 
     fn work() -> ClientTable {
         ClientTable::new(AccountKind::Work, &[]).unwrap()
+    }
+
+    /// `offers` and `row` look at their offer's rows only, and answer what
+    /// a look at every row answers: every client, offer and row date.
+    #[test]
+    fn looking_at_one_offers_rows_answers_as_looking_at_all() {
+        for account in AccountKind::ALL {
+            let table = ClientTable::new(account, &[]).unwrap();
+            let offers: Vec<Offer> = table.rows().iter().map(|row| row.offer).collect();
+            let days: Vec<Date> = table
+                .rows()
+                .iter()
+                .flat_map(|row| [row.valid_from, row.valid_until])
+                .flatten()
+                .chain(["2024-01-01".parse().unwrap(), "2030-01-01".parse().unwrap()])
+                .collect();
+            let clients = [
+                Client::Thunderbird(115),
+                Client::Thunderbird(145),
+                Client::Thunderbird(154),
+                Client::IosMail,
+                Client::MacMail,
+                Client::OutlookClassic,
+                Client::NewOutlook,
+                Client::OutlookMobile,
+                Client::GmailAndroid,
+                Client::ActiveSyncApp,
+                Client::LegacyImap,
+                Client::Other,
+            ];
+            let mut offered = 0;
+            for &offer in &offers {
+                for client in clients {
+                    let all = table.rows().iter().filter(|row| row.offer == offer);
+                    assert_eq!(
+                        table.row(client, offer).map(|row| row.id),
+                        all.clone()
+                            .find(|row| row.clients.matches(client))
+                            .map(|row| row.id)
+                    );
+                    for &day in &days {
+                        let expected = all
+                            .clone()
+                            .any(|row| row.clients.matches(client) && row.applies_on(day));
+                        assert_eq!(table.offers(client, offer, day), expected);
+                        offered += usize::from(expected);
+                    }
+                }
+            }
+            assert!(offered > 0);
+        }
     }
 
     #[test]
