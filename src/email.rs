@@ -309,6 +309,7 @@ impl EmailAddress {
     }
 
     /// Where the `@` is, if `input` is a plain address (see `parse_plain`).
+    /// (`@` is ASCII: `at + 1` is a character boundary of `input`.)
     fn plain_at(input: &str) -> Option<usize> {
         let bytes = input.as_bytes();
         if bytes.len() > MAX_ADDRESS_LEN {
