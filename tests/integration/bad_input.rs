@@ -3,9 +3,8 @@
 
 use bytes::Bytes;
 use http::{Method, StatusCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::common::{Scheme, TestServer, encode};
+use crate::common::{self, Scheme, TestServer, encode};
 
 /// (query value for emailaddress, status, words the body must contain)
 const BAD_ADDRESSES: &[(&str, u16, &str)] = &[
@@ -286,19 +285,6 @@ async fn authorization_header_is_ignored() {
     server.shutdown().await;
 }
 
-/// Sends raw bytes and reads until the server closes the connection.
-async fn raw_exchange(server: &TestServer, raw: &[u8]) -> String {
-    let mut stream = tokio::net::TcpStream::connect(server.http).await.unwrap();
-    stream.write_all(raw).await.unwrap();
-    let mut answer = Vec::new();
-    let read = stream.read_to_end(&mut answer);
-    tokio::time::timeout(std::time::Duration::from_secs(10), read)
-        .await
-        .expect("the server closes the connection")
-        .unwrap();
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
 #[tokio::test]
 async fn garbage_on_the_socket_gets_400_not_a_crash() {
     let server = TestServer::start().await;
@@ -308,7 +294,7 @@ async fn garbage_on_the_socket_gets_400_not_a_crash() {
         b"GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
         b"GET / HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
     ] {
-        let answer = raw_exchange(&server, raw).await;
+        let answer = common::raw_exchange(server.http, raw).await;
         assert!(answer.starts_with("HTTP/1.1 400"), "{raw:?} → {answer}");
     }
     // The server still serves afterwards.
@@ -327,7 +313,7 @@ async fn conflicting_framing_cannot_smuggle_a_second_request() {
     // the body is never answered.
     let raw = b"POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 40\r\nTransfer-Encoding: chunked\r\n\r\n\
                 0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: a\r\n\r\n";
-    let answer = raw_exchange(&server, raw).await;
+    let answer = common::raw_exchange(server.http, raw).await;
     assert!(answer.starts_with("HTTP/1.1 405"), "{answer}");
     assert_eq!(answer.matches("HTTP/1.1").count(), 1, "{answer}");
     server.shutdown().await;
@@ -337,7 +323,7 @@ async fn conflicting_framing_cannot_smuggle_a_second_request() {
 async fn body_that_never_arrives_gets_408_after_the_header_timeout() {
     let server = TestServer::start_with("header_read_timeout_secs = 1").await;
     let raw = b"POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc";
-    let answer = raw_exchange(&server, raw).await;
+    let answer = common::raw_exchange(server.http, raw).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("not received in time"), "{answer}");
     server.shutdown().await;

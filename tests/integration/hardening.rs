@@ -17,20 +17,6 @@ use crate::common::{self, Scheme, TestServer};
 
 const CONFIG_PATH: &str = "/mail/config-v1.1.xml?emailaddress=alice%40contoso.test";
 
-/// Sends raw bytes and reads until the server closes the connection
-/// (bounded at 10 s).
-async fn raw_exchange(server: &TestServer, raw: &[u8]) -> String {
-    let mut stream = TcpStream::connect(server.http).await.unwrap();
-    stream.write_all(raw).await.unwrap();
-    let mut answer = Vec::new();
-    let read = stream.read_to_end(&mut answer);
-    tokio::time::timeout(Duration::from_secs(10), read)
-        .await
-        .expect("the server closes the connection")
-        .unwrap();
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
 /// A plain HTTP/1.1 keep-alive client connection.
 async fn http1_connection(
     server: &TestServer,
@@ -78,8 +64,8 @@ async fn slow_header_clients_are_cut_and_cannot_starve_others() {
     let started = Instant::now();
     let normal = tokio::time::timeout(
         Duration::from_secs(5),
-        raw_exchange(
-            &server,
+        common::raw_exchange(
+            server.http,
             b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
         ),
     )
@@ -95,12 +81,7 @@ async fn slow_header_clients_are_cut_and_cannot_starve_others() {
 
     // Each slow client has been disconnected (EOF, or a 408 then EOF).
     for mut stream in slow {
-        let mut rest = Vec::new();
-        tokio::time::timeout(Duration::from_secs(3), stream.read_to_end(&mut rest))
-            .await
-            .expect("the slow client is disconnected")
-            .ok();
-        let rest = String::from_utf8_lossy(&rest);
+        let rest = common::read_until_closed(&mut stream, Duration::from_secs(3)).await;
         assert!(
             rest.is_empty() || rest.starts_with("HTTP/1.1 408"),
             "{rest}"
@@ -160,7 +141,7 @@ async fn oversized_request_head_gets_431() {
         raw.extend_from_slice(format!("X-Filler-{i}: {}\r\n", "a".repeat(1000)).as_bytes());
     }
     raw.extend_from_slice(b"\r\n");
-    let answer = raw_exchange(&server, &raw).await;
+    let answer = common::raw_exchange(server.http, &raw).await;
     assert!(answer.starts_with("HTTP/1.1 431"), "{answer}");
     assert!(!answer.to_ascii_lowercase().contains("www-authenticate"));
     assert_eq!(
@@ -183,7 +164,7 @@ async fn chunked_body_over_the_cap_gets_413() {
         raw.extend_from_slice(b"\r\n");
     }
     raw.extend_from_slice(b"0\r\n\r\n");
-    let answer = raw_exchange(&server, &raw).await;
+    let answer = common::raw_exchange(server.http, &raw).await;
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     server.shutdown().await;
 }
@@ -203,7 +184,7 @@ async fn request_smuggling_shapes_are_refused() {
         // Two lengths in one field.
         b"POST /healthz HTTP/1.1\r\nHost: a\r\nContent-Length: 5, 6\r\n\r\nhello!",
     ] {
-        let answer = raw_exchange(&server, raw).await;
+        let answer = common::raw_exchange(server.http, raw).await;
         assert!(
             answer.starts_with("HTTP/1.1 400") || answer.starts_with("HTTP/1.1 501"),
             "{:?} → {answer}",

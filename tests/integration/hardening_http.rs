@@ -15,7 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::common::serve_process::{ServeProcess, serve_command};
-use crate::common::{Scheme, TestCa, TestServer, write_config_with};
+use crate::common::{self, Scheme, TestCa, TestServer, write_config_with};
 
 /// Reads until the server closes the connection or `limit` passes; the
 /// time it took, or `None` if the connection stayed open.
@@ -140,12 +140,7 @@ async fn http1_head_begun_in_time_gets_the_whole_header_timeout() {
     // head's 3 s.
     tokio::time::sleep(Duration::from_millis(1300)).await;
     stream.write_all(b"Host: a\r\n\r\n").await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
-        .await
-        .expect("the answer, then the idle close")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&answer);
+    let answer = common::read_until_closed(&mut stream, Duration::from_secs(5)).await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     server.shutdown().await;
 }
@@ -240,7 +235,7 @@ fn addresses_in_paths_are_redacted_whatever_their_encoding() {
     for path in paths {
         let request =
             format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
-        let answer = runtime.block_on(raw_exchange(serve.http, request.as_bytes()));
+        let answer = runtime.block_on(common::raw_exchange(serve.http, request.as_bytes()));
         assert!(answer.starts_with("HTTP/1.1 "), "{answer}");
     }
     assert!(serve.terminate().success());
@@ -264,17 +259,6 @@ fn addresses_in_paths_are_redacted_whatever_their_encoding() {
     }
 }
 
-async fn raw_exchange(addr: std::net::SocketAddr, request: &[u8]) -> String {
-    let mut stream = TcpStream::connect(addr).await.unwrap();
-    stream.write_all(request).await.unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
-        .await
-        .expect("answered")
-        .ok();
-    String::from_utf8_lossy(&answer).into_owned()
-}
-
 #[tokio::test]
 async fn redirects_go_only_to_names_this_server_answers_for() {
     let server = TestServer::start_with_config("http_policy = \"redirect\"", "").await;
@@ -293,7 +277,7 @@ async fn redirects_go_only_to_names_this_server_answers_for() {
         }
     }
     // An absolute-form target names the host too.
-    let answer = raw_exchange(
+    let answer = common::raw_exchange(
         server.http,
         b"GET http://evil.example/x HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
     )
@@ -309,14 +293,14 @@ async fn redirects_go_only_to_names_this_server_answers_for() {
 #[tokio::test]
 async fn two_host_headers_or_userinfo_get_400() {
     let server = TestServer::start().await;
-    let answer = raw_exchange(
+    let answer = common::raw_exchange(
         server.http,
         b"GET /healthz HTTP/1.1\r\nHost: contoso.test\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
     )
     .await;
     assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
     assert!(answer.contains("more than one Host"), "{answer}");
-    let answer = raw_exchange(
+    let answer = common::raw_exchange(
         server.http,
         b"GET http://user@contoso.test/healthz HTTP/1.1\r\nHost: contoso.test\r\nConnection: close\r\n\r\n",
     )
@@ -537,7 +521,7 @@ async fn ipv4_and_ipv6_wildcards_share_a_port() {
         .await
         .expect("both wildcards bind the same port");
     for addr in [format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
-        let answer = raw_exchange(
+        let answer = common::raw_exchange(
             addr.parse().unwrap(),
             b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
         )

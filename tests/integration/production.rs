@@ -13,7 +13,7 @@ use rustls_pki_types::ServerName;
 use rustls_pki_types::pem::PemObject;
 
 use crate::common::serve_process::{ServeProcess, serve_command};
-use crate::common::{KeepAlive, Scheme, TestCa, TestServer, write_config_with, write_file};
+use crate::common::{self, KeepAlive, Scheme, TestCa, TestServer, write_config_with, write_file};
 
 /// A configuration with a certificates directory and, optionally, the
 /// test CA's leaf as default certificate.
@@ -621,21 +621,14 @@ async fn idle_connections_are_closed_after_the_idle_timeout_on_http1_and_http2()
     );
 
     // HTTP/1.1 keep-alive: closed too.
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let mut stream = tokio::net::TcpStream::connect(server.http).await.unwrap();
     stream
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: a\r\n\r\n")
         .await
         .unwrap();
-    let mut answer = Vec::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(8),
-        stream.read_to_end(&mut answer),
-    )
-    .await
-    .expect("the server closes an idle keep-alive connection")
-    .unwrap();
-    assert!(String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"));
+    let answer = common::read_until_closed(&mut stream, std::time::Duration::from_secs(8)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     server.shutdown().await;
 }
 

@@ -637,6 +637,26 @@ impl Element {
 }
 
 /// Writes `contents` to `dir/name` and returns the path.
+/// Reads `stream` until the server closes it, and what it sent; a reset
+/// ends the read like a close. Panics when it is still open after `limit`.
+pub async fn read_until_closed(stream: &mut TcpStream, limit: std::time::Duration) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(limit, stream.read_to_end(&mut answer))
+        .await
+        .unwrap_or_else(|_| panic!("the server did not close the connection within {limit:?}"));
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// Sends raw bytes on a new connection to `addr` and reads until the
+/// server closes it (10 s at most).
+pub async fn raw_exchange(addr: SocketAddr, raw: &[u8]) -> String {
+    use tokio::io::AsyncWriteExt;
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(raw).await.unwrap();
+    read_until_closed(&mut stream, std::time::Duration::from_secs(10)).await
+}
+
 pub fn write_file(dir: &Path, name: &str, contents: &str) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
