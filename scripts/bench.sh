@@ -271,6 +271,18 @@ run() {
 
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 
+# decimal EXPRESSION → its value (bc), two decimals.
+decimal() { echo "$1" | bc -l | xargs printf '%.2f'; }
+
+# keep_alive_urls a|b → $ours (mailsetup) and $unlogged (nginx without log)
+# for case (a), plain HTTP, or (b), HTTPS.
+keep_alive_urls() {
+  case $1 in
+    a) ours="http://127.0.0.1:$HTTP_PORT$QUERY" unlogged="http://127.0.0.1:$NGINX_NOLOG_HTTP_PORT$QUERY" ;;
+    b) ours="https://127.0.0.1:$HTTPS_PORT$QUERY" unlogged="https://127.0.0.1:$NGINX_NOLOG_HTTPS_PORT$QUERY" ;;
+  esac
+}
+
 # median NUMBER... → their median, two decimals ("n/a" for none).
 median() {
   printf '%s\n' "$@" | sort -g |
@@ -359,10 +371,7 @@ if [ "${ROUNDS:-0}" -gt 0 ]; then
   echo "| case | ratios | median |"
   echo "|---|---|---|"
   for case in a b; do
-    case $case in
-      a) ours="http://127.0.0.1:$HTTP_PORT$QUERY" unlogged="http://127.0.0.1:$NGINX_NOLOG_HTTP_PORT$QUERY" ;;
-      b) ours="https://127.0.0.1:$HTTPS_PORT$QUERY" unlogged="https://127.0.0.1:$NGINX_NOLOG_HTTPS_PORT$QUERY" ;;
-    esac
+    keep_alive_urls "$case"
     run "$NGINX_PID" "$unlogged"
     before=$RPS
     ratios=()
@@ -372,7 +381,7 @@ if [ "${ROUNDS:-0}" -gt 0 ]; then
       run "$NGINX_PID" "$unlogged"
       # A failed run (0 requests/s) leaves its round out.
       if [ "$before" -gt 0 ] && [ "$RPS" -gt 0 ] && [ "$ours_rps" -gt 0 ]; then
-        ratios+=("$(echo "2 * $ours_rps / ($before + $RPS)" | bc -l | xargs printf '%.2f')")
+        ratios+=("$(decimal "2 * $ours_rps / ($before + $RPS)")")
       fi
       before=$RPS
     done
@@ -403,10 +412,7 @@ if [ "${SAME_CORE:-0}" -gt 0 ]; then
   echo "| case | nginx µs/request | mailsetup µs/request | nginx / mailsetup | median |"
   echo "|---|---|---|---|---|"
   for case in a b; do
-    case $case in
-      a) ours="http://127.0.0.1:$HTTP_PORT$QUERY" unlogged="http://127.0.0.1:$NGINX_NOLOG_HTTP_PORT$QUERY" ;;
-      b) ours="https://127.0.0.1:$HTTPS_PORT$QUERY" unlogged="https://127.0.0.1:$NGINX_NOLOG_HTTPS_PORT$QUERY" ;;
-    esac
+    keep_alive_urls "$case"
     theirs_us=() ours_us=() ratios=()
     for _ in $(seq "$SAME_CORE"); do
       nginx_before=$(cpu_ticks "$NGINX_PID")
@@ -424,9 +430,9 @@ if [ "${SAME_CORE:-0}" -gt 0 ]; then
       : >"$WORK/mailsetup.log"
       # A failed run (no requests) leaves its round out.
       if [ "${nginx_requests:-0}" -gt 0 ] && [ "${ours_requests:-0}" -gt 0 ] && [ "$ours_ticks" -gt 0 ]; then
-        theirs_us+=("$(echo "$nginx_ticks * 1000000 / $TICKS_PER_SECOND / $nginx_requests" | bc -l | xargs printf '%.2f')")
-        ours_us+=("$(echo "$ours_ticks * 1000000 / $TICKS_PER_SECOND / $ours_requests" | bc -l | xargs printf '%.2f')")
-        ratios+=("$(echo "($nginx_ticks / $nginx_requests) / ($ours_ticks / $ours_requests)" | bc -l | xargs printf '%.2f')")
+        theirs_us+=("$(decimal "$nginx_ticks * 1000000 / $TICKS_PER_SECOND / $nginx_requests")")
+        ours_us+=("$(decimal "$ours_ticks * 1000000 / $TICKS_PER_SECOND / $ours_requests")")
+        ratios+=("$(decimal "($nginx_ticks / $nginx_requests) / ($ours_ticks / $ours_requests)")")
       fi
     done
     median=$(median "${ratios[@]}")

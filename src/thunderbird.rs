@@ -141,11 +141,12 @@ fn authentication(method: AuthMethod) -> &'static str {
 /// re-rendered nearly every request). One cache per configuration
 /// generation; MX-detected sites use it too. `render_thunderbird_config` is
 /// the reference; a test checks both give the same bytes.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct DocumentCache {
     /// One row per profile of the configuration, found by the profile's
     /// address: no lock and no string hash per request. A profile that is
-    /// not here (none is) would be rendered whole.
+    /// not here (none is) would be rendered whole. (No `Default`: an empty
+    /// cache would render every document whole.)
     rows: HashTable<CacheRow>,
 }
 
