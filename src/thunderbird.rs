@@ -156,8 +156,7 @@ struct CacheRow {
     profile: Arc<Profile>,
     /// By `Shape::index`, cut on first use. `None`: the document cannot
     /// be cut (see `Pieces::new`), so it is rendered whole every time.
-    /// Shared with the bodies being sent, which may outlive a reload.
-    shapes: [OnceLock<Option<Arc<Pieces>>>; Shape::COUNT],
+    shapes: [OnceLock<Option<Pieces>>; Shape::COUNT],
 }
 
 /// A profile's address, spread over the hash's bits (addresses are
@@ -208,9 +207,8 @@ impl DocumentCache {
         DocumentCache { rows }
     }
 
-    /// `config-v1.1.xml` for an account, as the pieces of its profile's
-    /// document and this account's values (see `CutDocument`).
-    pub fn render(&self, account: Account<'_>, native: NativeTypes) -> CutDocument {
+    /// Renders `config-v1.1.xml` for an account.
+    pub fn render(&self, account: Account<'_>, native: NativeTypes) -> Document {
         let profile = &account.site.profile;
         let shape = Shape::of(account, native);
         let pieces = self
@@ -220,12 +218,15 @@ impl DocumentCache {
             })
             .and_then(|row| {
                 row.shapes[shape.index()]
-                    .get_or_init(|| Pieces::new(account, shape).map(Arc::new))
+                    .get_or_init(|| Pieces::new(account, shape))
                     .as_ref()
             });
         match pieces {
-            Some(pieces) => CutDocument::new(pieces.clone(), account),
-            None => CutDocument::whole(render_thunderbird_config(account, native).body),
+            Some(pieces) => Document {
+                content_type: media_type::XML,
+                body: pieces.join(account),
+            },
+            None => render_thunderbird_config(account, native),
         }
     }
 }
@@ -237,10 +238,9 @@ fn username<'a>(account: Account<'a>) -> &'a str {
 /// The values a document is cut at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
-    // In the order of `CutDocument::values`.
-    Username = 0,
-    Domain = 1,
-    DisplayName = 2,
+    Username,
+    Domain,
+    DisplayName,
 }
 
 impl Slot {
@@ -270,8 +270,6 @@ pub struct Pieces {
     slots: Vec<Slot>,
     /// The parts' length together.
     parts_len: usize,
-    /// How often each slot occurs, by `Slot as usize`.
-    slot_counts: [usize; 3],
 }
 
 impl Pieces {
@@ -309,222 +307,45 @@ impl Pieces {
         // Exactly where the template puts them: one username per server
         // (incoming, Exchange, outgoing), the domain as the provider id
         // (and as the one `<domain>`), the display name once.
-        let slot_counts = [Slot::Username, Slot::Domain, Slot::DisplayName]
-            .map(|slot| slots.iter().filter(|s| **s == slot).count());
+        let count = |slot| slots.iter().filter(|s| **s == slot).count();
         let usernames =
             profile.enabled_incoming().count() + exchange_servers(profile, shape.native).len() + 1;
         let domains = 1 + usize::from(!shape.profile_domains);
-        (slot_counts == [usernames, domains, 1]).then(|| Pieces {
-            parts_len: parts.iter().map(String::len).sum(),
-            slot_counts,
-            parts,
-            slots,
-        })
+        (count(Slot::Username) == usernames
+            && count(Slot::Domain) == domains
+            && count(Slot::DisplayName) == 1)
+            .then(|| Pieces {
+                parts_len: parts.iter().map(String::len).sum(),
+                parts,
+                slots,
+            })
     }
-}
 
-/// A Thunderbird document as it is sent: its profile's pieces, shared, and
-/// this account's values (escaped) between them, never joined into one
-/// buffer. As a `Buf` it hands the socket every chunk at once
-/// (`chunks_vectored`: one `writev`, the headers' chunk first), so a
-/// request neither allocates nor copies the 2 KB document, only its
-/// values; TLS and HTTP/2 copy it into their own records and frames
-/// anyway.
-#[derive(Debug)]
-pub struct CutDocument {
-    pieces: Arc<Pieces>,
-    /// The escaped username, domain and display name, one after another.
-    values: String,
-    /// Where each of those values ends in `values`.
-    ends: [usize; 3],
-    /// The chunk being sent (parts at even indexes, values between them)
-    /// and how much of it is sent.
-    chunk: usize,
-    offset: usize,
-    remaining: usize,
-}
-
-impl CutDocument {
-    fn new(pieces: Arc<Pieces>, account: Account<'_>) -> CutDocument {
+    fn join(&self, account: Account<'_>) -> Vec<u8> {
         let username = escape(username(account));
+        let display_name = escape(&account.site.display_name);
         // Letters, digits, dots and hyphens: nothing to escape.
         let domain = account.site.domain.as_str();
-        let display_name = escape(&account.site.display_name);
-        let mut values = String::with_capacity(username.len() + domain.len() + display_name.len());
-        let mut ends = [0; 3];
-        for (end, value) in ends.iter_mut().zip([&*username, domain, &*display_name]) {
-            values.push_str(value);
-            *end = values.len();
-        }
-        CutDocument::with_values(pieces, values, ends)
-    }
-
-    /// A document that could not be cut, as one chunk.
-    fn whole(body: Vec<u8>) -> CutDocument {
-        let text = String::from_utf8(body)
-            .unwrap_or_else(|e| unreachable!("the template renders UTF-8: {e}"));
-        let pieces = Pieces {
-            parts_len: text.len(),
-            parts: vec![text],
-            slots: Vec::new(),
-            slot_counts: [0; 3],
+        let value = |slot: Slot| match slot {
+            Slot::Username => &*username,
+            Slot::Domain => domain,
+            Slot::DisplayName => &*display_name,
         };
-        CutDocument::with_values(Arc::new(pieces), String::new(), [0; 3])
-    }
-
-    fn with_values(pieces: Arc<Pieces>, values: String, ends: [usize; 3]) -> CutDocument {
-        let mut start = 0;
-        let mut remaining = pieces.parts_len;
-        for (count, end) in pieces.slot_counts.iter().zip(ends) {
-            remaining += count * (end - start);
-            start = end;
+        let length = self.parts_len
+            + self
+                .slots
+                .iter()
+                .map(|slot| value(*slot).len())
+                .sum::<usize>();
+        let mut body = String::with_capacity(length);
+        for (part, slot) in self.parts.iter().zip(&self.slots) {
+            body.push_str(part);
+            body.push_str(value(*slot));
         }
-        CutDocument {
-            pieces,
-            values,
-            ends,
-            chunk: 0,
-            offset: 0,
-            remaining,
+        if let Some(last) = self.parts.last() {
+            body.push_str(last);
         }
-    }
-
-    fn chunk_count(&self) -> usize {
-        self.pieces.parts.len() * 2 - 1
-    }
-
-    /// Chunk `index`: a part, or the value of the slot after part `index / 2`.
-    fn chunk_at(&self, index: usize) -> &[u8] {
-        if index % 2 == 0 {
-            return self.pieces.parts[index / 2].as_bytes();
-        }
-        let value = self.pieces.slots[index / 2] as usize;
-        let start = value.checked_sub(1).map_or(0, |before| self.ends[before]);
-        &self.values.as_bytes()[start..self.ends[value]]
-    }
-
-    /// The whole document, joined (for compression and tests).
-    pub fn to_vec(&self) -> Vec<u8> {
-        let mut body = Vec::with_capacity(self.remaining);
-        let mut rest = CutDocumentChunks {
-            document: self,
-            chunk: self.chunk,
-            offset: self.offset,
-        };
-        while let Some(chunk) = rest.next() {
-            body.extend_from_slice(chunk);
-        }
-        body
-    }
-}
-
-/// The unsent chunks of a document, from a position, empty ones skipped.
-struct CutDocumentChunks<'a> {
-    document: &'a CutDocument,
-    chunk: usize,
-    offset: usize,
-}
-
-impl<'a> Iterator for CutDocumentChunks<'a> {
-    type Item = &'a [u8];
-
-    fn next(&mut self) -> Option<&'a [u8]> {
-        while self.chunk < self.document.chunk_count() {
-            let chunk = &self.document.chunk_at(self.chunk)[self.offset..];
-            self.chunk += 1;
-            self.offset = 0;
-            if !chunk.is_empty() {
-                return Some(chunk);
-            }
-        }
-        None
-    }
-}
-
-impl bytes::Buf for CutDocument {
-    fn remaining(&self) -> usize {
-        self.remaining
-    }
-
-    fn chunk(&self) -> &[u8] {
-        CutDocumentChunks {
-            document: self,
-            chunk: self.chunk,
-            offset: self.offset,
-        }
-        .next()
-        .unwrap_or_default()
-    }
-
-    fn advance(&mut self, mut count: usize) {
-        assert!(
-            count <= self.remaining,
-            "advanced past the end of a document"
-        );
-        self.remaining -= count;
-        if self.remaining == 0 {
-            // All of it, as a socket that takes the whole write does.
-            self.chunk = self.chunk_count();
-            self.offset = 0;
-            return;
-        }
-        while count > 0 {
-            let left = self.chunk_at(self.chunk).len() - self.offset;
-            if count < left {
-                self.offset += count;
-                return;
-            }
-            count -= left;
-            self.chunk += 1;
-            self.offset = 0;
-        }
-    }
-
-    fn chunks_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
-        if self.chunk != 0 || self.offset != 0 {
-            // The rest of a partial write.
-            let chunks = CutDocumentChunks {
-                document: self,
-                chunk: self.chunk,
-                offset: self.offset,
-            };
-            let mut filled = 0;
-            for (slot, chunk) in dst.iter_mut().zip(chunks) {
-                *slot = std::io::IoSlice::new(chunk);
-                filled += 1;
-            }
-            return filled;
-        }
-        // The first write, nearly always the only one: parts and values
-        // in turn, without working out each chunk's place.
-        let values = self.values.as_bytes();
-        let [username, domain, display_name] = self.ends;
-        let values = [
-            &values[..username],
-            &values[username..domain],
-            &values[domain..display_name],
-        ];
-        let mut filled = 0;
-        // Adds a chunk; false when `dst` is full.
-        let mut push = |chunk: &'a [u8]| {
-            if chunk.is_empty() {
-                return true;
-            }
-            let Some(slot) = dst.get_mut(filled) else {
-                return false;
-            };
-            *slot = std::io::IoSlice::new(chunk);
-            filled += 1;
-            true
-        };
-        let pieces = &*self.pieces;
-        let _ = pieces
-            .parts
-            .iter()
-            .zip(&pieces.slots)
-            .all(|(part, slot)| push(part.as_bytes()) && push(values[*slot as usize]))
-            && pieces.parts.last().is_none_or(|last| push(last.as_bytes()));
-        filled
+        body.into_bytes()
     }
 }
 
@@ -717,7 +538,7 @@ mod tests {
                             },
                         ] {
                             assert_eq!(
-                                String::from_utf8(cache.render(account, native).to_vec()).unwrap(),
+                                String::from_utf8(cache.render(account, native).body).unwrap(),
                                 String::from_utf8(render_thunderbird_config(account, native).body)
                                     .unwrap(),
                                 "{local}@{domain}"
@@ -738,72 +559,6 @@ mod tests {
         for row in used {
             let shapes = row.shapes.iter().filter_map(OnceLock::get);
             assert!(shapes.clone().all(Option::is_some), "{:?}", row.shapes);
-        }
-    }
-
-    /// What a socket gets from a document written in parts of any size:
-    /// every split point, through `chunk` and through `chunks_vectored`
-    /// with room for a few slices at a time, gives the joined bytes.
-    #[test]
-    fn a_cut_document_is_sent_whole_however_it_is_split() {
-        use bytes::Buf;
-        let config = Config::from_source(&crate::source::SourceFile::new(
-            std::path::Path::new("m.toml"),
-            "[[domain]]\nname = \"contoso.example\"\nprofile = \"microsoft365\"\n\
-             display_name = \"O'Brien & <Sons>\"\n"
-                .into(),
-        ))
-        .unwrap();
-        let site = Directory::new(&config)
-            .resolve(&DomainName::parse("contoso.example").unwrap())
-            .unwrap();
-        let address = EmailAddress::parse("tom&jerry@contoso.example").unwrap();
-        let account = Account {
-            site: &site,
-            address: Some(&address),
-        };
-        let cache = DocumentCache::new(config.profiles.values());
-        let native = NativeTypes::default();
-        let expected = render_thunderbird_config(account, native).body;
-        let fresh = || cache.render(account, native);
-        assert!(
-            fresh().pieces.slots.len() >= 5,
-            "{:?}",
-            fresh().pieces.slots
-        );
-        assert_eq!(fresh().remaining(), expected.len());
-        assert_eq!(fresh().to_vec(), expected);
-        // A document that could not be cut is one chunk.
-        let whole = CutDocument::whole(expected.clone());
-        assert_eq!(whole.chunk(), &expected[..]);
-        for split in 0..=expected.len() {
-            let mut document = fresh();
-            document.advance(split);
-            assert_eq!(document.remaining(), expected.len() - split);
-            assert_eq!(document.to_vec(), &expected[split..], "after {split}");
-            // As hyper writes: up to `room` slices per write, then advance
-            // by what the socket took (here, all but a byte when it can).
-            for room in [1, 3, 64] {
-                let mut document = fresh();
-                document.advance(split);
-                let mut sent = Vec::new();
-                while document.has_remaining() {
-                    let mut slices = vec![std::io::IoSlice::new(&[]); room];
-                    let filled = document.chunks_vectored(&mut slices);
-                    assert!(filled >= 1 && filled <= room);
-                    assert!(slices[..filled].iter().all(|slice| !slice.is_empty()));
-                    let offered: Vec<u8> = slices[..filled]
-                        .iter()
-                        .flat_map(|s| s.iter().copied())
-                        .collect();
-                    assert!(offered.starts_with(document.chunk()));
-                    let taken = offered.len().saturating_sub(1).max(1);
-                    sent.extend_from_slice(&offered[..taken]);
-                    document.advance(taken);
-                }
-                assert_eq!(sent, &expected[split..], "after {split}, room {room}");
-                assert!(document.chunk().is_empty());
-            }
         }
     }
 }

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header;
 use http::{Request, Response, StatusCode};
+use http_body_util::Full;
 
 use crate::apple::{AppleError, UnknownValue};
 use crate::clients::Client;
@@ -35,8 +36,8 @@ use crate::thunderbird::{DocumentCache, NativeTypes};
 use crate::web;
 
 use host::RequestHost;
+pub use reply::plain_error;
 use reply::{Caching, Reply, Vary};
-pub use reply::{ResponseBody, ResponseBytes, plain_error};
 pub use route::Endpoint;
 use route::Route;
 
@@ -257,11 +258,10 @@ impl<'a> Exchange<'a> {
     fn thunderbird_document(&self, account: Account<'_>) -> Reply {
         let client = Client::from_user_agent(self.header(header::USER_AGENT));
         let native = NativeTypes::for_client(account.profile(), client, self.today());
-        let reply =
-            Reply::cut_document(self.app.thunderbird.render(account, native)).with_vary(Vary {
-                user_agent: true,
-                ..Vary::default()
-            });
+        let reply = Reply::document(self.app.thunderbird.render(account, native)).with_vary(Vary {
+            user_agent: true,
+            ..Vary::default()
+        });
         // A document with the user's address is theirs alone: a shared cache
         // that ignores the query string must not hand it to someone else.
         match account.address {
@@ -327,7 +327,7 @@ pub async fn route(
     app: &App,
     request: &Request<Bytes>,
     connection: Option<ConnectionInfo>,
-) -> (Response<ResponseBody>, RequestLog) {
+) -> (Response<Full<Bytes>>, RequestLog) {
     let route = Route::parse(
         app,
         connection.unwrap_or(ConnectionInfo::DIRECT),

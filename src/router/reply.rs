@@ -5,7 +5,7 @@
 
 use std::sync::{LazyLock, OnceLock};
 
-use bytes::{Buf as _, Bytes};
+use bytes::Bytes;
 use http::header::{self, HeaderName, HeaderValue};
 use http::{HeaderMap, Response, StatusCode};
 use http_body_util::Full;
@@ -14,7 +14,6 @@ use super::RouteError;
 use super::encoding::{self, Coding, MIN_COMPRESSED_BYTES, Prepared};
 use crate::document::{Document, media_type};
 use crate::resolve::ResolveError;
-use crate::thunderbird::CutDocument;
 use crate::web;
 
 /// How long a shared cache may keep a reply.
@@ -83,12 +82,6 @@ impl Vary {
     }
 }
 
-impl From<Bytes> for ResponseBytes {
-    fn from(bytes: Bytes) -> ResponseBytes {
-        ResponseBytes::One(bytes)
-    }
-}
-
 /// A reply's bytes: made for this request, or made once for all.
 #[derive(Debug)]
 pub(super) enum Body {
@@ -96,57 +89,6 @@ pub(super) enum Body {
     Fresh(Vec<u8>),
     /// Fixed for the life of the process, compressed once.
     Prepared(Prepared),
-    /// A Thunderbird document in pieces, sent as they are (joined only to
-    /// be compressed).
-    Cut(CutDocument),
-}
-
-/// The bytes of a response body: one buffer, or a Thunderbird document
-/// in its pieces (see `CutDocument`).
-#[derive(Debug)]
-pub enum ResponseBytes {
-    One(Bytes),
-    Cut(CutDocument),
-}
-
-/// The body of every response the router and server make.
-pub type ResponseBody = Full<ResponseBytes>;
-
-impl ResponseBytes {
-    /// No bytes (the answer to HEAD).
-    pub fn empty() -> ResponseBytes {
-        ResponseBytes::One(Bytes::new())
-    }
-}
-
-impl bytes::Buf for ResponseBytes {
-    fn remaining(&self) -> usize {
-        match self {
-            ResponseBytes::One(bytes) => bytes.remaining(),
-            ResponseBytes::Cut(document) => document.remaining(),
-        }
-    }
-
-    fn chunk(&self) -> &[u8] {
-        match self {
-            ResponseBytes::One(bytes) => bytes.chunk(),
-            ResponseBytes::Cut(document) => document.chunk(),
-        }
-    }
-
-    fn advance(&mut self, count: usize) {
-        match self {
-            ResponseBytes::One(bytes) => bytes.advance(count),
-            ResponseBytes::Cut(document) => document.advance(count),
-        }
-    }
-
-    fn chunks_vectored<'a>(&'a self, dst: &mut [std::io::IoSlice<'a>]) -> usize {
-        match self {
-            ResponseBytes::One(bytes) => bytes.chunks_vectored(dst),
-            ResponseBytes::Cut(document) => document.chunks_vectored(dst),
-        }
-    }
 }
 
 impl Reply {
@@ -156,18 +98,6 @@ impl Reply {
             status: StatusCode::OK,
             content_type: document.content_type,
             body: Body::Fresh(document.body),
-            caching: Caching::Public,
-            vary: Vary::default(),
-            headers: Vec::new(),
-        }
-    }
-
-    /// 200 with a Thunderbird document, cacheable.
-    pub(super) fn cut_document(document: CutDocument) -> Reply {
-        Reply {
-            status: StatusCode::OK,
-            content_type: media_type::XML,
-            body: Body::Cut(document),
             caching: Caching::Public,
             vary: Vary::default(),
             headers: Vec::new(),
@@ -258,30 +188,26 @@ impl Reply {
 
     /// The response, in `coding` when the client takes it (see
     /// `encoding::negotiate`) and the body is text worth compressing.
-    pub(super) fn into_response(self, coding: Coding) -> Response<ResponseBody> {
+    pub(super) fn into_response(self, coding: Coding) -> Response<Full<Bytes>> {
         let identity_length = match &self.body {
             Body::Fresh(body) => body.len(),
             Body::Prepared(prepared) => prepared.identity.len(),
-            Body::Cut(document) => document.remaining(),
         };
         // Whether the bytes sent depend on Accept-Encoding: then caches
         // must know (RFC 9110 §12.5.5), whichever coding this client got.
         let varies =
             encoding::is_compressible(self.content_type) && identity_length >= MIN_COMPRESSED_BYTES;
-        let gzipped = |body: Vec<u8>| match encoding::gzip_fresh(&body) {
-            Some(compressed) => (Bytes::from(compressed).into(), Coding::Gzip),
-            None => (Bytes::from(body).into(), Coding::Identity),
-        };
-        let (body, sent_coding): (ResponseBytes, Coding) = match (self.body, varies, coding) {
-            (Body::Fresh(body), true, Coding::Gzip) => gzipped(body),
-            (Body::Fresh(body), _, _) => (Bytes::from(body).into(), Coding::Identity),
-            (Body::Cut(document), true, Coding::Gzip) => gzipped(document.to_vec()),
-            (Body::Cut(document), _, _) => (ResponseBytes::Cut(document), Coding::Identity),
-            (Body::Prepared(prepared), true, Coding::Gzip) => match prepared.gzip {
-                Some(compressed) => (compressed.into(), Coding::Gzip),
-                None => (prepared.identity.into(), Coding::Identity),
+        let (body, sent_coding) = match (self.body, varies, coding) {
+            (Body::Fresh(body), true, Coding::Gzip) => match encoding::gzip_fresh(&body) {
+                Some(compressed) => (Bytes::from(compressed), Coding::Gzip),
+                None => (Bytes::from(body), Coding::Identity),
             },
-            (Body::Prepared(prepared), _, _) => (prepared.identity.into(), Coding::Identity),
+            (Body::Fresh(body), _, _) => (Bytes::from(body), Coding::Identity),
+            (Body::Prepared(prepared), true, Coding::Gzip) => match prepared.gzip {
+                Some(compressed) => (compressed, Coding::Gzip),
+                None => (prepared.identity, Coding::Identity),
+            },
+            (Body::Prepared(prepared), _, _) => (prepared.identity, Coding::Identity),
         };
         let mut response = Response::new(Full::new(body));
         *response.status_mut() = self.status;
@@ -395,7 +321,7 @@ fn build_headers(
 
 /// A plain-text error response for problems found before routing (body too
 /// large, unreadable body): same shape as the router's own errors.
-pub fn plain_error(status: StatusCode, message: &str) -> Response<ResponseBody> {
+pub fn plain_error(status: StatusCode, message: &str) -> Response<Full<Bytes>> {
     Reply::plain(status, message).into_response(Coding::Identity)
 }
 

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
-use http_body_util::{BodyExt, Limited};
+use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::{Body as _, Incoming};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -31,7 +31,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::config::{Config, Limits};
 use crate::date::Clock;
 use crate::load::{LoadError, Loaded, load_files_of};
-use crate::router::{App, RequestLog, ResponseBody, ResponseBytes, plain_error, route};
+use crate::router::{App, RequestLog, plain_error, route};
 use crate::router::{ConnectionInfo, Endpoint, Listener};
 use crate::services::{ReadinessState, Services};
 use crate::tls::{self, CertResolver, CertificateSource};
@@ -568,7 +568,7 @@ async fn handle(
     shared: &Shared,
     request: Request<Incoming>,
     connection: ConnectionInfo,
-) -> Response<ResponseBody> {
+) -> Response<Full<Bytes>> {
     let started = Instant::now();
     // One configuration generation for the whole request, even if a
     // reload happens meanwhile.
@@ -623,7 +623,7 @@ async fn read_body_and_route(
     parts: http::request::Parts,
     body: Incoming,
     connection: ConnectionInfo,
-) -> (Response<ResponseBody>, RequestLog) {
+) -> (Response<Full<Bytes>>, RequestLog) {
     let max = shared.limits.max_body_bytes;
     // A body that trickles in is cut like a slow header. (When a request
     // has both Content-Length and Transfer-Encoding, hyper drops the length,
@@ -663,7 +663,7 @@ async fn read_body_and_route(
 /// body timeout ran out; an HTTP/2 header block over the cap gets 431 (h2
 /// itself would refuse the stream, which clients retry, up to 4x the cap).
 /// HTTP/1.1 heads over the cap are answered 431 by hyper.
-fn early_refusal(parts: &http::request::Parts, max_body: usize) -> Option<Response<ResponseBody>> {
+fn early_refusal(parts: &http::request::Parts, max_body: usize) -> Option<Response<Full<Bytes>>> {
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -705,7 +705,7 @@ fn early_refusal(parts: &http::request::Parts, max_body: usize) -> Option<Respon
 /// The answer to HEAD: the GET answer's headers, its length, no body.
 /// (hyper drops the body of HEAD answers on HTTP/1.1 but not on HTTP/2,
 /// where sending one is a protocol error.)
-fn without_body(response: Response<ResponseBody>) -> Response<ResponseBody> {
+fn without_body(response: Response<Full<Bytes>>) -> Response<Full<Bytes>> {
     use hyper::body::Body;
     let (mut parts, body) = response.into_parts();
     if let Some(length) = body.size_hint().exact() {
@@ -714,7 +714,7 @@ fn without_body(response: Response<ResponseBody>) -> Response<ResponseBody> {
             http::HeaderValue::from(length),
         );
     }
-    Response::from_parts(parts, ResponseBody::new(ResponseBytes::empty()))
+    Response::from_parts(parts, Full::new(Bytes::new()))
 }
 
 /// One log line and the metrics of one request. `Authorization` and other
@@ -723,7 +723,7 @@ fn log_request(
     app: &App,
     method: &http::Method,
     uri: &http::Uri,
-    response: &Response<ResponseBody>,
+    response: &Response<Full<Bytes>>,
     log: &RequestLog,
     connection: ConnectionInfo,
     started: Instant,
