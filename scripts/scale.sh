@@ -8,8 +8,16 @@
 # before, during and after reloads sent every 0.5 s (three wrk runs; the
 # "after" one shows how much p99 moves between runs with no reload at
 # all), and how many of those reloads were done by the end of the wrk run
-# they were sent in: reloads load at idle priority, so on a machine whose
-# cores wrk and the server keep busy they wait, and the requests do not.
+# they were sent in: reloads load at low priority (nice 10), so on a machine
+# whose cores wrk and the server keep busy they wait, and the requests do
+# not.
+# wrk keeps every connection busy, so that p99 is a queue's: at saturation
+# any CPU a reload takes lengthens it. The last three columns are p99 at
+# a fixed offered rate (RATE requests/s, default 10000, oha open loop with
+# latency correction, the first second left out), before, during and
+# after the same reloads: the load a server runs at, where a reload may
+# only take the CPU the requests leave. "n/a" without oha (cargo install
+# oha --locked --version 1.16.0).
 #
 #   scripts/scale.sh                       # sizes 10000 100000 1000000
 #   SIZES="10000 30000" FORMATS=toml scripts/scale.sh
@@ -27,6 +35,7 @@ FORMATS=${FORMATS:-file toml}
 PORT=${PORT:-18090}
 DURATION=${DURATION:-6}
 CONNECTIONS=${CONNECTIONS:-64}
+RATE=${RATE:-10000}
 
 for tool in wrk /usr/bin/time; do
   command -v "$tool" >/dev/null || {
@@ -73,6 +82,31 @@ p99_ms() {
                     printf "%.2f", v }'
 }
 
+# p99 in ms at RATE requests/s (open loop), with " (N failed)" when some
+# answers were not 2xx.
+rate_p99_ms() {
+  oha -z "$((DURATION + 1))s" -c "$CONNECTIONS" -q "$RATE" --latency-correction --no-tui \
+    --output-format csv "http://127.0.0.1:$PORT/mail/config-v1.1.xml?emailaddress=a%40d1.example" \
+    >"$WORK/oha.csv" 2>"$WORK/oha.err" || { cat "$WORK/oha.err" >&2; printf "failed"; return; }
+  # Columns: request-start,DNS,DNS+dialup,Response-delay,request-duration,bytes,status
+  awk -F, 'NR > 1 && $1 >= 1 { print $5 * 1000, ($7 ~ /^2/ ? 0 : 1) }' "$WORK/oha.csv" |
+    sort -g | awk '{ v[NR - 1] = $1; bad += $2 }
+      END { i = int(0.99 * NR); printf "%.2f", v[i < NR ? i : NR - 1]; if (bad) printf " (%d failed)", bad }'
+}
+
+# Sends SIGHUP every 0.5 s for DURATION seconds, in the background.
+reload_often() {
+  (for _ in $(seq 1 $((DURATION * 2))); do kill -HUP "$SERVER" 2>/dev/null || true; sleep 0.5; done) &
+  RELOADER=$!
+}
+
+# Waits until `count` reloads since the log was emptied are done.
+reloads_finished() {
+  until [ "$(grep -c "configuration reloaded\|reload refused" "$WORK/err" || true)" -ge "$1" ]; do
+    sleep 0.1
+  done
+}
+
 write_config() { # size format
   local size=$1 format=$2 config="$WORK/mailsetup-$1-$2.toml"
   # Top-level keys go before every section.
@@ -90,8 +124,8 @@ write_config() { # size format
   echo "$config"
 }
 
-echo "| domains | form | check s | check CPU s | check peak MiB | ready s | ready CPU s | RSS MiB | reload s | reload CPU s | reload peak MiB | p99 ms | p99 during reloads ms | reloads done during that run | p99 after ms |"
-echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+echo "| domains | form | check s | check CPU s | check peak MiB | ready s | ready CPU s | RSS MiB | reload s | reload CPU s | reload peak MiB | p99 ms | p99 during reloads ms | reloads done during that run | p99 after ms | p99 at $RATE/s ms | p99 at $RATE/s during reloads ms | p99 at $RATE/s after ms |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for size in $SIZES; do
   for format in $FORMATS; do
     config=$(write_config "$size" "$format")
@@ -122,21 +156,31 @@ for size in $SIZES; do
 
     # Latency while reloads run back to back.
     : >"$WORK/err"
-    (for _ in $(seq 1 $((DURATION * 2))); do kill -HUP "$SERVER" 2>/dev/null || true; sleep 0.5; done) &
-    reloader=$!
+    reload_often
     p99_reload=$(p99_ms)
-    wait "$reloader" || true
+    wait "$RELOADER" || true
     reloads_done="$(grep -c "configuration reloaded" "$WORK/err" || true)/$((DURATION * 2))"
     # Let the reloads still queued finish before the peak is read.
-    until [ "$(grep -c "configuration reloaded\|reload refused" "$WORK/err" || true)" -ge $((DURATION * 2)) ]; do
-      sleep 0.1
-    done
+    reloads_finished $((DURATION * 2))
     peak=$(hwm_mib "$SERVER")
     p99_after=$(p99_ms)
+
+    # The same at a fixed rate.
+    rate_before=n/a rate_reload=n/a rate_after=n/a
+    if command -v oha >/dev/null; then
+      rate_before=$(rate_p99_ms)
+      : >"$WORK/err"
+      reload_often
+      rate_reload=$(rate_p99_ms)
+      wait "$RELOADER" || true
+      rate_reload="$rate_reload, $(grep -c "configuration reloaded" "$WORK/err" || true)/$((DURATION * 2)) done"
+      reloads_finished $((DURATION * 2))
+      rate_after=$(rate_p99_ms)
+    fi
 
     kill "$SERVER"
     wait "$SERVER" 2>/dev/null || true
     SERVER=""
-    echo "| $size | $format | $check_s | $check_cpu | $check_mib | $ready_s | $ready_cpu | $rss | $reload_s | $reload_cpu | $peak | $p99 | $p99_reload | $reloads_done | $p99_after |"
+    echo "| $size | $format | $check_s | $check_cpu | $check_mib | $ready_s | $ready_cpu | $rss | $reload_s | $reload_cpu | $peak | $p99 | $p99_reload | $reloads_done | $p99_after | $rate_before | $rate_reload | $rate_after |"
   done
 done
