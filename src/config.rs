@@ -12,7 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::domain_table::DomainTable;
-use crate::domains_file::read_domains_file;
+use crate::domains_file::{parse_domains_file, scan_domains_file};
 use crate::profile::{HostName, Profiles, load_profiles};
 use crate::source::{ConfigError, SourceFile};
 
@@ -464,6 +464,10 @@ pub struct Config {
     /// order. Shared with `resolve::Directory`, which looks domains up in
     /// it: one copy per configuration, however many domains.
     pub domains: Arc<DomainTable>,
+    /// What the profiles and the domain table were built from (see
+    /// `table_key`); `None` when the domains file changed while it was
+    /// read.
+    table_key: Option<[u8; 32]>,
     pub public: PublicIdentity,
     pub dns: DnsSettings,
     /// Present when `[acme] enabled = true`.
@@ -505,21 +509,44 @@ const MAX_LOGO_BYTES: usize = 32 * 1024;
 impl Config {
     /// Loads `path`, or the embedded default when `None`.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        Config::load_reusing(path, None)
+    }
+
+    /// `load`, keeping `previous`'s domain table and profiles (the same
+    /// `Arc`s) when they would be built from the same bytes: the same
+    /// profiles, `[[domain]]` entries and domains file. A reload that
+    /// leaves a million-line domains file alone then neither reads it
+    /// twice nor builds a second table; one that changes a byte of it
+    /// rebuilds the whole table, as before.
+    pub fn load_reusing(
+        path: Option<&Path>,
+        previous: Option<&Config>,
+    ) -> Result<Config, ConfigError> {
         match path {
             Some(path) => {
                 let read_as = crate::watch::Fingerprint::of(&[path.to_path_buf()], false);
-                let mut config = Config::from_source(&SourceFile::read(path)?)?;
+                let mut config = Config::from_source_reusing(&SourceFile::read(path)?, previous)?;
                 config.read_as = Some(read_as);
                 Ok(config)
             }
-            None => Config::from_source(&SourceFile::new(
-                Path::new(EMBEDDED_DEFAULT_NAME),
-                EMBEDDED_DEFAULT.to_owned(),
-            )),
+            None => Config::from_source_reusing(
+                &SourceFile::new(
+                    Path::new(EMBEDDED_DEFAULT_NAME),
+                    EMBEDDED_DEFAULT.to_owned(),
+                ),
+                previous,
+            ),
         }
     }
 
     pub fn from_source(source: &SourceFile) -> Result<Config, ConfigError> {
+        Config::from_source_reusing(source, None)
+    }
+
+    fn from_source_reusing(
+        source: &SourceFile,
+        previous: Option<&Config>,
+    ) -> Result<Config, ConfigError> {
         let file: ConfigFile = source.deserialize()?;
         // Relative paths are relative to the configuration file, so a
         // directory of files can be moved as a whole.
@@ -533,61 +560,93 @@ impl Config {
         }
         check_listeners_apart(source, &file.server)?;
 
-        let mut domains = DomainTable::new(&profiles);
-        domains.reserve(file.domain.len(), 0);
-        for entry in file.domain {
-            let name = &entry.name.get_ref().0;
-            if domains.contains(name.as_str()) {
-                return Err(source.error_at(
-                    Some(entry.name.span()),
-                    format!("domain {name} is listed twice"),
-                ));
-            }
-            let Some(profile) = domains.profile(entry.profile.get_ref()) else {
-                let known: Vec<&str> = domains.profile_ids().collect();
-                return Err(source.error_at(
-                    Some(entry.profile.span()),
-                    format!(
-                        "unknown profile {:?} for domain {name}; known profiles: {}",
-                        entry.profile.get_ref(),
-                        known.join(", ")
-                    ),
-                ));
-            };
-            domains
-                .insert(
-                    name,
-                    profile,
-                    entry.display_name.as_deref(),
-                    entry.organization.as_deref(),
-                )
-                .map_err(|_| {
-                    source.error_at(
-                        Some(entry.name.span()),
-                        "the domain table is full: its names pass 4 GiB".into(),
-                    )
-                })?;
-        }
-
-        if let Some(listed) = file.domains_file {
-            let path = resolve(listed.get_ref().clone());
-            let unreadable = |cause: std::io::Error| {
-                source.error_at(
-                    Some(listed.span()),
-                    format!("domains_file {}: {cause}", path.display()),
-                )
-            };
-            let file = std::fs::File::open(&path).map_err(unreadable)?;
-            let file = std::io::BufReader::with_capacity(64 * 1024, file);
-            read_domains_file(&path, file, &mut domains, &source.path).map_err(
-                |error| match error {
+        // The domains file is read twice: once here for its size and
+        // digest, then (unless the table in service was built from the same
+        // bytes) to fill the table.
+        let listed_at = file.domains_file.as_ref().map(Spanned::span);
+        let unreadable = |path: &Path, cause: std::io::Error| {
+            source.error_at(
+                listed_at.clone(),
+                format!("domains_file {}: {cause}", path.display()),
+            )
+        };
+        let domains_file = match &file.domains_file {
+            Some(listed) => {
+                let path = resolve(listed.get_ref().clone());
+                let file = std::fs::File::open(&path).map_err(|cause| unreadable(&path, cause))?;
+                let mut file = std::io::BufReader::with_capacity(64 * 1024, file);
+                let scan = scan_domains_file(&path, &mut file).map_err(|error| match error {
                     // A directory opens, then fails to read.
-                    ConfigError::Io { cause, .. } => unreadable(cause),
-                    bad_lines => bad_lines,
-                },
-            )?;
-        }
-        domains.shrink_to_fit();
+                    ConfigError::Io { cause, .. } => unreadable(&path, cause),
+                    other => other,
+                })?;
+                std::io::Seek::rewind(&mut file).map_err(|cause| unreadable(&path, cause))?;
+                Some((path, file, scan))
+            }
+            None => None,
+        };
+        let mut table_key = Some(table_key(
+            &profiles,
+            &file.domain,
+            domains_file.as_ref().map(|(_, _, scan)| &scan.digest),
+        ));
+        let kept = previous
+            .filter(|previous| previous.table_key.is_some() && previous.table_key == table_key);
+        let (profiles, domains) = match kept {
+            Some(previous) => (previous.profiles.clone(), previous.domains.clone()),
+            None => {
+                let mut domains = DomainTable::new(&profiles);
+                domains.reserve(file.domain.len(), 0);
+                for entry in file.domain {
+                    let name = &entry.name.get_ref().0;
+                    if domains.contains(name.as_str()) {
+                        return Err(source.error_at(
+                            Some(entry.name.span()),
+                            format!("domain {name} is listed twice"),
+                        ));
+                    }
+                    let Some(profile) = domains.profile(entry.profile.get_ref()) else {
+                        let known: Vec<&str> = domains.profile_ids().collect();
+                        return Err(source.error_at(
+                            Some(entry.profile.span()),
+                            format!(
+                                "unknown profile {:?} for domain {name}; known profiles: {}",
+                                entry.profile.get_ref(),
+                                known.join(", ")
+                            ),
+                        ));
+                    };
+                    domains
+                        .insert(
+                            name,
+                            profile,
+                            entry.display_name.as_deref(),
+                            entry.organization.as_deref(),
+                        )
+                        .map_err(|_| {
+                            source.error_at(
+                                Some(entry.name.span()),
+                                "the domain table is full: its names pass 4 GiB".into(),
+                            )
+                        })?;
+                }
+
+                if let Some((path, file, scan)) = domains_file {
+                    let read = parse_domains_file(&path, file, &scan, &mut domains, &source.path)
+                        .map_err(|error| match error {
+                        ConfigError::Io { cause, .. } => unreadable(&path, cause),
+                        bad_lines => bad_lines,
+                    })?;
+                    // Written to between the passes: the table is what the second
+                    // pass read, so no digest describes it; never kept.
+                    if read != scan.digest {
+                        table_key = None;
+                    }
+                }
+                domains.shrink_to_fit();
+                (profiles, Arc::new(domains))
+            }
+        };
 
         let public = PublicIdentity {
             name: file.server.public_name.map(|n| n.into_inner().0),
@@ -659,11 +718,44 @@ impl Config {
             watch: file.server.watch,
             log_addresses: file.log.addresses,
             profiles,
-            domains: Arc::new(domains),
+            domains,
+            table_key,
             public,
             dns,
         })
     }
+}
+
+/// SHA-256 of what the profiles and the domain table are built from: each
+/// profile's id and file digest, each `[[domain]]` entry's fields, and
+/// the domains file's digest, every field length-prefixed so that no two
+/// different inputs give the same bytes.
+fn table_key(
+    profiles: &Profiles,
+    entries: &[DomainSection],
+    domains_file: Option<&[u8; 32]>,
+) -> [u8; 32] {
+    let mut key = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut field = |bytes: Option<&[u8]>| match bytes {
+        Some(bytes) => {
+            key.update(&[1]);
+            key.update(&(bytes.len() as u64).to_le_bytes());
+            key.update(bytes);
+        }
+        None => key.update(&[0]),
+    };
+    for (id, profile) in profiles {
+        field(Some(id.as_bytes()));
+        field(Some(&profile.source_digest));
+    }
+    for entry in entries {
+        field(Some(entry.name.get_ref().0.as_str().as_bytes()));
+        field(Some(entry.profile.get_ref().as_bytes()));
+        field(entry.display_name.as_deref().map(str::as_bytes));
+        field(entry.organization.as_deref().map(str::as_bytes));
+    }
+    field(domains_file.map(|digest| &digest[..]));
+    crate::domains_file::finish(key)
 }
 
 /// Decides who signs Apple profiles. A self-signed TLS certificate is never
@@ -1222,5 +1314,101 @@ mod tests {
                 .starts_with("m.toml:2:8: \"a_b.com\" is not a host name"),
             "{err}"
         );
+    }
+
+    /// A reload keeps the domain table and profiles in service (the same
+    /// `Arc`s) exactly when what they are built from is byte for byte the
+    /// same, and rebuilds them when any of it changes: the domains file,
+    /// a `[[domain]]` entry, or a profile file.
+    #[test]
+    fn a_reload_keeps_the_table_only_when_its_files_are_unchanged() {
+        let dir = tempfile::tempdir().unwrap();
+        let config_path = dir.path().join("mailsetup.toml");
+        let profiles = dir.path().join("profiles");
+        std::fs::create_dir(&profiles).unwrap();
+        let microsoft365 = include_str!("../profiles/microsoft365.toml");
+        let write = |config_name: &str, domains: &str, profile_name: &str| {
+            std::fs::write(
+                &config_path,
+                format!(
+                    "domains_file = \"domains.txt\"\nprofiles_dir = \"profiles\"\n\
+                     [server]\nhttp = [\"127.0.0.1:8080\"]\n\
+                     [[domain]]\nname = \"contoso.example\"\nprofile = \"microsoft365\"\n\
+                     display_name = \"{config_name}\"\n"
+                ),
+            )
+            .unwrap();
+            std::fs::write(dir.path().join("domains.txt"), domains).unwrap();
+            std::fs::write(
+                profiles.join("microsoft365.toml"),
+                microsoft365.replacen(
+                    "name = \"Microsoft 365\"",
+                    &format!("name = \"{profile_name}\""),
+                    1,
+                ),
+            )
+            .unwrap();
+        };
+        let load =
+            |previous: Option<&Config>| Config::load_reusing(Some(&config_path), previous).unwrap();
+        let kept = |before: &Config, after: &Config| {
+            let profiles_kept = Arc::ptr_eq(
+                &before.profiles["microsoft365"],
+                &after.profiles["microsoft365"],
+            );
+            let table_kept = Arc::ptr_eq(&before.domains, &after.domains);
+            assert_eq!(profiles_kept, table_kept, "kept together or not at all");
+            table_kept
+        };
+        let domains = "fabrikam.example microsoft365 Fabrikam\n";
+        write("Contoso", domains, "Microsoft 365");
+        let first = load(None);
+        assert!(first.domains.contains("fabrikam.example"));
+
+        // Nothing changed: kept, and a fresh load would build the same.
+        let second = load(Some(&first));
+        assert!(kept(&first, &second));
+        assert!(!kept(&first, &load(None)));
+
+        // One byte of the domains file.
+        write(
+            "Contoso",
+            "fabrikam.example microsoft365 Fabrikan\n",
+            "Microsoft 365",
+        );
+        let third = load(Some(&second));
+        assert!(!kept(&second, &third));
+        assert_eq!(
+            third.domains.get("fabrikam.example").unwrap().display_name,
+            Some("Fabrikan")
+        );
+
+        // A `[[domain]]` entry.
+        write(
+            "Contoso Ltd",
+            "fabrikam.example microsoft365 Fabrikan\n",
+            "Microsoft 365",
+        );
+        let fourth = load(Some(&third));
+        assert!(!kept(&third, &fourth));
+        assert_eq!(
+            fourth.domains.get("contoso.example").unwrap().display_name,
+            Some("Contoso Ltd")
+        );
+
+        // A profile file, the domains unchanged.
+        write(
+            "Contoso Ltd",
+            "fabrikam.example microsoft365 Fabrikan\n",
+            "Microsoft 365 (work)",
+        );
+        let fifth = load(Some(&fourth));
+        assert!(!kept(&fourth, &fifth));
+        assert_eq!(fifth.profiles["microsoft365"].name, "Microsoft 365 (work)");
+        let site_profile = &fifth.domains.get("fabrikam.example").unwrap().profile;
+        assert!(Arc::ptr_eq(site_profile, &fifth.profiles["microsoft365"]));
+
+        // And back to nothing changed.
+        assert!(kept(&fifth, &load(Some(&fifth))));
     }
 }

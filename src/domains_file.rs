@@ -15,6 +15,8 @@
 //! filled from the `[[domain]]` table; a domain in both is a bad line.
 
 use std::io::{BufRead, Seek};
+
+use ring::digest::{Context, SHA256};
 use std::path::Path;
 
 use crate::domain_table::{DomainTable, InsertError};
@@ -60,9 +62,70 @@ pub fn read_domains_file(
     table: &mut DomainTable,
     config_path: &Path,
 ) -> Result<(), ConfigError> {
+    let scan = scan_domains_file(path, &mut file)?;
+    file.rewind()
+        .map_err(|cause| ConfigError::io(path, cause))?;
+    parse_domains_file(path, file, &scan, table, config_path).map(drop)
+}
+
+/// What the first pass over a domains file found: its size, and the
+/// SHA-256 of its bytes (which says whether a reload may keep the table
+/// in service, see `Config::load_reusing`).
+#[derive(Debug, Clone)]
+pub struct Scan {
+    lines: usize,
+    bytes: usize,
+    pub digest: [u8; 32],
+}
+
+/// The first pass: lines (a last line without a line end counts), bytes
+/// and digest of `file` from where it stands.
+pub fn scan_domains_file(path: &Path, file: &mut impl BufRead) -> Result<Scan, ConfigError> {
+    let mut digest = Context::new(&SHA256);
+    let (mut lines, mut bytes, mut last) = (0, 0, b'\n');
+    loop {
+        let chunk = file
+            .fill_buf()
+            .map_err(|cause| ConfigError::io(path, cause))?;
+        let Some(&end) = chunk.last() else {
+            break;
+        };
+        lines += chunk.iter().filter(|&&byte| byte == b'\n').count();
+        bytes += chunk.len();
+        last = end;
+        digest.update(chunk);
+        let read = chunk.len();
+        file.consume(read);
+    }
+    Ok(Scan {
+        lines: lines + usize::from(last != b'\n'),
+        bytes,
+        digest: finish(digest),
+    })
+}
+
+/// A SHA-256 context's digest, as an array.
+pub fn finish(digest: Context) -> [u8; 32] {
+    digest
+        .finish()
+        .as_ref()
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("SHA-256 digests are 32 bytes"))
+}
+
+/// The second pass, from the file's start: its domains into `table`.
+/// Returns the SHA-256 of the bytes it read, which differs from
+/// `scan.digest` if the file was written to between the passes.
+pub fn parse_domains_file(
+    path: &Path,
+    mut file: impl BufRead,
+    scan: &Scan,
+    table: &mut DomainTable,
+    config_path: &Path,
+) -> Result<[u8; 32], ConfigError> {
     let io_error = |cause| ConfigError::io(path, cause);
-    let (lines, bytes) = count_lines(&mut file).map_err(io_error)?;
-    file.rewind().map_err(io_error)?;
+    let (lines, bytes) = (scan.lines, scan.bytes);
+    let mut digest = Context::new(&SHA256);
     // The lines bound the domains; the bytes bound their names and display
     // names (a Unicode name's punycode form may be a little longer; then
     // the text grows once). Reserved room costs no memory until written.
@@ -81,7 +144,8 @@ pub fn read_domains_file(
     let mut line = 0;
     loop {
         buffer.clear();
-        let (read, whole) = read_bounded_line(&mut file, &mut buffer).map_err(io_error)?;
+        let (read, whole) =
+            read_bounded_line(&mut file, &mut buffer, &mut digest).map_err(io_error)?;
         if read == 0 {
             break;
         }
@@ -154,7 +218,7 @@ pub fn read_domains_file(
         }
     }
     if problems.is_empty() {
-        return Ok(());
+        return Ok(finish(digest));
     }
     if more_problems > 0 {
         let last = problems.last().map_or(0, |(line, _)| *line);
@@ -169,14 +233,13 @@ pub fn read_domains_file(
     })
 }
 
-/// The number of lines (a last line without a line end counts) and of
-/// bytes of `file` from where it stands.
 /// Reads one line into `buffer`, at most `MAX_LINE_BYTES` of it: returns
 /// the bytes consumed (0 at the end of the file) and whether the line fit.
 /// The rest of a longer line is consumed without being kept.
 fn read_bounded_line(
     file: &mut impl BufRead,
     buffer: &mut Vec<u8>,
+    digest: &mut Context,
 ) -> std::io::Result<(usize, bool)> {
     let mut consumed = 0;
     let mut whole = true;
@@ -195,28 +258,13 @@ fn read_bounded_line(
             whole = false;
             buffer.clear();
         }
+        digest.update(&chunk[..taken]);
         file.consume(taken);
         consumed += taken;
         if ended {
             return Ok((consumed, whole));
         }
     }
-}
-
-fn count_lines(file: &mut impl BufRead) -> std::io::Result<(usize, usize)> {
-    let (mut lines, mut bytes, mut last) = (0, 0, b'\n');
-    loop {
-        let chunk = file.fill_buf()?;
-        let Some(&end) = chunk.last() else {
-            break;
-        };
-        lines += chunk.iter().filter(|&&byte| byte == b'\n').count();
-        bytes += chunk.len();
-        last = end;
-        let read = chunk.len();
-        file.consume(read);
-    }
-    Ok((lines + usize::from(last != b'\n'), bytes))
 }
 
 #[cfg(test)]
@@ -255,6 +303,44 @@ mod tests {
             Path::new("m.toml"),
         )?;
         Ok(table)
+    }
+
+    /// Both passes digest every byte they read, so equal digests mean the
+    /// table came from the bytes scanned, and a file written to between
+    /// the passes shows.
+    #[test]
+    fn both_passes_digest_the_same_bytes() {
+        for text in [
+            "",
+            "# comment\n\ncontoso.com microsoft365 Contoso\r\n",
+            "a.test outlook\nno-end.test outlook",
+        ] {
+            let scan = scan_domains_file(Path::new("d"), &mut text.as_bytes()).unwrap();
+            let mut table = DomainTable::new(&load_profiles(None).unwrap());
+            let read = parse_domains_file(
+                Path::new("d"),
+                text.as_bytes(),
+                &scan,
+                &mut table,
+                Path::new("m.toml"),
+            )
+            .unwrap();
+            assert_eq!(read, scan.digest, "{text:?}");
+            let mut whole = Context::new(&SHA256);
+            whole.update(text.as_bytes());
+            assert_eq!(scan.digest, finish(whole), "{text:?}");
+        }
+        let scan = scan_domains_file(Path::new("d"), &mut &b"a.test outlook\n"[..]).unwrap();
+        let mut table = DomainTable::new(&load_profiles(None).unwrap());
+        let read = parse_domains_file(
+            Path::new("d"),
+            &b"b.test outlook\n"[..],
+            &scan,
+            &mut table,
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        assert_ne!(read, scan.digest);
     }
 
     #[test]

@@ -36,6 +36,11 @@ pub struct Profile {
     /// The file stem; filled in by the loader, not written in the file.
     #[serde(skip)]
     pub id: String,
+    /// SHA-256 of the file's text: two profiles with the same id and
+    /// digest are the same profile (a reload keeps a domain table built
+    /// with them, see `Config::load_reusing`).
+    #[serde(skip)]
+    pub source_digest: [u8; 32],
     /// Long name shown to people and in `displayName`.
     pub name: String,
     /// Short name for client account lists (`displayShortName`).
@@ -339,6 +344,10 @@ impl Profile {
         }
         let mut profile: Profile = source.deserialize()?;
         profile.id = id.to_owned();
+        profile.source_digest = ring::digest::digest(&ring::digest::SHA256, source.text.as_bytes())
+            .as_ref()
+            .try_into()
+            .unwrap_or_else(|_| unreachable!("SHA-256 digests are 32 bytes"));
         profile.validate(source)?;
         profile.clients = profile.client_table(source)?;
         Ok(profile)

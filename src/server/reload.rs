@@ -85,8 +85,12 @@ impl Reloader {
         parsed: impl FnOnce(&Config) + Send,
     ) -> Result<(), ReloadError> {
         // The long part, at low priority: the configuration, its profiles
-        // and its domain table.
-        let config = at_low_priority(|| Config::load(path).inspect(|config| parsed(config)));
+        // and its domain table (kept as they are when their files are).
+        let previous = self.shared.app.load_full();
+        let config = at_low_priority(|| {
+            Config::load_reusing(path, Some(&previous.config)).inspect(|config| parsed(config))
+        });
+        drop(previous);
         // The certificate and signing files are read with the swap, so a
         // certificate picked up meanwhile is not replaced by older files.
         let _one_at_a_time = self.one_at_a_time.lock().unwrap_or_else(|e| e.into_inner());
