@@ -19,6 +19,13 @@
 # only take the CPU the requests leave. "n/a" without oha (cargo install
 # oha --locked --version 1.16.0).
 #
+# A reload keeps the table in service when its files are unchanged, so by
+# default every reload here is of a changed domains file: the file is a
+# symlink switched between two copies that differ in one display name
+# before each SIGHUP. KEEP_TABLE=1 sends the SIGHUPs without changing it
+# (what a reload for another reason costs). The TOML form's SIGHUPs change
+# nothing: its table is kept, and parsing the TOML is most of its cost.
+#
 #   scripts/scale.sh                       # sizes 10000 100000 1000000
 #   SIZES="10000 30000" FORMATS=toml scripts/scale.sh
 #   BIN=/tmp/old/mailsetup scripts/scale.sh  # another build, for an A/B
@@ -36,6 +43,7 @@ PORT=${PORT:-18090}
 DURATION=${DURATION:-6}
 CONNECTIONS=${CONNECTIONS:-64}
 RATE=${RATE:-10000}
+KEEP_TABLE=${KEEP_TABLE:-0}
 
 for tool in wrk /usr/bin/time; do
   command -v "$tool" >/dev/null || {
@@ -94,9 +102,21 @@ rate_p99_ms() {
       END { i = int(0.99 * NR); printf "%.2f", v[i < NR ? i : NR - 1]; if (bad) printf " (%d failed)", bad }'
 }
 
-# Sends SIGHUP every 0.5 s for DURATION seconds, in the background.
+# Switches the domains file to its other copy (unless KEEP_TABLE=1), then
+# sends SIGHUP.
+reload_once() {
+  if [ "$KEEP_TABLE" != 1 ] && [ -L "$WORK/domains.txt" ]; then
+    case "$(readlink "$WORK/domains.txt")" in
+      *-a.txt) ln -sfn "$WORK/domains-b.txt" "$WORK/domains.txt" ;;
+      *) ln -sfn "$WORK/domains-a.txt" "$WORK/domains.txt" ;;
+    esac
+  fi
+  kill -HUP "$SERVER" 2>/dev/null || true
+}
+
+# Reloads every 0.5 s for DURATION seconds, in the background.
 reload_often() {
-  (for _ in $(seq 1 $((DURATION * 2))); do kill -HUP "$SERVER" 2>/dev/null || true; sleep 0.5; done) &
+  (for _ in $(seq 1 $((DURATION * 2))); do reload_once; sleep 0.5; done) &
   RELOADER=$!
 }
 
@@ -110,12 +130,17 @@ reloads_finished() {
 write_config() { # size format
   local size=$1 format=$2 config="$WORK/mailsetup-$1-$2.toml"
   # Top-level keys go before every section.
-  [ "$format" = file ] && echo "domains_file = \"domains-$size.txt\"" >"$config"
+  [ "$format" = file ] && echo "domains_file = \"domains.txt\"" >"$config"
   printf '[server]\nhttp = ["127.0.0.1:%s"]\nhttps = []\nhttp_policy = "serve"\n' "$PORT" >>"$config"
   if [ "$format" = file ]; then
-    awk -v n="$size" 'BEGIN { for (i = 1; i <= n; i++)
-      printf "d%d.example %s Customer %d\n", i, (i % 2 ? "microsoft365" : "outlook"), i }' \
-      >"$WORK/domains-$size.txt"
+    # Two copies that differ in the last display name; domains.txt names
+    # one of them.
+    for copy in a b; do
+      awk -v n="$size" -v copy="$copy" 'BEGIN { for (i = 1; i <= n; i++)
+        printf "d%d.example %s Customer %d%s\n", i, (i % 2 ? "microsoft365" : "outlook"), i,
+               (i == n ? copy : "") }' >"$WORK/domains-$copy.txt"
+    done
+    ln -sfn "$WORK/domains-a.txt" "$WORK/domains.txt"
   else
     awk -v n="$size" 'BEGIN { for (i = 1; i <= n; i++)
       printf "\n[[domain]]\nname = \"d%d.example\"\nprofile = \"%s\"\ndisplay_name = \"Customer %d\"\n",
@@ -149,7 +174,7 @@ for size in $SIZES; do
     : >"$WORK/err"
     start=$(now_ms)
     cpu_before=$(cpu_s "$SERVER")
-    kill -HUP "$SERVER"
+    reload_once
     until grep -q "configuration reloaded\|reload refused" "$WORK/err" 2>/dev/null; do sleep 0.02; done
     reload_s=$(awk -v a="$start" -v b="$(now_ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
     reload_cpu=$(awk -v a="$cpu_before" -v b="$(cpu_s "$SERVER")" 'BEGIN { printf "%.2f", b - a }')
