@@ -590,8 +590,7 @@ impl Config {
             &file.domain,
             domains_file.as_ref().map(|(_, _, scan)| &scan.digest),
         ));
-        let kept = previous
-            .filter(|previous| previous.table_key.is_some() && previous.table_key == table_key);
+        let kept = previous.filter(|previous| previous.table_key == table_key);
         let (profiles, domains) = match kept {
             Some(previous) => (previous.profiles.clone(), previous.domains.clone()),
             None => {
@@ -755,7 +754,7 @@ fn table_key(
         field(entry.organization.as_deref().map(str::as_bytes));
     }
     field(domains_file.map(|digest| &digest[..]));
-    crate::domains_file::finish(key)
+    crate::source::digest_bytes(key.finish())
 }
 
 /// Decides who signs Apple profiles. A self-signed TLS certificate is never

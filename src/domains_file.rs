@@ -15,13 +15,13 @@
 //! filled from the `[[domain]]` table; a domain in both is a bad line.
 
 use std::io::{BufRead, Seek};
+use std::path::Path;
 
 use ring::digest::{Context, SHA256};
-use std::path::Path;
 
 use crate::domain_table::{DomainTable, InsertError};
 use crate::email::DomainName;
-use crate::source::ConfigError;
+use crate::source::{ConfigError, digest_bytes};
 
 /// At most this many bad lines are listed; the count says how many more.
 const MAX_LISTED_PROBLEMS: usize = 100;
@@ -100,17 +100,8 @@ pub fn scan_domains_file(path: &Path, file: &mut impl BufRead) -> Result<Scan, C
     Ok(Scan {
         lines: lines + usize::from(last != b'\n'),
         bytes,
-        digest: finish(digest),
+        digest: digest_bytes(digest.finish()),
     })
-}
-
-/// A SHA-256 context's digest, as an array.
-pub fn finish(digest: Context) -> [u8; 32] {
-    digest
-        .finish()
-        .as_ref()
-        .try_into()
-        .unwrap_or_else(|_| unreachable!("SHA-256 digests are 32 bytes"))
 }
 
 /// The second pass, from the file's start: its domains into `table`.
@@ -218,7 +209,7 @@ pub fn parse_domains_file(
         }
     }
     if problems.is_empty() {
-        return Ok(finish(digest));
+        return Ok(digest_bytes(digest.finish()));
     }
     if more_problems > 0 {
         let last = problems.last().map_or(0, |(line, _)| *line);
@@ -328,7 +319,7 @@ mod tests {
             assert_eq!(read, scan.digest, "{text:?}");
             let mut whole = Context::new(&SHA256);
             whole.update(text.as_bytes());
-            assert_eq!(scan.digest, finish(whole), "{text:?}");
+            assert_eq!(scan.digest, digest_bytes(whole.finish()), "{text:?}");
         }
         let scan = scan_domains_file(Path::new("d"), &mut &b"a.test outlook\n"[..]).unwrap();
         let mut table = DomainTable::new(&load_profiles(None).unwrap());

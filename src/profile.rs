@@ -344,10 +344,7 @@ impl Profile {
         }
         let mut profile: Profile = source.deserialize()?;
         profile.id = id.to_owned();
-        profile.source_digest = ring::digest::digest(&ring::digest::SHA256, source.text.as_bytes())
-            .as_ref()
-            .try_into()
-            .unwrap_or_else(|_| unreachable!("SHA-256 digests are 32 bytes"));
+        profile.source_digest = source.digest();
         profile.validate(source)?;
         profile.clients = profile.client_table(source)?;
         Ok(profile)

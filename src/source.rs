@@ -78,6 +78,14 @@ impl SourceFile {
         Ok(SourceFile::new(path, text))
     }
 
+    /// SHA-256 of the text: what says that a file is unchanged.
+    pub fn digest(&self) -> [u8; 32] {
+        digest_bytes(ring::digest::digest(
+            &ring::digest::SHA256,
+            self.text.as_bytes(),
+        ))
+    }
+
     /// Deserializes the whole file; a syntax or type error keeps toml's
     /// location and message (without its multi-line snippet).
     pub fn deserialize<T: DeserializeOwned>(&self) -> Result<T, ConfigError> {
@@ -104,4 +112,12 @@ impl SourceFile {
             reason,
         }
     }
+}
+
+/// A SHA-256 digest as the array it is.
+pub fn digest_bytes(digest: ring::digest::Digest) -> [u8; 32] {
+    digest
+        .as_ref()
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("SHA-256 digests are 32 bytes"))
 }
