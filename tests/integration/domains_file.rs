@@ -117,6 +117,56 @@ async fn bad_lines_are_all_reported_and_a_reload_keeps_the_old_table() {
     server.shutdown().await;
 }
 
+/// A reload keeps the table in service when its files are unchanged, and
+/// builds it again when any of them changes: a profile file alone (the
+/// domains file as it was) or the domains file. Seen in the documents.
+#[tokio::test]
+async fn a_reload_rebuilds_the_table_when_a_profile_or_the_domains_file_changes() {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let domains = write_file(&dir, "domains.txt", "northwind.test microsoft365\n");
+    let profiles = dir.join("profiles");
+    std::fs::create_dir(&profiles).unwrap();
+    let original = include_str!("../../profiles/microsoft365.toml");
+    let profile = write_file(&profiles, "microsoft365.toml", original);
+    let top = format!(
+        "domains_file = \"{}\"\nprofiles_dir = \"{}\"",
+        domains.display(),
+        profiles.display()
+    );
+    let server = TestServer::start_with_config(&top, "").await;
+    let display_name = || async {
+        let reply = server.get("localhost", "/v1.1/northwind.test").await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+        reply
+            .xml()
+            .one("emailProvider")
+            .text_at("displayName")
+            .to_owned()
+    };
+    assert_eq!(display_name().await, "Microsoft 365");
+
+    // Nothing changed.
+    server.reload().unwrap();
+    assert_eq!(display_name().await, "Microsoft 365");
+
+    // The profile alone: the table's sites must carry the new profile.
+    let renamed = original.replacen(
+        "name = \"Microsoft 365\"",
+        "name = \"Microsoft 365 (work)\"",
+        1,
+    );
+    assert_ne!(renamed, original);
+    std::fs::write(&profile, renamed).unwrap();
+    server.reload().unwrap();
+    assert_eq!(display_name().await, "Microsoft 365 (work)");
+
+    // The domains file.
+    std::fs::write(&domains, "northwind.test microsoft365 Northwind\n").unwrap();
+    server.reload().unwrap();
+    assert_eq!(display_name().await, "Northwind");
+    server.shutdown().await;
+}
+
 /// Thunderbird documents are cut once per profile and filled in per
 /// request: every domain of one profile must still get its own id,
 /// `<domain>` and (escaped) display name, and every account its own
