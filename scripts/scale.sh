@@ -114,17 +114,24 @@ reload_once() {
   kill -HUP "$SERVER" 2>/dev/null || true
 }
 
-# Reloads every 0.5 s for DURATION seconds, in the background.
-reload_often() {
-  (for _ in $(seq 1 $((DURATION * 2))); do reload_once; sleep 0.5; done) &
-  RELOADER=$!
-}
-
-# Waits until `count` reloads since the log was emptied are done.
-reloads_finished() {
-  until [ "$(grep -c "configuration reloaded\|reload refused" "$WORK/err" || true)" -ge "$1" ]; do
+# around_reloads MEASURE: runs MEASURE (p99_ms or rate_p99_ms) while
+# reloads are sent every 0.5 s, then again once they are all done; sets
+# DURING, DONE (reloads done by the end of that run, of those sent), PEAK
+# (VmHWM once they are done) and AFTER.
+around_reloads() {
+  local sent=$((DURATION * 2))
+  : >"$WORK/err"
+  (for _ in $(seq 1 "$sent"); do reload_once; sleep 0.5; done) &
+  local reloader=$!
+  DURING=$($1)
+  wait "$reloader" || true
+  DONE="$(grep -c "configuration reloaded" "$WORK/err" || true)/$sent"
+  # Let the reloads still queued finish before the peak is read.
+  until [ "$(grep -c "configuration reloaded\|reload refused" "$WORK/err" || true)" -ge "$sent" ]; do
     sleep 0.1
   done
+  PEAK=$(hwm_mib "$SERVER")
+  AFTER=$($1)
 }
 
 write_config() { # size format
@@ -179,28 +186,14 @@ for size in $SIZES; do
     reload_s=$(awk -v a="$start" -v b="$(now_ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
     reload_cpu=$(awk -v a="$cpu_before" -v b="$(cpu_s "$SERVER")" 'BEGIN { printf "%.2f", b - a }')
 
-    # Latency while reloads run back to back.
-    : >"$WORK/err"
-    reload_often
-    p99_reload=$(p99_ms)
-    wait "$RELOADER" || true
-    reloads_done="$(grep -c "configuration reloaded" "$WORK/err" || true)/$((DURATION * 2))"
-    # Let the reloads still queued finish before the peak is read.
-    reloads_finished $((DURATION * 2))
-    peak=$(hwm_mib "$SERVER")
-    p99_after=$(p99_ms)
-
-    # The same at a fixed rate.
+    # Latency while reloads run back to back, then at a fixed rate.
+    around_reloads p99_ms
+    p99_reload=$DURING reloads_done=$DONE peak=$PEAK p99_after=$AFTER
     rate_before=n/a rate_reload=n/a rate_after=n/a
     if command -v oha >/dev/null; then
       rate_before=$(rate_p99_ms)
-      : >"$WORK/err"
-      reload_often
-      rate_reload=$(rate_p99_ms)
-      wait "$RELOADER" || true
-      rate_reload="$rate_reload, $(grep -c "configuration reloaded" "$WORK/err" || true)/$((DURATION * 2)) done"
-      reloads_finished $((DURATION * 2))
-      rate_after=$(rate_p99_ms)
+      around_reloads rate_p99_ms
+      rate_reload="$DURING, $DONE done" rate_after=$AFTER
     fi
 
     kill "$SERVER"
