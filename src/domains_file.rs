@@ -14,7 +14,7 @@
 //! in one pass. The lines go straight into the `DomainTable` `config` has
 //! filled from the `[[domain]]` table; a domain in both is a bad line.
 
-use std::io::{BufRead, Seek};
+use std::io::BufRead;
 use std::path::Path;
 
 use ring::digest::{Context, SHA256};
@@ -47,25 +47,6 @@ fn next_field<'a>(rest: &mut &'a str) -> Option<&'a str> {
     let (field, after) = text.split_at(end);
     *rest = after;
     Some(field)
-}
-
-/// Checks every line of the file `path` (read from `file`) and adds its
-/// domains to `table`. The file is read twice, never held whole: once to
-/// count its lines, so the table is sized once, then line by line into the
-/// table (a line is parsed in place; only the domain's lower-case form is
-/// made, and dropped once copied into the table). `table` may already hold
-/// the `[[domain]]` table of `config_path`; a domain in both is a bad line.
-/// On error `table` is left part-filled; the caller drops it.
-pub fn read_domains_file(
-    path: &Path,
-    mut file: impl BufRead + Seek,
-    table: &mut DomainTable,
-    config_path: &Path,
-) -> Result<(), ConfigError> {
-    let scan = scan_domains_file(path, &mut file)?;
-    file.rewind()
-        .map_err(|cause| ConfigError::io(path, cause))?;
-    parse_domains_file(path, file, &scan, table, config_path).map(drop)
 }
 
 /// What the first pass over a domains file found: its size, and the
@@ -104,7 +85,13 @@ pub fn scan_domains_file(path: &Path, file: &mut impl BufRead) -> Result<Scan, C
     })
 }
 
-/// The second pass, from the file's start: its domains into `table`.
+/// The second pass, from the file's start: checks every line of the file
+/// `path` (read from `file`) and adds its domains to `table`, sized once
+/// from the first pass (`scan_domains_file`): the file is never held
+/// whole, a line is parsed in place, and only the domain's lower-case
+/// form is made, dropped once copied into the table. `table` may already
+/// hold the `[[domain]]` table of `config_path`; a domain in both is a
+/// bad line. On error `table` is left part-filled; the caller drops it.
 /// Returns the SHA-256 of the bytes it read, which differs from
 /// `scan.digest` if the file was written to between the passes.
 pub fn parse_domains_file(
@@ -261,6 +248,19 @@ fn read_bounded_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Seek;
+
+    /// Both passes, as `Config` runs them.
+    fn read_domains_file(
+        path: &Path,
+        mut file: impl BufRead + Seek,
+        table: &mut DomainTable,
+        config_path: &Path,
+    ) -> Result<(), ConfigError> {
+        let scan = scan_domains_file(path, &mut file)?;
+        file.rewind().unwrap();
+        parse_domains_file(path, file, &scan, table, config_path).map(drop)
+    }
     use crate::profile::load_profiles;
 
     #[test]
