@@ -28,12 +28,34 @@ pub(crate) fn pebble_binary() -> Option<&'static str> {
     tools::require_programs(&[PEBBLE], "apt-get install pebble").then_some(PEBBLE)
 }
 
+/// A loopback port that is free now and that a listener is to bind later
+/// (Pebble must be told it before the server starts). Taken below the
+/// kernel's ephemeral range, where `bind(":0")` and outgoing connections
+/// of the other tests running meanwhile never land: a port the kernel
+/// handed out for ":0" and released could be handed to one of them before
+/// the server binds it, which made a replica fail to start now and then.
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    let ephemeral_low = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|range| range.split_whitespace().next()?.parse::<u16>().ok())
+        .unwrap_or(32768);
+    let (low, high) = (10_000u16, ephemeral_low.max(10_001));
+    // Spread over the range by process, time and call, so that tests
+    // calling at the same moment start at different ports.
+    static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let seed = std::process::id()
+        ^ std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .subsec_nanos()
+        ^ CALLS
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .wrapping_mul(7919);
+    let span = u32::from(high - low);
+    (0..span)
+        .map(|step| low + ((seed.wrapping_add(step.wrapping_mul(4099))) % span) as u16)
+        .find(|&port| std::net::TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .expect("a free loopback port below the ephemeral range")
 }
 
 /// Answers every DNS query with NOERROR; A queries get 127.0.0.1, others
