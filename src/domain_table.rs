@@ -22,7 +22,10 @@ use crate::email::DomainName;
 use crate::profile::{Profile, Profiles};
 
 /// The domain table: rows in the order they were inserted, and an index
-/// by domain name.
+/// by domain name. A clone is a few `memcpy`s: a reload that changes a
+/// few lines of a domains file clones the table in service and edits the
+/// clone (see `domains_file::update_domains_file`).
+#[derive(Clone)]
 pub struct DomainTable {
     /// Every domain name, display name and organisation, back to back.
     text: String,
@@ -37,6 +40,9 @@ pub struct DomainTable {
     /// Every profile of the configuration, sorted by id; rows refer to
     /// them by position.
     profiles: Vec<Arc<Profile>>,
+    /// Rows taken out by `remove`: out of the index, marked `REMOVED`,
+    /// their text left where it was (a full rebuild drops both).
+    removed: usize,
 }
 
 /// One domain, 16 bytes. Its text lies in `DomainTable::text` from
@@ -56,6 +62,8 @@ struct Row {
 
 const HAS_DISPLAY_NAME: u8 = 1;
 const HAS_ORGANIZATION: u8 = 2;
+/// Taken out of the table: no longer in the index or in `iter`.
+const REMOVED: u8 = 4;
 
 impl Row {
     fn name<'a>(&self, text: &'a str) -> &'a str {
@@ -119,6 +127,7 @@ impl DomainTable {
             index: HashTable::new(),
             hasher: RandomState::default(),
             profiles,
+            removed: 0,
         }
     }
 
@@ -250,22 +259,78 @@ impl DomainTable {
         self.get(domain).is_some()
     }
 
-    /// The entry at `row` (0-based, in insertion order).
+    /// The entry at `row` (0-based, in insertion order), unless it was
+    /// removed.
     pub fn row(&self, row: usize) -> Option<DomainEntry<'_>> {
-        self.rows.get(row).map(|row| self.entry(row))
+        self.rows
+            .get(row)
+            .filter(|row| row.present & REMOVED == 0)
+            .map(|row| self.entry(row))
     }
 
     /// Every entry, in insertion order.
-    pub fn iter(&self) -> impl ExactSizeIterator<Item = DomainEntry<'_>> {
-        self.rows.iter().map(|row| self.entry(row))
+    pub fn iter(&self) -> impl Iterator<Item = DomainEntry<'_>> {
+        self.rows
+            .iter()
+            .filter(|row| row.present & REMOVED == 0)
+            .map(|row| self.entry(row))
     }
 
+    /// The domains in the table.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.rows.len() - self.removed
     }
 
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len() == 0
+    }
+
+    /// Rows ever inserted, removed ones included: the number the next
+    /// `insert` gets.
+    pub fn rows_inserted(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Rows taken out by `remove` since the table was built.
+    pub fn removed(&self) -> usize {
+        self.removed
+    }
+
+    /// Whether `row` holds exactly this domain (`name` as the table keeps
+    /// it), profile, display name and organisation, and was not removed.
+    pub fn row_is(
+        &self,
+        row: usize,
+        name: &str,
+        profile: ProfileIndex,
+        display_name: Option<&str>,
+        organization: Option<&str>,
+    ) -> bool {
+        self.rows.get(row).is_some_and(|row| {
+            row.present & REMOVED == 0
+                && row.profile == profile
+                && row.name(&self.text) == name
+                && row.display_name(&self.text) == display_name
+                && row.organization(&self.text) == organization
+        })
+    }
+
+    /// Takes the domain of `row` out of the table; false when there is no
+    /// such row or it was removed already. Its row number is not reused.
+    pub fn remove(&mut self, row: usize) -> bool {
+        let Some(entry) = self.rows.get(row) else {
+            return false;
+        };
+        if entry.present & REMOVED != 0 {
+            return false;
+        }
+        let hash = self.hasher.hash_one(entry.name(&self.text));
+        if let Ok(found) = self.index.find_entry(hash, |&r| r as usize == row) {
+            found.remove();
+        }
+        self.rows[row].present |= REMOVED;
+        self.removed += 1;
+        true
     }
 
     fn entry(&self, row: &Row) -> DomainEntry<'_> {
@@ -281,7 +346,8 @@ impl DomainTable {
 impl std::fmt::Debug for DomainTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DomainTable")
-            .field("domains", &self.rows.len())
+            .field("domains", &self.len())
+            .field("removed", &self.removed)
             .field("text_bytes", &self.text.len())
             .finish()
     }
