@@ -12,7 +12,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::domain_table::DomainTable;
-use crate::domains_file::{parse_domains_file, scan_domains_file};
+use crate::domains_file::{Update, parse_domains_file, scan_domains_file, update_domains_file};
 use crate::profile::{HostName, Profiles, load_profiles};
 use crate::source::{ConfigError, SourceFile};
 
@@ -464,16 +464,43 @@ pub struct Config {
     /// order. Shared with `resolve::Directory`, which looks domains up in
     /// it: one copy per configuration, however many domains.
     pub domains: Arc<DomainTable>,
-    /// What the profiles and the domain table were built from (see
-    /// `table_key`); `None` when the domains file changed while it was
-    /// read.
-    table_key: Option<[u8; 32]>,
+    /// What the profiles and the `[[domain]]` part of the table were built
+    /// from (see `table_key`).
+    base_key: [u8; 32],
+    /// The table row of each of the domains file's domains, in the file's
+    /// order, for the next reload to compare the file with.
+    file_rows: Option<Arc<Vec<u32>>>,
+    /// How this configuration's table came to be.
+    pub table_origin: TableOrigin,
     pub public: PublicIdentity,
     pub dns: DnsSettings,
     /// Present when `[acme] enabled = true`.
     pub acme: Option<AcmeConfig>,
     /// `[page]`: the landing page's operator, public URL and help contact.
     pub page: PageSettings,
+}
+
+/// How a configuration's domain table came to be, for the reload's log
+/// line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableOrigin {
+    /// Filled from the `[[domain]]` table and the domains file.
+    Built,
+    /// The table in service, unchanged: so were its files.
+    Kept,
+    /// A copy of the table in service with the domains file's changed
+    /// lines applied: only that file had changed.
+    Updated,
+}
+
+impl TableOrigin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TableOrigin::Built => "built",
+            TableOrigin::Kept => "kept",
+            TableOrigin::Updated => "updated",
+        }
+    }
 }
 
 /// Validated `[page]` settings.
@@ -560,9 +587,10 @@ impl Config {
         }
         check_listeners_apart(source, &file.server)?;
 
-        // The domains file is read twice: once here for its size and
-        // digest, then (unless the table in service was built from the same
-        // bytes) to fill the table.
+        // A reload whose profiles and `[[domain]]` table are those in
+        // service reads the domains file once, beside the table in service
+        // (`update_domains_file`); otherwise the file is read twice, for its
+        // size and then to fill the table.
         let listed_at = file.domains_file.as_ref().map(Spanned::span);
         let unreadable = |path: &Path, cause: std::io::Error| {
             source.error_at(
@@ -570,80 +598,68 @@ impl Config {
                 format!("domains_file {}: {cause}", path.display()),
             )
         };
-        let domains_file = match &file.domains_file {
+        let mut domains_file = match &file.domains_file {
             Some(listed) => {
                 let path = resolve(listed.get_ref().clone());
                 let file = std::fs::File::open(&path).map_err(|cause| unreadable(&path, cause))?;
-                let mut file = std::io::BufReader::with_capacity(64 * 1024, file);
-                let scan = scan_domains_file(&path, &mut file).map_err(|error| match error {
-                    // A directory opens, then fails to read.
-                    ConfigError::Io { cause, .. } => unreadable(&path, cause),
-                    other => other,
-                })?;
-                std::io::Seek::rewind(&mut file).map_err(|cause| unreadable(&path, cause))?;
-                Some((path, file, scan))
+                Some((path, std::io::BufReader::with_capacity(64 * 1024, file)))
             }
             None => None,
         };
-        let mut table_key = Some(table_key(
-            &profiles,
-            &file.domain,
-            domains_file.as_ref().map(|(_, _, scan)| &scan.digest),
-        ));
-        let kept = previous.filter(|previous| previous.table_key == table_key);
-        let (profiles, domains) = match kept {
-            Some(previous) => (previous.profiles.clone(), previous.domains.clone()),
-            None => {
-                let mut domains = DomainTable::new(&profiles);
-                domains.reserve(file.domain.len(), 0);
-                for entry in file.domain {
-                    let name = &entry.name.get_ref().0;
-                    if domains.contains(name.as_str()) {
-                        return Err(source.error_at(
-                            Some(entry.name.span()),
-                            format!("domain {name} is listed twice"),
-                        ));
-                    }
-                    let Some(profile) = domains.profile(entry.profile.get_ref()) else {
-                        let known: Vec<&str> = domains.profile_ids().collect();
-                        return Err(source.error_at(
-                            Some(entry.profile.span()),
-                            format!(
-                                "unknown profile {:?} for domain {name}; known profiles: {}",
-                                entry.profile.get_ref(),
-                                known.join(", ")
-                            ),
-                        ));
-                    };
-                    domains
-                        .insert(
-                            name,
-                            profile,
-                            entry.display_name.as_deref(),
-                            entry.organization.as_deref(),
-                        )
-                        .map_err(|_| {
-                            source.error_at(
-                                Some(entry.name.span()),
-                                "the domain table is full: its names pass 4 GiB".into(),
-                            )
-                        })?;
+        let base_key = table_key(&profiles, &file.domain);
+        let same_base = previous.filter(|previous| previous.base_key == base_key);
+        let update = match (same_base, &mut domains_file) {
+            (Some(previous), None) if previous.file_rows.is_none() => {
+                Some(Update::Unchanged { rows: Vec::new() })
+            }
+            (Some(previous), Some((path, reader))) => match &previous.file_rows {
+                Some(rows) => {
+                    let update = update_domains_file(
+                        &mut *reader,
+                        rows,
+                        file.domain.len(),
+                        &previous.domains,
+                    )
+                    .map_err(|cause| unreadable(path, cause))?;
+                    std::io::Seek::rewind(reader).map_err(|cause| unreadable(path, cause))?;
+                    Some(update)
                 }
-
-                if let Some((path, file, scan)) = domains_file {
-                    let read = parse_domains_file(&path, file, &scan, &mut domains, &source.path)
-                        .map_err(|error| match error {
-                        ConfigError::Io { cause, .. } => unreadable(&path, cause),
-                        bad_lines => bad_lines,
-                    })?;
-                    // Written to between the passes: the table is what the second
-                    // pass read, so no digest describes it; never kept.
-                    if read != scan.digest {
-                        table_key = None;
-                    }
-                }
-                domains.shrink_to_fit();
-                (profiles, Arc::new(domains))
+                None => None,
+            },
+            _ => None,
+        };
+        let (profiles, domains, file_rows, table_origin) = match (same_base, update) {
+            (Some(previous), Some(Update::Unchanged { rows })) => {
+                let file_rows = match &previous.file_rows {
+                    Some(kept) if **kept == rows => Some(kept.clone()),
+                    Some(_) => Some(Arc::new(rows)),
+                    None => None,
+                };
+                (
+                    previous.profiles.clone(),
+                    previous.domains.clone(),
+                    file_rows,
+                    TableOrigin::Kept,
+                )
+            }
+            (Some(previous), Some(Update::Changed { table, rows })) => (
+                previous.profiles.clone(),
+                Arc::new(table),
+                Some(Arc::new(rows)),
+                TableOrigin::Updated,
+            ),
+            _ => {
+                let listed = domains_file
+                    .as_mut()
+                    .map(|(path, reader)| (path.as_path(), reader));
+                let (domains, rows) =
+                    build_table(source, &profiles, file.domain, listed, unreadable)?;
+                (
+                    profiles,
+                    Arc::new(domains),
+                    rows.map(Arc::new),
+                    TableOrigin::Built,
+                )
             }
         };
 
@@ -718,22 +734,85 @@ impl Config {
             log_addresses: file.log.addresses,
             profiles,
             domains,
-            table_key,
+            base_key,
+            file_rows,
+            table_origin,
             public,
             dns,
         })
     }
 }
 
-/// SHA-256 of what the profiles and the domain table are built from: each
-/// profile's id and file digest, each `[[domain]]` entry's fields, and
-/// the domains file's digest, every field length-prefixed so that no two
-/// different inputs give the same bytes.
-fn table_key(
+/// Fills a new table from the `[[domain]]` entries, then the domains
+/// file (`file` at its start).
+fn build_table(
+    source: &SourceFile,
     profiles: &Profiles,
-    entries: &[DomainSection],
-    domains_file: Option<&[u8; 32]>,
-) -> [u8; 32] {
+    entries: Vec<DomainSection>,
+    domains_file: Option<(&Path, &mut std::io::BufReader<std::fs::File>)>,
+    unreadable: impl Fn(&Path, std::io::Error) -> ConfigError,
+) -> Result<(DomainTable, Option<Vec<u32>>), ConfigError> {
+    let mut domains = DomainTable::new(profiles);
+    domains.reserve(entries.len(), 0);
+    for entry in entries {
+        let name = &entry.name.get_ref().0;
+        if domains.contains(name.as_str()) {
+            return Err(source.error_at(
+                Some(entry.name.span()),
+                format!("domain {name} is listed twice"),
+            ));
+        }
+        let Some(profile) = domains.profile(entry.profile.get_ref()) else {
+            let known: Vec<&str> = domains.profile_ids().collect();
+            return Err(source.error_at(
+                Some(entry.profile.span()),
+                format!(
+                    "unknown profile {:?} for domain {name}; known profiles: {}",
+                    entry.profile.get_ref(),
+                    known.join(", ")
+                ),
+            ));
+        };
+        domains
+            .insert(
+                name,
+                profile,
+                entry.display_name.as_deref(),
+                entry.organization.as_deref(),
+            )
+            .map_err(|_| {
+                source.error_at(
+                    Some(entry.name.span()),
+                    "the domain table is full: its names pass 4 GiB".into(),
+                )
+            })?;
+    }
+    let rows = match domains_file {
+        Some((path, reader)) => {
+            let io_error = |error| match error {
+                // A directory opens, then fails to read.
+                ConfigError::Io { cause, .. } => unreadable(path, cause),
+                other => other,
+            };
+            let scan = scan_domains_file(path, reader).map_err(io_error)?;
+            std::io::Seek::rewind(reader).map_err(|cause| unreadable(path, cause))?;
+            Some(
+                parse_domains_file(path, reader, &scan, &mut domains, &source.path)
+                    .map_err(io_error)?,
+            )
+        }
+        None => None,
+    };
+    domains.shrink_to_fit();
+    Ok((domains, rows))
+}
+
+/// SHA-256 of what the profiles and the `[[domain]]` part of the table
+/// are built from: each profile's id and file digest and each entry's
+/// fields, every field length-prefixed so that no two different inputs
+/// give the same bytes. Equal keys let a reload keep the table in service,
+/// or update it from the domains file alone.
+fn table_key(profiles: &Profiles, entries: &[DomainSection]) -> [u8; 32] {
     let mut key = ring::digest::Context::new(&ring::digest::SHA256);
     let mut field = |bytes: Option<&[u8]>| match bytes {
         Some(bytes) => {
@@ -753,7 +832,6 @@ fn table_key(
         field(entry.display_name.as_deref().map(str::as_bytes));
         field(entry.organization.as_deref().map(str::as_bytes));
     }
-    field(domains_file.map(|digest| &digest[..]));
     crate::source::digest_bytes(key.finish())
 }
 
@@ -1320,13 +1398,13 @@ mod tests {
     /// same, and rebuilds them when any of it changes: the domains file,
     /// a `[[domain]]` entry, or a profile file.
     #[test]
-    fn a_reload_keeps_the_table_only_when_its_files_are_unchanged() {
+    fn a_reload_keeps_or_updates_the_table_only_as_far_as_its_files_changed() {
         let dir = tempfile::tempdir().unwrap();
         let config_path = dir.path().join("mailsetup.toml");
         let profiles = dir.path().join("profiles");
         std::fs::create_dir(&profiles).unwrap();
         let microsoft365 = include_str!("../profiles/microsoft365.toml");
-        let write = |config_name: &str, domains: &str, profile_name: &str| {
+        let write = |config_name: &str, fabrikam: &str, profile_name: &str| {
             std::fs::write(
                 &config_path,
                 format!(
@@ -1337,7 +1415,13 @@ mod tests {
                 ),
             )
             .unwrap();
-            std::fs::write(dir.path().join("domains.txt"), domains).unwrap();
+            // Enough lines that changing one is an update, not a rebuild.
+            let others: String = (0..8).map(|i| format!("d{i}.example outlook\n")).collect();
+            std::fs::write(
+                dir.path().join("domains.txt"),
+                format!("fabrikam.example microsoft365 {fabrikam}\n{others}"),
+            )
+            .unwrap();
             std::fs::write(
                 profiles.join("microsoft365.toml"),
                 microsoft365.replacen(
@@ -1350,64 +1434,59 @@ mod tests {
         };
         let load =
             |previous: Option<&Config>| Config::load_reusing(Some(&config_path), previous).unwrap();
+        // Whether the profiles and the table are those of `before`.
         let kept = |before: &Config, after: &Config| {
-            let profiles_kept = Arc::ptr_eq(
-                &before.profiles["microsoft365"],
-                &after.profiles["microsoft365"],
-            );
-            let table_kept = Arc::ptr_eq(&before.domains, &after.domains);
-            assert_eq!(profiles_kept, table_kept, "kept together or not at all");
-            table_kept
+            (
+                Arc::ptr_eq(
+                    &before.profiles["microsoft365"],
+                    &after.profiles["microsoft365"],
+                ),
+                Arc::ptr_eq(&before.domains, &after.domains),
+            )
         };
-        let domains = "fabrikam.example microsoft365 Fabrikam\n";
-        write("Contoso", domains, "Microsoft 365");
+        write("Contoso", "Fabrikam", "Microsoft 365");
         let first = load(None);
         assert!(first.domains.contains("fabrikam.example"));
+        assert_eq!(first.table_origin, TableOrigin::Built);
 
         // Nothing changed: kept, and a fresh load would build the same.
         let second = load(Some(&first));
-        assert!(kept(&first, &second));
-        assert!(!kept(&first, &load(None)));
+        assert_eq!(kept(&first, &second), (true, true));
+        assert_eq!(second.table_origin, TableOrigin::Kept);
+        assert_eq!(kept(&first, &load(None)), (false, false));
 
-        // One byte of the domains file.
-        write(
-            "Contoso",
-            "fabrikam.example microsoft365 Fabrikan\n",
-            "Microsoft 365",
-        );
+        // One byte of the domains file: a copy of the table, updated; the
+        // profiles kept.
+        write("Contoso", "Fabrikan", "Microsoft 365");
         let third = load(Some(&second));
-        assert!(!kept(&second, &third));
+        assert_eq!(kept(&second, &third), (true, false));
+        assert_eq!(third.table_origin, TableOrigin::Updated);
         assert_eq!(
             third.domains.get("fabrikam.example").unwrap().display_name,
             Some("Fabrikan")
         );
+        assert_eq!(third.domains.len(), 10);
 
-        // A `[[domain]]` entry.
-        write(
-            "Contoso Ltd",
-            "fabrikam.example microsoft365 Fabrikan\n",
-            "Microsoft 365",
-        );
+        // A `[[domain]]` entry: rebuilt.
+        write("Contoso Ltd", "Fabrikan", "Microsoft 365");
         let fourth = load(Some(&third));
-        assert!(!kept(&third, &fourth));
+        assert_eq!(kept(&third, &fourth), (false, false));
+        assert_eq!(fourth.table_origin, TableOrigin::Built);
         assert_eq!(
             fourth.domains.get("contoso.example").unwrap().display_name,
             Some("Contoso Ltd")
         );
 
-        // A profile file, the domains unchanged.
-        write(
-            "Contoso Ltd",
-            "fabrikam.example microsoft365 Fabrikan\n",
-            "Microsoft 365 (work)",
-        );
+        // A profile file, the domains unchanged: rebuilt.
+        write("Contoso Ltd", "Fabrikan", "Microsoft 365 (work)");
         let fifth = load(Some(&fourth));
-        assert!(!kept(&fourth, &fifth));
+        assert_eq!(kept(&fourth, &fifth), (false, false));
+        assert_eq!(fifth.table_origin, TableOrigin::Built);
         assert_eq!(fifth.profiles["microsoft365"].name, "Microsoft 365 (work)");
         let site_profile = &fifth.domains.get("fabrikam.example").unwrap().profile;
         assert!(Arc::ptr_eq(site_profile, &fifth.profiles["microsoft365"]));
 
         // And back to nothing changed.
-        assert!(kept(&fifth, &load(Some(&fifth))));
+        assert_eq!(kept(&fifth, &load(Some(&fifth))), (true, true));
     }
 }

@@ -14,14 +14,14 @@
 //! in one pass. The lines go straight into the `DomainTable` `config` has
 //! filled from the `[[domain]]` table; a domain in both is a bad line.
 
+use std::borrow::Cow;
 use std::io::BufRead;
+use std::ops::ControlFlow;
 use std::path::Path;
-
-use ring::digest::{Context, SHA256};
 
 use crate::domain_table::{DomainTable, InsertError};
 use crate::email::DomainName;
-use crate::source::{ConfigError, digest_bytes};
+use crate::source::ConfigError;
 
 /// At most this many bad lines are listed; the count says how many more.
 const MAX_LISTED_PROBLEMS: usize = 100;
@@ -37,32 +37,130 @@ const MAX_LINE_BYTES: usize = 4096;
 const MAX_RESERVED_ROWS: usize = 16 << 20;
 const MAX_RESERVED_TEXT: usize = 1 << 30;
 
+/// What one line of a domains file says.
+enum Line<'a> {
+    /// A blank or comment line.
+    Skip,
+    /// Why the line is bad, when that can be said without the table.
+    Bad(&'static str),
+    /// `domain profile [display name]`, as written (the domain not yet
+    /// checked, the profile not yet looked up).
+    Entry {
+        domain: &'a str,
+        profile: &'a str,
+        display_name: Option<&'a str>,
+    },
+}
+
+/// Splits one line (its line end included, or not) into its fields.
+fn split_line(bytes: &[u8]) -> Line<'_> {
+    let Ok(raw) = std::str::from_utf8(bytes) else {
+        return Line::Bad("the line is not UTF-8 text");
+    };
+    // Also drops the line end, `\n` or `\r\n`. `trim` alone, but the
+    // ASCII part first: `trim` looks each character up as Unicode.
+    let content = raw.trim_ascii().trim();
+    if content.is_empty() || content.starts_with('#') {
+        return Line::Skip;
+    }
+    let mut rest = content;
+    let (Some(domain), Some(profile)) = (next_field(&mut rest), next_field(&mut rest)) else {
+        return Line::Bad("expected `domain profile [display name]`: the profile is missing");
+    };
+    let display_name = rest.trim_ascii().trim();
+    Line::Entry {
+        domain,
+        profile,
+        display_name: Some(display_name).filter(|name| !name.is_empty()),
+    }
+}
+
 /// The next field separated by spaces or tabs, and `rest` moved past it.
 fn next_field<'a>(rest: &mut &'a str) -> Option<&'a str> {
     let text = rest.trim_start();
     if text.is_empty() {
         return None;
     }
-    let end = text.find([' ', '\t']).unwrap_or(text.len());
+    // Both separators are ASCII, so `end` is a character boundary.
+    let end = text
+        .bytes()
+        .position(|byte| byte == b' ' || byte == b'\t')
+        .unwrap_or(text.len());
     let (field, after) = text.split_at(end);
     *rest = after;
     Some(field)
 }
 
-/// What the first pass over a domains file found: its size, and the
-/// SHA-256 of its bytes (which says whether a reload may keep the table
-/// in service, see `Config::load_reusing`).
+/// Calls `each` with every line of `file` from where it stands, its line
+/// end included (the last line may have none), or with `None` for a line
+/// longer than `MAX_LINE_BYTES`, which is skipped without being held.
+/// Lines within the reader's buffer are passed where they lie, uncopied.
+/// Stops early when `each` breaks.
+fn for_each_line(
+    file: &mut impl BufRead,
+    mut each: impl FnMut(Option<&[u8]>) -> ControlFlow<()>,
+) -> std::io::Result<()> {
+    // The start of a line the buffer ended in, unless it was too long.
+    let mut partial = Vec::new();
+    let mut overlong = false;
+    loop {
+        let chunk = file.fill_buf()?;
+        if chunk.is_empty() {
+            if overlong {
+                let _ = each(None);
+            } else if !partial.is_empty() {
+                let _ = each(Some(&partial));
+            }
+            return Ok(());
+        }
+        let mut start = 0;
+        let mut stopped = false;
+        for end in memchr::memchr_iter(b'\n', chunk) {
+            let piece = &chunk[start..=end];
+            start = end + 1;
+            let flow = if overlong || partial.len() + piece.len() > MAX_LINE_BYTES {
+                each(None)
+            } else if partial.is_empty() {
+                each(Some(piece))
+            } else {
+                partial.extend_from_slice(piece);
+                each(Some(&partial))
+            };
+            partial.clear();
+            overlong = false;
+            if flow.is_break() {
+                stopped = true;
+                break;
+            }
+        }
+        if !stopped {
+            let rest = &chunk[start..];
+            if !overlong && partial.len() + rest.len() > MAX_LINE_BYTES {
+                overlong = true;
+                partial.clear();
+            } else if !overlong {
+                partial.extend_from_slice(rest);
+            }
+            start = chunk.len();
+        }
+        file.consume(start);
+        if stopped {
+            return Ok(());
+        }
+    }
+}
+
+/// What the first pass over a domains file found: its size, which the
+/// table is sized from.
 #[derive(Debug, Clone)]
 pub struct Scan {
     lines: usize,
     bytes: usize,
-    pub digest: [u8; 32],
 }
 
-/// The first pass: lines (a last line without a line end counts), bytes
-/// and digest of `file` from where it stands.
+/// The first pass: lines (a last line without a line end counts) and
+/// bytes of `file` from where it stands.
 pub fn scan_domains_file(path: &Path, file: &mut impl BufRead) -> Result<Scan, ConfigError> {
-    let mut digest = Context::new(&SHA256);
     let (mut lines, mut bytes, mut last) = (0, 0, b'\n');
     loop {
         let chunk = file
@@ -71,17 +169,15 @@ pub fn scan_domains_file(path: &Path, file: &mut impl BufRead) -> Result<Scan, C
         let Some(&end) = chunk.last() else {
             break;
         };
-        lines += chunk.iter().filter(|&&byte| byte == b'\n').count();
+        lines += memchr::memchr_iter(b'\n', chunk).count();
         bytes += chunk.len();
         last = end;
-        digest.update(chunk);
         let read = chunk.len();
         file.consume(read);
     }
     Ok(Scan {
         lines: lines + usize::from(last != b'\n'),
         bytes,
-        digest: digest_bytes(digest.finish()),
     })
 }
 
@@ -92,23 +188,23 @@ pub fn scan_domains_file(path: &Path, file: &mut impl BufRead) -> Result<Scan, C
 /// form is made, dropped once copied into the table. `table` may already
 /// hold the `[[domain]]` table of `config_path`; a domain in both is a
 /// bad line. On error `table` is left part-filled; the caller drops it.
-/// Returns the SHA-256 of the bytes it read, which differs from
-/// `scan.digest` if the file was written to between the passes.
+/// Returns the table row of each of the file's domains, in the file's
+/// order, which the next reload's `update_domains_file` walks beside the
+/// new file.
 pub fn parse_domains_file(
     path: &Path,
     mut file: impl BufRead,
     scan: &Scan,
     table: &mut DomainTable,
     config_path: &Path,
-) -> Result<[u8; 32], ConfigError> {
-    let io_error = |cause| ConfigError::io(path, cause);
+) -> Result<Vec<u32>, ConfigError> {
     let (lines, bytes) = (scan.lines, scan.bytes);
-    let mut digest = Context::new(&SHA256);
     // The lines bound the domains; the bytes bound their names and display
     // names (a Unicode name's punycode form may be a little longer; then
     // the text grows once). Reserved room costs no memory until written.
     table.reserve(lines.min(MAX_RESERVED_ROWS), bytes.min(MAX_RESERVED_TEXT));
-    let rows_before = table.len();
+    let rows_before = table.rows_inserted();
+    let mut rows = Vec::with_capacity(lines.min(MAX_RESERVED_ROWS));
     let mut problems: Vec<(usize, String)> = Vec::new();
     let mut more_problems = 0usize;
     let mut problem = |line: usize, reason: String| {
@@ -118,47 +214,33 @@ pub fn parse_domains_file(
             more_problems += 1;
         }
     };
-    let mut buffer = Vec::with_capacity(256);
     let mut line = 0;
-    loop {
-        buffer.clear();
-        let (read, whole) =
-            read_bounded_line(&mut file, &mut buffer, &mut digest).map_err(io_error)?;
-        if read == 0 {
-            break;
-        }
+    for_each_line(&mut file, |bytes| {
         line += 1;
-        if !whole {
+        let Some(bytes) = bytes else {
             problem(
                 line,
                 format!("the line is longer than {MAX_LINE_BYTES} bytes"),
             );
-            continue;
-        }
-        let Ok(raw) = std::str::from_utf8(&buffer) else {
-            problem(line, "the line is not UTF-8 text".into());
-            continue;
+            return ControlFlow::Continue(());
         };
-        // Also drops the line end, `\n` or `\r\n`.
-        let content = raw.trim();
-        if content.is_empty() || content.starts_with('#') {
-            continue;
-        }
-        let mut rest = content;
-        let (Some(domain), Some(profile_id)) = (next_field(&mut rest), next_field(&mut rest))
-        else {
-            problem(
-                line,
-                "expected `domain profile [display name]`: the profile is missing".into(),
-            );
-            continue;
+        let (domain, profile_id, display_name) = match split_line(bytes) {
+            Line::Skip => return ControlFlow::Continue(()),
+            Line::Bad(reason) => {
+                problem(line, reason.into());
+                return ControlFlow::Continue(());
+            }
+            Line::Entry {
+                domain,
+                profile,
+                display_name,
+            } => (domain, profile, display_name),
         };
-        let display_name = Some(rest.trim()).filter(|name| !name.is_empty());
         let name = match DomainName::parse(domain) {
             Ok(name) => name,
             Err(error) => {
                 problem(line, format!("{domain:?} is not a domain name: {error}"));
-                continue;
+                return ControlFlow::Continue(());
             }
         };
         let Some(profile) = table.profile(profile_id) else {
@@ -170,10 +252,12 @@ pub fn parse_domains_file(
                     known.join(", ")
                 ),
             );
-            continue;
+            return ControlFlow::Continue(());
         };
+        let row = table.rows_inserted();
         match table.insert(&name, profile, display_name, None) {
-            Ok(()) => {}
+            // Rows are numbered below 2³² (`insert` refuses more).
+            Ok(()) => rows.push(row as u32),
             Err(InsertError::Listed { row }) if row < rows_before => problem(
                 line,
                 format!(
@@ -191,12 +275,15 @@ pub fn parse_domains_file(
                      servers"
                         .into(),
                 );
-                break;
+                return ControlFlow::Break(());
             }
         }
-    }
+        ControlFlow::Continue(())
+    })
+    .map_err(|cause| ConfigError::io(path, cause))?;
     if problems.is_empty() {
-        return Ok(digest_bytes(digest.finish()));
+        rows.shrink_to_fit();
+        return Ok(rows);
     }
     if more_problems > 0 {
         let last = problems.last().map_or(0, |(line, _)| *line);
@@ -211,43 +298,143 @@ pub fn parse_domains_file(
     })
 }
 
-/// Reads one line into `buffer`, at most `MAX_LINE_BYTES` of it: returns
-/// the bytes consumed (0 at the end of the file) and whether the line fit.
-/// The rest of a longer line is consumed without being kept.
-fn read_bounded_line(
-    file: &mut impl BufRead,
-    buffer: &mut Vec<u8>,
-    digest: &mut Context,
-) -> std::io::Result<(usize, bool)> {
-    let mut consumed = 0;
-    let mut whole = true;
-    loop {
-        let chunk = file.fill_buf()?;
-        if chunk.is_empty() {
-            return Ok((consumed, whole));
-        }
-        let (taken, ended) = match chunk.iter().position(|&byte| byte == b'\n') {
-            Some(end) => (end + 1, true),
-            None => (chunk.len(), false),
+/// Lines an update may add or change before rebuilding is as cheap and
+/// leaves no removed rows behind.
+fn max_changes(domains: usize) -> usize {
+    (domains / 8).max(1000)
+}
+
+/// How far ahead in the previous file's order a line found elsewhere is
+/// looked for, so that the lines after a removed one are again matched
+/// by position.
+const RESYNC_WINDOW: usize = 16;
+
+/// What `update_domains_file` made of the file.
+#[derive(Debug)]
+pub enum Update {
+    /// Every domain, profile and display name as in the table given:
+    /// only comments, blank lines, spacing or the order changed. `rows`
+    /// is the file's order.
+    Unchanged { rows: Vec<u32> },
+    /// A copy of the table given, with the file's changes.
+    Changed { table: DomainTable, rows: Vec<u32> },
+    /// A full parse must run instead: a bad line (the full parse words
+    /// and numbers every one), more changes than `max_changes`, or more
+    /// than a quarter of the table's rows removed (a rebuild leaves none).
+    Declined,
+}
+
+/// A reload's one pass over a domains file when only that file may have
+/// changed: `table` is the table in service, whose rows from the previous
+/// file are `previous` (in that file's order; rows below `first_file_row`
+/// are the `[[domain]]` table's). A line equal to its row costs a
+/// comparison, found by position, then by name; the table is copied at
+/// the first change; a changed line replaces its row, a new one is added,
+/// and the rows no line names are removed.
+pub fn update_domains_file(
+    mut file: impl BufRead,
+    previous: &[u32],
+    first_file_row: usize,
+    table: &DomainTable,
+) -> std::io::Result<Update> {
+    let old_rows = table.rows_inserted();
+    let mut table = Cow::Borrowed(table);
+    // The previous file's rows a line of this one has claimed.
+    let mut claimed = vec![false; old_rows];
+    let mut rows = Vec::with_capacity(previous.len());
+    // Where in `previous` the next line is expected.
+    let mut next = 0;
+    let mut changes = 0;
+    let mut declined = false;
+    let mut decline = || {
+        declined = true;
+        ControlFlow::Break(())
+    };
+    for_each_line(&mut file, |bytes| {
+        let Some(bytes) = bytes else {
+            return decline();
         };
-        if whole && buffer.len() + taken <= MAX_LINE_BYTES {
-            buffer.extend_from_slice(&chunk[..taken]);
-        } else {
-            whole = false;
-            buffer.clear();
+        let (domain, profile_id, display_name) = match split_line(bytes) {
+            Line::Skip => return ControlFlow::Continue(()),
+            Line::Bad(_) => return decline(),
+            Line::Entry {
+                domain,
+                profile,
+                display_name,
+            } => (domain, profile, display_name),
+        };
+        let Some(profile) = table.profile(profile_id) else {
+            return decline();
+        };
+        // Most lines: the one the previous file had here, written the
+        // way the table keeps it.
+        if let Some(&row) = previous.get(next)
+            && !claimed[row as usize]
+            && table.row_is(row as usize, domain, profile, display_name, None)
+        {
+            claimed[row as usize] = true;
+            rows.push(row);
+            next += 1;
+            return ControlFlow::Continue(());
         }
-        digest.update(&chunk[..taken]);
-        file.consume(taken);
-        consumed += taken;
-        if ended {
-            return Ok((consumed, whole));
+        let Ok(name) = DomainName::parse(domain) else {
+            return decline();
+        };
+        if let Some((row, _)) = table.get_row(name.as_str()) {
+            if row < first_file_row || row >= old_rows || claimed[row] {
+                // Also in the `[[domain]]` table, or listed twice.
+                return decline();
+            }
+            claimed[row] = true;
+            // Moved, or the lines before it were removed: carry on from it.
+            if let Some(skipped) = previous[next.min(previous.len())..]
+                .iter()
+                .take(RESYNC_WINDOW)
+                .position(|&r| r as usize == row)
+            {
+                next += skipped + 1;
+            }
+            if table.row_is(row, name.as_str(), profile, display_name, None) {
+                rows.push(row as u32);
+                return ControlFlow::Continue(());
+            }
+            // Changed: replaced by the row inserted below.
+            table.to_mut().remove(row);
+        }
+        changes += 1;
+        if changes > max_changes(previous.len()) {
+            return decline();
+        }
+        let row = table.rows_inserted();
+        if table
+            .to_mut()
+            .insert(&name, profile, display_name, None)
+            .is_err()
+        {
+            return decline();
+        }
+        rows.push(row as u32);
+        ControlFlow::Continue(())
+    })?;
+    if declined {
+        return Ok(Update::Declined);
+    }
+    for &row in previous {
+        if !claimed[row as usize] {
+            table.to_mut().remove(row as usize);
         }
     }
+    Ok(match table {
+        Cow::Borrowed(_) => Update::Unchanged { rows },
+        Cow::Owned(_) if table.removed() * 4 > table.rows_inserted() => Update::Declined,
+        Cow::Owned(table) => Update::Changed { table, rows },
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain_table::DomainEntry;
     use std::io::Seek;
 
     /// Both passes, as `Config` runs them.
@@ -296,42 +483,39 @@ mod tests {
         Ok(table)
     }
 
-    /// Both passes digest every byte they read, so equal digests mean the
-    /// table came from the bytes scanned, and a file written to between
-    /// the passes shows.
+    /// Lines come out the same whatever the reader's buffer size: split
+    /// across buffers, the last one without a line end, and overlong ones
+    /// (passed as `None`) however they fall.
     #[test]
-    fn both_passes_digest_the_same_bytes() {
-        for text in [
-            "",
-            "# comment\n\ncontoso.com microsoft365 Contoso\r\n",
-            "a.test outlook\nno-end.test outlook",
-        ] {
-            let scan = scan_domains_file(Path::new("d"), &mut text.as_bytes()).unwrap();
-            let mut table = DomainTable::new(&load_profiles(None).unwrap());
-            let read = parse_domains_file(
-                Path::new("d"),
-                text.as_bytes(),
-                &scan,
-                &mut table,
-                Path::new("m.toml"),
-            )
+    fn lines_are_the_same_whatever_the_buffer() {
+        let long = "x".repeat(MAX_LINE_BYTES);
+        let text = format!(
+            "a.test outlook\n\n{long}\n{}\nb.test outlook B\r\n{long}y\nlast",
+            &long[1..]
+        );
+        let expected: Vec<Option<String>> = text
+            .split_inclusive('\n')
+            .map(|line| (line.len() <= MAX_LINE_BYTES).then(|| line.to_owned()))
+            .collect();
+        assert_eq!(expected.iter().filter(|line| line.is_none()).count(), 2);
+        for capacity in [1, 2, 3, 7, 64, 4095, 4096, 4097, 1 << 16] {
+            let mut reader = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+            let mut lines = Vec::new();
+            for_each_line(&mut reader, |line| {
+                lines.push(line.map(|bytes| String::from_utf8(bytes.to_vec()).unwrap()));
+                ControlFlow::Continue(())
+            })
             .unwrap();
-            assert_eq!(read, scan.digest, "{text:?}");
-            let mut whole = Context::new(&SHA256);
-            whole.update(text.as_bytes());
-            assert_eq!(scan.digest, digest_bytes(whole.finish()), "{text:?}");
+            assert_eq!(lines, expected, "capacity {capacity}");
         }
-        let scan = scan_domains_file(Path::new("d"), &mut &b"a.test outlook\n"[..]).unwrap();
-        let mut table = DomainTable::new(&load_profiles(None).unwrap());
-        let read = parse_domains_file(
-            Path::new("d"),
-            &b"b.test outlook\n"[..],
-            &scan,
-            &mut table,
-            Path::new("m.toml"),
-        )
+        // A break stops at once.
+        let mut seen = 0;
+        for_each_line(&mut text.as_bytes(), |_| {
+            seen += 1;
+            ControlFlow::Break(())
+        })
         .unwrap();
-        assert_ne!(read, scan.digest);
+        assert_eq!(seen, 1);
     }
 
     #[test]
@@ -423,5 +607,209 @@ mod tests {
         let rows: Vec<(&str, Option<&str>)> =
             table.iter().map(|d| (d.name, d.display_name)).collect();
         assert_eq!(rows, [("a.example", None), ("c.example", Some("Cé Ltd"))]);
+    }
+
+    /// Every entry of `table` and the file's order, for comparing an
+    /// updated table with one built from scratch.
+    fn contents(table: &DomainTable, rows: &[u32]) -> (Vec<String>, Vec<String>) {
+        let describe = |entry: DomainEntry<'_>| {
+            format!(
+                "{} {} {:?} {:?}",
+                entry.name, entry.profile.id, entry.display_name, entry.organization
+            )
+        };
+        let mut all: Vec<String> = table.iter().map(describe).collect();
+        all.sort();
+        let in_file_order = rows
+            .iter()
+            .map(|&row| describe(table.row(row as usize).expect("a live row")))
+            .collect();
+        (all, in_file_order)
+    }
+
+    /// A table with two `[[domain]]` rows, then `text` as the domains file.
+    fn full_parse(text: &str) -> Result<(DomainTable, Vec<u32>), ConfigError> {
+        let mut table = DomainTable::new(&load_profiles(None).unwrap());
+        let m365 = table.profile("microsoft365").unwrap();
+        for name in ["toml-a.example", "toml-b.example"] {
+            let name = DomainName::parse(name).unwrap();
+            table.insert(&name, m365, None, Some("From TOML")).unwrap();
+        }
+        let scan = scan_domains_file(Path::new("d"), &mut text.as_bytes())?;
+        let read = parse_domains_file(
+            Path::new("d"),
+            text.as_bytes(),
+            &scan,
+            &mut table,
+            Path::new("m.toml"),
+        )?;
+        Ok((table, read))
+    }
+
+    /// Random edits, a few at a time, over many reloads: whenever the
+    /// update applies, the table equals one built from the new file from
+    /// scratch (same entries, same file order); whenever the new file has
+    /// a bad line, the update declines and the full parse reports it.
+    #[test]
+    fn an_updated_table_equals_one_built_from_scratch() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut random = move |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below as u64) as usize
+        };
+        let mut lines: Vec<String> = (0..300)
+            .map(|i| match i % 3 {
+                0 => format!("d{i}.example outlook Customer {i}"),
+                1 => format!("d{i}.example microsoft365"),
+                _ => format!("# comment {i}"),
+            })
+            .collect();
+        let (mut table, mut rows) = full_parse(&lines.join("\n")).unwrap();
+        let (mut updated, mut unchanged, mut declined, mut bad) = (0, 0, 0, 0);
+        let mut fresh_names = 1000;
+        for _ in 0..400 {
+            for _ in 0..1 + random(4) {
+                let at = random(lines.len());
+                match random(16) {
+                    0 | 12 => lines[at] = format!("{} outlook Renamed {at}", field(&lines[at])),
+                    1 => lines[at] = format!("{} microsoft365", field(&lines[at])),
+                    2 | 15 => {
+                        lines.remove(at);
+                    }
+                    3 | 4 | 13 | 14 => {
+                        fresh_names += 1;
+                        lines.insert(at, format!("n{fresh_names}.example outlook"));
+                    }
+                    5 => {
+                        let line = lines.remove(at);
+                        let to = random(lines.len() + 1);
+                        lines.insert(to, line);
+                    }
+                    6 => lines.insert(at, String::new()),
+                    // The same domain, written another way.
+                    7 => {
+                        lines[at] = lines[at]
+                            .to_uppercase()
+                            .replace("MICROSOFT365", "microsoft365")
+                            .replace("OUTLOOK", "outlook")
+                    }
+                    8 => lines[at] = format!("\t{}  ", lines[at]),
+                    9 => {
+                        let copy = lines[at].clone();
+                        lines.insert(random(lines.len()), copy);
+                    }
+                    10 => {
+                        lines.insert(at, "toml-b.example outlook".to_owned());
+                    }
+                    _ => {
+                        lines.insert(at, format!("bad_{at}.example outlook"));
+                    }
+                }
+            }
+            let text = lines.join("\n");
+            let fresh = full_parse(&text);
+            let update = update_domains_file(text.as_bytes(), &rows, 2, &table).unwrap();
+            match (fresh, update) {
+                (
+                    Ok((fresh_table, fresh_rows)),
+                    Update::Changed {
+                        table: new,
+                        rows: new_rows,
+                    },
+                ) => {
+                    assert_eq!(
+                        contents(&new, &new_rows),
+                        contents(&fresh_table, &fresh_rows),
+                        "{text}"
+                    );
+                    assert_eq!(new.len(), fresh_table.len());
+                    (table, rows) = (new, new_rows);
+                    updated += 1;
+                }
+                (Ok((fresh_table, fresh_rows)), Update::Unchanged { rows: new_rows }) => {
+                    assert_eq!(
+                        contents(&table, &new_rows),
+                        contents(&fresh_table, &fresh_rows),
+                        "{text}"
+                    );
+                    rows = new_rows;
+                    unchanged += 1;
+                }
+                (Ok(fresh), Update::Declined) => {
+                    (table, rows) = fresh;
+                    declined += 1;
+                }
+                (Err(_), Update::Declined) => {
+                    // Fix the file again: drop every line the full parse refuses.
+                    bad += 1;
+                    lines = valid_lines(&lines);
+                    (table, rows) = full_parse(&lines.join("\n")).unwrap();
+                }
+                (Err(error), _) => panic!("a bad file was applied: {error}\n{text}"),
+            }
+        }
+        // Most reloads took the update.
+        assert!(
+            updated > 150 && unchanged > 20 && bad > 20,
+            "{updated} updated, {unchanged} unchanged, {declined} declined, {bad} bad"
+        );
+    }
+
+    /// An update declines what a rebuild does better: more changed
+    /// lines than `max_changes`, or a table left a quarter removed rows.
+    #[test]
+    fn an_update_declines_many_changes_and_many_removals() {
+        let lines: Vec<String> = (0..4000).map(|i| format!("d{i}.example outlook")).collect();
+        let (table, rows) = full_parse(&lines.join("\n")).unwrap();
+        let update = |text: &str| update_domains_file(text.as_bytes(), &rows, 2, &table).unwrap();
+        let changed_rows = |text: &str| match update(text) {
+            Update::Changed { rows, .. } => Some(rows.len()),
+            _ => None,
+        };
+        // Unchanged but for a comment: the same rows.
+        match update(&format!("# new\n{}", lines.join("\n"))) {
+            Update::Unchanged { rows: same } => assert_eq!(same, rows),
+            other => panic!("{other:?}"),
+        }
+        // A thousand lines added: applied; one more is past `max_changes`.
+        let added: Vec<String> = (0..1000).map(|i| format!("n{i}.example outlook")).collect();
+        let grown = [&lines[..], &added[..]].concat().join("\n");
+        assert_eq!(changed_rows(&grown), Some(5000));
+        assert!(matches!(
+            update(&format!("{grown}\nlast.example outlook")),
+            Update::Declined
+        ));
+        // A quarter of the rows removed is applied; a few more are not.
+        assert_eq!(changed_rows(&lines[1000..].join("\n")), Some(3000));
+        assert!(matches!(
+            update(&lines[1010..].join("\n")),
+            Update::Declined
+        ));
+    }
+
+    fn field(line: &str) -> &str {
+        line.split_whitespace().next().unwrap_or("x.example")
+    }
+
+    /// `lines` without the ones a full parse refuses: bad domains, the
+    /// `[[domain]]` table's, and later lines of a domain listed already.
+    fn valid_lines(lines: &[String]) -> Vec<String> {
+        let mut seen = std::collections::HashSet::from([
+            "toml-a.example".to_owned(),
+            "toml-b.example".to_owned(),
+        ]);
+        lines
+            .iter()
+            .filter(|line| match split_line(line.as_bytes()) {
+                Line::Skip => true,
+                Line::Bad(_) => false,
+                Line::Entry { domain, .. } => {
+                    DomainName::parse(domain).is_ok_and(|name| seen.insert(name.to_string()))
+                }
+            })
+            .cloned()
+            .collect()
     }
 }

@@ -289,10 +289,19 @@ impl Running {
     /// table loads (or while it waits for a reload the watcher started).
     pub fn reload_in_background(&self, path: Option<PathBuf>) {
         let reloader = self.reloader.clone();
-        tokio::task::spawn_blocking(move || match reloader.reload(path.as_deref(), |_| {}) {
-            Ok(()) => tracing::info!("configuration reloaded"),
-            Err(error) => {
-                tracing::error!(%error, "reload refused; the running configuration stays")
+        tokio::task::spawn_blocking(move || {
+            let mut table = None;
+            let loaded = |config: &Config| {
+                table = Some((config.table_origin.as_str(), config.domains.len()));
+            };
+            match (reloader.reload(path.as_deref(), loaded), table) {
+                (Ok(()), Some((origin, domains))) => {
+                    tracing::info!(domain_table = origin, domains, "configuration reloaded")
+                }
+                (Ok(()), None) => tracing::info!("configuration reloaded"),
+                (Err(error), _) => {
+                    tracing::error!(%error, "reload refused; the running configuration stays")
+                }
             }
         });
     }

@@ -117,13 +117,24 @@ async fn bad_lines_are_all_reported_and_a_reload_keeps_the_old_table() {
     server.shutdown().await;
 }
 
-/// A reload keeps the table in service when its files are unchanged, and
-/// builds it again when any of them changes: a profile file alone (the
-/// domains file as it was) or the domains file. Seen in the documents.
+/// A reload keeps the table in service when its files are unchanged,
+/// builds it again when a profile file changes (the domains file as it
+/// was), and applies a domains file's changed lines (a copy of the table
+/// updated, `update_domains_file`): an edited display name, a line added,
+/// a line removed, a domain moved to another profile. Seen in the
+/// documents.
 #[tokio::test]
-async fn a_reload_rebuilds_the_table_when_a_profile_or_the_domains_file_changes() {
+async fn a_reload_follows_a_profile_or_domains_file_change() {
     let dir = tempfile::tempdir().unwrap().keep();
-    let domains = write_file(&dir, "domains.txt", "northwind.test microsoft365\n");
+    // Enough lines that a few changed ones are applied, not rebuilt.
+    let others: String = (0..30)
+        .map(|i| format!("d{i}.test outlook Customer {i}\n"))
+        .collect();
+    let domains = write_file(
+        &dir,
+        "domains.txt",
+        &format!("northwind.test microsoft365\n{others}"),
+    );
     let profiles = dir.join("profiles");
     std::fs::create_dir(&profiles).unwrap();
     let original = include_str!("../../profiles/microsoft365.toml");
@@ -134,20 +145,34 @@ async fn a_reload_rebuilds_the_table_when_a_profile_or_the_domains_file_changes(
         profiles.display()
     );
     let server = TestServer::start_with_config(&top, "").await;
-    let display_name = || async {
-        let reply = server.get("localhost", "/v1.1/northwind.test").await;
-        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
-        reply
-            .xml()
-            .one("emailProvider")
-            .text_at("displayName")
-            .to_owned()
+    let display_name = |domain: &'static str| {
+        let server = &server;
+        async move {
+            let reply = server.get("localhost", &format!("/v1.1/{domain}")).await;
+            if reply.status == StatusCode::NOT_FOUND {
+                return None;
+            }
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+            Some(
+                reply
+                    .xml()
+                    .one("emailProvider")
+                    .text_at("displayName")
+                    .to_owned(),
+            )
+        }
     };
-    assert_eq!(display_name().await, "Microsoft 365");
+    assert_eq!(
+        display_name("northwind.test").await.unwrap(),
+        "Microsoft 365"
+    );
 
     // Nothing changed.
     server.reload().unwrap();
-    assert_eq!(display_name().await, "Microsoft 365");
+    assert_eq!(
+        display_name("northwind.test").await.unwrap(),
+        "Microsoft 365"
+    );
 
     // The profile alone: the table's sites must carry the new profile.
     let renamed = original.replacen(
@@ -158,12 +183,30 @@ async fn a_reload_rebuilds_the_table_when_a_profile_or_the_domains_file_changes(
     assert_ne!(renamed, original);
     std::fs::write(&profile, renamed).unwrap();
     server.reload().unwrap();
-    assert_eq!(display_name().await, "Microsoft 365 (work)");
+    assert_eq!(
+        display_name("northwind.test").await.unwrap(),
+        "Microsoft 365 (work)"
+    );
 
-    // The domains file.
-    std::fs::write(&domains, "northwind.test microsoft365 Northwind\n").unwrap();
+    // The domains file: one display name edited, d0 removed, d1 moved to
+    // the other profile, one domain added in the middle.
+    let edited = format!("northwind.test microsoft365 Northwind\n{others}")
+        .replace("d0.test outlook Customer 0\n", "")
+        .replace("d1.test outlook Customer 1", "d1.test microsoft365")
+        .replace(
+            "d9.test outlook",
+            "added.test outlook Added\nd9.test outlook",
+        );
+    std::fs::write(&domains, edited).unwrap();
     server.reload().unwrap();
-    assert_eq!(display_name().await, "Northwind");
+    assert_eq!(display_name("northwind.test").await.unwrap(), "Northwind");
+    assert_eq!(display_name("d0.test").await, None);
+    assert_eq!(
+        display_name("d1.test").await.unwrap(),
+        "Microsoft 365 (work)"
+    );
+    assert_eq!(display_name("added.test").await.unwrap(), "Added");
+    assert_eq!(display_name("d29.test").await.unwrap(), "Customer 29");
     server.shutdown().await;
 }
 
