@@ -28,7 +28,7 @@ use crate::profile::{Profile, Profiles};
 #[derive(Clone)]
 pub struct DomainTable {
     /// Every domain name, display name and organisation, back to back.
-    text: String,
+    text: Text,
     rows: Vec<Row>,
     /// Row numbers, hashed by the row's domain name.
     index: HashTable<u32>,
@@ -43,6 +43,38 @@ pub struct DomainTable {
     /// Rows taken out by `remove`: out of the index, marked `REMOVED`,
     /// their text left where it was (a full rebuild drops both).
     removed: usize,
+}
+
+/// The table's text: what it was built with, shared by the copies a reload
+/// updates (`Arc`), then what was added since, the copy's own. A row's
+/// text lies whole in one of the two, at an offset counted from the start
+/// of the first.
+#[derive(Clone, Default)]
+struct Text {
+    built: Arc<String>,
+    added: String,
+}
+
+impl Text {
+    fn len(&self) -> usize {
+        self.built.len() + self.added.len()
+    }
+
+    fn get(&self, start: usize, len: usize) -> &str {
+        match start.checked_sub(self.built.len()) {
+            Some(start) => &self.added[start..start + len],
+            None => &self.built[start..start + len],
+        }
+    }
+
+    /// Makes what was added part of what copies share, when nothing was
+    /// built before it (a new table, once filled): moved, not copied.
+    fn seal(&mut self) {
+        self.added.shrink_to_fit();
+        if self.built.is_empty() {
+            self.built = Arc::new(std::mem::take(&mut self.added));
+        }
+    }
 }
 
 /// One domain, 16 bytes. Its text lies in `DomainTable::text` from
@@ -66,22 +98,21 @@ const HAS_ORGANIZATION: u8 = 2;
 const REMOVED: u8 = 4;
 
 impl Row {
-    fn name<'a>(&self, text: &'a str) -> &'a str {
-        let start = self.start as usize;
-        &text[start..start + usize::from(self.name_len)]
+    fn name<'a>(&self, text: &'a Text) -> &'a str {
+        text.get(self.start as usize, usize::from(self.name_len))
     }
 
-    fn display_name<'a>(&self, text: &'a str) -> Option<&'a str> {
+    fn display_name<'a>(&self, text: &'a Text) -> Option<&'a str> {
         let start = self.start as usize + usize::from(self.name_len);
         (self.present & HAS_DISPLAY_NAME != 0)
-            .then(|| &text[start..start + self.display_name_len as usize])
+            .then(|| text.get(start, self.display_name_len as usize))
     }
 
-    fn organization<'a>(&self, text: &'a str) -> Option<&'a str> {
+    fn organization<'a>(&self, text: &'a Text) -> Option<&'a str> {
         let start =
             self.start as usize + usize::from(self.name_len) + self.display_name_len as usize;
         (self.present & HAS_ORGANIZATION != 0)
-            .then(|| &text[start..start + self.organization_len as usize])
+            .then(|| text.get(start, self.organization_len as usize))
     }
 }
 
@@ -122,7 +153,7 @@ impl DomainTable {
         let mut profiles: Vec<Arc<Profile>> = profiles.values().cloned().collect();
         profiles.sort_by(|a, b| a.id.cmp(&b.id));
         DomainTable {
-            text: String::new(),
+            text: Text::default(),
             rows: Vec::new(),
             index: HashTable::new(),
             hasher: RandomState::default(),
@@ -135,7 +166,7 @@ impl DomainTable {
     /// names, so that filling the table neither copies nor rehashes it.
     pub fn reserve(&mut self, rows: usize, text_bytes: usize) {
         self.rows.reserve(rows);
-        self.text.reserve(text_bytes);
+        self.text.added.reserve(text_bytes);
         let Self {
             index,
             rows: table_rows,
@@ -147,9 +178,10 @@ impl DomainTable {
     }
 
     /// Gives back what `reserve` over-estimated (it counted every line of
-    /// a domains file, comments and blank ones included).
+    /// a domains file, comments and blank ones included), once the table
+    /// is filled: from then on its copies share its text.
     pub fn shrink_to_fit(&mut self) {
-        self.text.shrink_to_fit();
+        self.text.seal();
         self.rows.shrink_to_fit();
         let Self {
             index,
@@ -219,9 +251,9 @@ impl DomainTable {
         }
         // Within u32 (checked above), and so is each part.
         let start = text.len() as u32;
-        text.push_str(name);
-        text.push_str(display_name.unwrap_or_default());
-        text.push_str(organization.unwrap_or_default());
+        text.added.push_str(name);
+        text.added.push_str(display_name.unwrap_or_default());
+        text.added.push_str(organization.unwrap_or_default());
         rows.push(Row {
             start,
             display_name_len: display_name.map_or(0, str::len) as u32,
@@ -353,7 +385,7 @@ impl std::fmt::Debug for DomainTable {
     }
 }
 
-fn hash_row(hasher: &RandomState, text: &str, rows: &[Row], row: u32) -> u64 {
+fn hash_row(hasher: &RandomState, text: &Text, rows: &[Row], row: u32) -> u64 {
     hasher.hash_one(rows[row as usize].name(text))
 }
 
@@ -447,5 +479,65 @@ mod tests {
             let entry = table.get(&format!("d{i}.example")).unwrap();
             assert_eq!(entry.display_name, Some(format!("Customer {i}").as_str()));
         }
+    }
+
+    /// A copy shares the text the table was built with and keeps what it
+    /// adds to itself; removing a row takes it out of the copy only.
+    #[test]
+    fn a_copy_shares_the_built_text_and_edits_only_itself() {
+        let mut table = DomainTable::new(&load_profiles(None).unwrap());
+        let outlook = table.profile("outlook").unwrap();
+        for name in ["a.example", "b.example"] {
+            table
+                .insert(&domain(name), outlook, Some(name), None)
+                .unwrap();
+        }
+        table.shrink_to_fit();
+        let mut copy = table.clone();
+        assert!(Arc::ptr_eq(&table.text.built, &copy.text.built));
+        assert!(copy.remove(0));
+        assert!(!copy.remove(0), "removed once");
+        copy.insert(&domain("c.example"), outlook, Some("C"), Some("Org"))
+            .unwrap();
+        copy.insert(&domain("a.example"), outlook, None, None)
+            .unwrap();
+        assert!(Arc::ptr_eq(&table.text.built, &copy.text.built));
+
+        let names = |table: &DomainTable| -> Vec<String> {
+            table
+                .iter()
+                .map(|entry| {
+                    format!(
+                        "{} {:?} {:?}",
+                        entry.name, entry.display_name, entry.organization
+                    )
+                })
+                .collect()
+        };
+        assert_eq!(
+            names(&table),
+            [
+                "a.example Some(\"a.example\") None",
+                "b.example Some(\"b.example\") None"
+            ]
+        );
+        assert_eq!(
+            names(&copy),
+            [
+                "b.example Some(\"b.example\") None",
+                "c.example Some(\"C\") Some(\"Org\")",
+                "a.example None None"
+            ]
+        );
+        assert_eq!(
+            (copy.len(), copy.removed(), copy.rows_inserted()),
+            (3, 1, 4)
+        );
+        assert!(copy.row(0).is_none());
+        assert_eq!(copy.get_row("a.example").unwrap().0, 3);
+        assert!(copy.row_is(2, "c.example", outlook, Some("C"), Some("Org")));
+        assert!(!copy.row_is(2, "c.example", outlook, Some("C"), None));
+        assert!(!copy.row_is(0, "a.example", outlook, Some("a.example"), None));
+        assert_eq!(table.get_row("a.example").unwrap().0, 0);
     }
 }
