@@ -19,12 +19,18 @@
 # only take the CPU the requests leave. "n/a" without oha (cargo install
 # oha --locked --version 1.16.0).
 #
-# A reload keeps the table in service when its files are unchanged, so by
-# default every reload here is of a changed domains file: the file is a
-# symlink switched between two copies that differ in one display name
-# before each SIGHUP. KEEP_TABLE=1 sends the SIGHUPs without changing it
-# (what a reload for another reason costs). The TOML form's SIGHUPs change
-# nothing: its table is kept, and parsing the TOML is most of its cost.
+# What each reload changes (RELOAD, the domains file form only; the TOML
+# form's SIGHUPs change nothing, its table is kept, and parsing the TOML
+# is most of its cost):
+#   RELOAD=update   (default) the domains file is a symlink switched
+#                   between two copies that differ in one display name
+#                   before each SIGHUP: the reload updates a copy of the
+#                   table in service;
+#   RELOAD=rebuild  the configuration file is switched between two copies
+#                   whose one [[domain]] entry differs: the reload builds
+#                   the whole table again, as every changed table did
+#                   before updates;
+#   RELOAD=keep     nothing changes (a reload for another reason).
 #
 #   scripts/scale.sh                       # sizes 10000 100000 1000000
 #   SIZES="10000 30000" FORMATS=toml scripts/scale.sh
@@ -43,7 +49,14 @@ PORT=${PORT:-18090}
 DURATION=${DURATION:-6}
 CONNECTIONS=${CONNECTIONS:-64}
 RATE=${RATE:-10000}
-KEEP_TABLE=${KEEP_TABLE:-0}
+RELOAD=${RELOAD:-update}
+case "$RELOAD" in
+  update | rebuild | keep) ;;
+  *)
+    echo "RELOAD must be update, rebuild or keep, not $RELOAD" >&2
+    exit 1
+    ;;
+esac
 
 for tool in wrk /usr/bin/time; do
   command -v "$tool" >/dev/null || {
@@ -102,13 +115,18 @@ rate_p99_ms() {
       END { i = int(0.99 * NR); printf "%.2f", v[i < NR ? i : NR - 1]; if (bad) printf " (%d failed)", bad }'
 }
 
-# Switches the domains file to its other copy (unless KEEP_TABLE=1), then
-# sends SIGHUP.
+# Switches the domains file (RELOAD=update) or the configuration file
+# (RELOAD=rebuild) to its other copy, then sends SIGHUP.
 reload_once() {
-  if [ "$KEEP_TABLE" != 1 ] && [ -L "$WORK/domains.txt" ]; then
-    case "$(readlink "$WORK/domains.txt")" in
-      *-a.txt) ln -sfn "$WORK/domains-b.txt" "$WORK/domains.txt" ;;
-      *) ln -sfn "$WORK/domains-a.txt" "$WORK/domains.txt" ;;
+  local link=""
+  case "$RELOAD" in
+    update) link=$WORK/domains.txt ;;
+    rebuild) link=$WORK/mailsetup.toml ;;
+  esac
+  if [ -n "$link" ] && [ -L "$link" ]; then
+    case "$(readlink "$link")" in
+      *-a.*) ln -sfn "${link%.*}-b.${link##*.}" "$link" ;;
+      *) ln -sfn "${link%.*}-a.${link##*.}" "$link" ;;
     esac
   fi
   kill -HUP "$SERVER" 2>/dev/null || true
@@ -136,19 +154,26 @@ around_reloads() {
 
 write_config() { # size format
   local size=$1 format=$2 config="$WORK/mailsetup-$1-$2.toml"
-  # Top-level keys go before every section.
-  [ "$format" = file ] && echo "domains_file = \"domains.txt\"" >"$config"
-  printf '[server]\nhttp = ["127.0.0.1:%s"]\nhttps = []\nhttp_policy = "serve"\n' "$PORT" >>"$config"
   if [ "$format" = file ]; then
-    # Two copies that differ in the last display name; domains.txt names
-    # one of them.
+    # Two copies of the configuration whose one [[domain]] entry differs,
+    # and two of the domains file that differ in the last display name;
+    # mailsetup.toml and domains.txt name one of each.
     for copy in a b; do
+      # Top-level keys go before every section.
+      {
+        echo "domains_file = \"domains.txt\""
+        printf '[server]\nhttp = ["127.0.0.1:%s"]\nhttps = []\nhttp_policy = "serve"\n' "$PORT"
+        printf '[[domain]]\nname = "toml.example"\nprofile = "outlook"\ndisplay_name = "%s"\n' "$copy"
+      } >"$WORK/mailsetup-$copy.toml"
       awk -v n="$size" -v copy="$copy" 'BEGIN { for (i = 1; i <= n; i++)
         printf "d%d.example %s Customer %d%s\n", i, (i % 2 ? "microsoft365" : "outlook"), i,
                (i == n ? copy : "") }' >"$WORK/domains-$copy.txt"
     done
     ln -sfn "$WORK/domains-a.txt" "$WORK/domains.txt"
+    ln -sfn "$WORK/mailsetup-a.toml" "$WORK/mailsetup.toml"
+    config=$WORK/mailsetup.toml
   else
+    printf '[server]\nhttp = ["127.0.0.1:%s"]\nhttps = []\nhttp_policy = "serve"\n' "$PORT" >"$config"
     awk -v n="$size" 'BEGIN { for (i = 1; i <= n; i++)
       printf "\n[[domain]]\nname = \"d%d.example\"\nprofile = \"%s\"\ndisplay_name = \"Customer %d\"\n",
              i, (i % 2 ? "microsoft365" : "outlook"), i }' >>"$config"
@@ -156,7 +181,7 @@ write_config() { # size format
   echo "$config"
 }
 
-echo "| domains | form | check s | check CPU s | check peak MiB | ready s | ready CPU s | RSS MiB | reload s | reload CPU s | reload peak MiB | p99 ms | p99 during reloads ms | reloads done during that run | p99 after ms | p99 at $RATE/s ms | p99 at $RATE/s during reloads ms | p99 at $RATE/s after ms |"
+echo "| domains | form | check s | check CPU s | check peak MiB | ready s | ready CPU s | RSS MiB | reload s (table) | reload CPU s | reload peak MiB | p99 ms | p99 during reloads ms | reloads done during that run | p99 after ms | p99 at $RATE/s ms | p99 at $RATE/s during reloads ms | p99 at $RATE/s after ms |"
 echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for size in $SIZES; do
   for format in $FORMATS; do
@@ -185,6 +210,9 @@ for size in $SIZES; do
     until grep -q "configuration reloaded\|reload refused" "$WORK/err" 2>/dev/null; do sleep 0.02; done
     reload_s=$(awk -v a="$start" -v b="$(now_ms)" 'BEGIN { printf "%.2f", (b - a) / 1000 }')
     reload_cpu=$(awk -v a="$cpu_before" -v b="$(cpu_s "$SERVER")" 'BEGIN { printf "%.2f", b - a }')
+    # What the reload did with the table: built, updated or kept.
+    origin=$(grep -o 'domain_table="[a-z]*"' "$WORK/err" | tail -n 1 | cut -d'"' -f2)
+    reload_s="$reload_s (${origin:-?})"
 
     # Latency while reloads run back to back, then at a fixed rate.
     around_reloads p99_ms

@@ -12,7 +12,9 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::domain_table::DomainTable;
-use crate::domains_file::{Update, parse_domains_file, scan_domains_file, update_domains_file};
+use crate::domains_file::{
+    FileRows, Update, parse_domains_file, scan_domains_file, update_domains_file,
+};
 use crate::profile::{HostName, Profiles, load_profiles};
 use crate::source::{ConfigError, SourceFile};
 
@@ -469,7 +471,7 @@ pub struct Config {
     base_key: [u8; 32],
     /// The table row of each of the domains file's domains, in the file's
     /// order, for the next reload to compare the file with.
-    file_rows: Option<Arc<Vec<u32>>>,
+    file_rows: Option<Arc<FileRows>>,
     /// How this configuration's table came to be.
     pub table_origin: TableOrigin,
     pub public: PublicIdentity,
@@ -608,10 +610,10 @@ impl Config {
         };
         let base_key = table_key(&profiles, &file.domain);
         let same_base = previous.filter(|previous| previous.base_key == base_key);
+        // The table in service, and what the domains file (if any) changes
+        // in it, when the profiles and `[[domain]]` entries are unchanged.
         let update = match (same_base, &mut domains_file) {
-            (Some(previous), None) if previous.file_rows.is_none() => {
-                Some(Update::Unchanged { rows: Vec::new() })
-            }
+            (Some(previous), None) if previous.file_rows.is_none() => Some((previous, None)),
             (Some(previous), Some((path, reader))) => match &previous.file_rows {
                 Some(rows) => {
                     let update = update_domains_file(
@@ -622,27 +624,32 @@ impl Config {
                     )
                     .map_err(|cause| unreadable(path, cause))?;
                     std::io::Seek::rewind(reader).map_err(|cause| unreadable(path, cause))?;
-                    Some(update)
+                    Some((previous, Some(update)))
                 }
                 None => None,
             },
             _ => None,
         };
-        let (profiles, domains, file_rows, table_origin) = match (same_base, update) {
-            (Some(previous), Some(Update::Unchanged { rows })) => {
+        let (profiles, domains, file_rows, table_origin) = match update {
+            Some((previous, None)) => (
+                previous.profiles.clone(),
+                previous.domains.clone(),
+                None,
+                TableOrigin::Kept,
+            ),
+            Some((previous, Some(Update::Unchanged { rows }))) => {
                 let file_rows = match &previous.file_rows {
-                    Some(kept) if **kept == rows => Some(kept.clone()),
-                    Some(_) => Some(Arc::new(rows)),
-                    None => None,
+                    Some(kept) if **kept == rows => kept.clone(),
+                    _ => Arc::new(rows),
                 };
                 (
                     previous.profiles.clone(),
                     previous.domains.clone(),
-                    file_rows,
+                    Some(file_rows),
                     TableOrigin::Kept,
                 )
             }
-            (Some(previous), Some(Update::Changed { table, rows })) => (
+            Some((previous, Some(Update::Changed { table, rows }))) => (
                 previous.profiles.clone(),
                 Arc::new(table),
                 Some(Arc::new(rows)),
@@ -751,7 +758,7 @@ fn build_table(
     entries: Vec<DomainSection>,
     domains_file: Option<(&Path, &mut std::io::BufReader<std::fs::File>)>,
     unreadable: impl Fn(&Path, std::io::Error) -> ConfigError,
-) -> Result<(DomainTable, Option<Vec<u32>>), ConfigError> {
+) -> Result<(DomainTable, Option<FileRows>), ConfigError> {
     let mut domains = DomainTable::new(profiles);
     domains.reserve(entries.len(), 0);
     for entry in entries {

@@ -188,23 +188,22 @@ pub fn scan_domains_file(path: &Path, file: &mut impl BufRead) -> Result<Scan, C
 /// form is made, dropped once copied into the table. `table` may already
 /// hold the `[[domain]]` table of `config_path`; a domain in both is a
 /// bad line. On error `table` is left part-filled; the caller drops it.
-/// Returns the table row of each of the file's domains, in the file's
-/// order, which the next reload's `update_domains_file` walks beside the
-/// new file.
+/// Returns the rows of the file's domains, in the file's order.
 pub fn parse_domains_file(
     path: &Path,
     mut file: impl BufRead,
     scan: &Scan,
     table: &mut DomainTable,
     config_path: &Path,
-) -> Result<Vec<u32>, ConfigError> {
+) -> Result<FileRows, ConfigError> {
     let (lines, bytes) = (scan.lines, scan.bytes);
     // The lines bound the domains; the bytes bound their names and display
     // names (a Unicode name's punycode form may be a little longer; then
     // the text grows once). Reserved room costs no memory until written.
     table.reserve(lines.min(MAX_RESERVED_ROWS), bytes.min(MAX_RESERVED_TEXT));
     let rows_before = table.rows_inserted();
-    let mut rows = Vec::with_capacity(lines.min(MAX_RESERVED_ROWS));
+    // Inserted rows are numbered one after the other: a run.
+    let mut count = 0u32;
     let mut problems: Vec<(usize, String)> = Vec::new();
     let mut more_problems = 0usize;
     let mut problem = |line: usize, reason: String| {
@@ -254,10 +253,9 @@ pub fn parse_domains_file(
             );
             return ControlFlow::Continue(());
         };
-        let row = table.rows_inserted();
         match table.insert(&name, profile, display_name, None) {
             // Rows are numbered below 2³² (`insert` refuses more).
-            Ok(()) => rows.push(row as u32),
+            Ok(()) => count += 1,
             Err(InsertError::Listed { row }) if row < rows_before => problem(
                 line,
                 format!(
@@ -282,8 +280,11 @@ pub fn parse_domains_file(
     })
     .map_err(|cause| ConfigError::io(path, cause))?;
     if problems.is_empty() {
-        rows.shrink_to_fit();
-        return Ok(rows);
+        return Ok(FileRows::Run {
+            // Rows are numbered below 2³² (`insert` refuses more).
+            first: rows_before as u32,
+            count,
+        });
     }
     if more_problems > 0 {
         let last = problems.last().map_or(0, |(line, _)| *line);
@@ -296,6 +297,54 @@ pub fn parse_domains_file(
         path: path.to_owned(),
         problems,
     })
+}
+
+/// The table row of each of a domains file's domains, in the file's
+/// order: what the next reload's `update_domains_file` walks beside the
+/// new file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileRows {
+    /// Rows `first..first + count`, in order: a table built from the file,
+    /// or updated only at its end. Costs nothing per domain.
+    Run { first: u32, count: u32 },
+    /// Any other order, after an update: 4 bytes a domain.
+    Listed(Vec<u32>),
+}
+
+impl FileRows {
+    /// `rows` as a run when they are one.
+    fn new(rows: Vec<u32>) -> FileRows {
+        let first = rows.first().copied().unwrap_or(0);
+        let is_run = rows
+            .iter()
+            .zip(first..)
+            .all(|(&row, expected)| row == expected);
+        match u32::try_from(rows.len()) {
+            Ok(count) if is_run => FileRows::Run { first, count },
+            _ => FileRows::Listed(rows),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            FileRows::Run { count, .. } => *count as usize,
+            FileRows::Listed(rows) => rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The row of the file's `index`th domain (0-based).
+    pub fn get(&self, index: usize) -> Option<usize> {
+        match self {
+            FileRows::Run { first, count } => {
+                (index < *count as usize).then(|| *first as usize + index)
+            }
+            FileRows::Listed(rows) => rows.get(index).map(|&row| row as usize),
+        }
+    }
 }
 
 /// Lines an update may add or change before rebuilding is as cheap and
@@ -315,9 +364,9 @@ pub enum Update {
     /// Every domain, profile and display name as in the table given:
     /// only comments, blank lines, spacing or the order changed. `rows`
     /// is the file's order.
-    Unchanged { rows: Vec<u32> },
+    Unchanged { rows: FileRows },
     /// A copy of the table given, with the file's changes.
-    Changed { table: DomainTable, rows: Vec<u32> },
+    Changed { table: DomainTable, rows: FileRows },
     /// A full parse must run instead: a bad line (the full parse words
     /// and numbers every one), more changes than `max_changes`, or more
     /// than a quarter of the table's rows removed (a rebuild leaves none).
@@ -333,7 +382,7 @@ pub enum Update {
 /// and the rows no line names are removed.
 pub fn update_domains_file(
     mut file: impl BufRead,
-    previous: &[u32],
+    previous: &FileRows,
     first_file_row: usize,
     table: &DomainTable,
 ) -> std::io::Result<Update> {
@@ -368,12 +417,12 @@ pub fn update_domains_file(
         };
         // Most lines: the one the previous file had here, written the
         // way the table keeps it.
-        if let Some(&row) = previous.get(next)
-            && !claimed[row as usize]
-            && table.row_is(row as usize, domain, profile, display_name, None)
+        if let Some(row) = previous.get(next)
+            && !claimed[row]
+            && table.row_is(row, domain, profile, display_name, None)
         {
-            claimed[row as usize] = true;
-            rows.push(row);
+            claimed[row] = true;
+            rows.push(row as u32);
             next += 1;
             return ControlFlow::Continue(());
         }
@@ -387,10 +436,9 @@ pub fn update_domains_file(
             }
             claimed[row] = true;
             // Moved, or the lines before it were removed: carry on from it.
-            if let Some(skipped) = previous[next.min(previous.len())..]
-                .iter()
-                .take(RESYNC_WINDOW)
-                .position(|&r| r as usize == row)
+            if let Some(skipped) = (next..next + RESYNC_WINDOW)
+                .map_while(|index| previous.get(index))
+                .position(|r| r == row)
             {
                 next += skipped + 1;
             }
@@ -419,11 +467,12 @@ pub fn update_domains_file(
     if declined {
         return Ok(Update::Declined);
     }
-    for &row in previous {
-        if !claimed[row as usize] {
-            table.to_mut().remove(row as usize);
+    for row in (0..previous.len()).filter_map(|index| previous.get(index)) {
+        if !claimed[row] {
+            table.to_mut().remove(row);
         }
     }
+    let rows = FileRows::new(rows);
     Ok(match table {
         Cow::Borrowed(_) => Update::Unchanged { rows },
         Cow::Owned(_) if table.removed() * 4 > table.rows_inserted() => Update::Declined,
@@ -611,7 +660,7 @@ mod tests {
 
     /// Every entry of `table` and the file's order, for comparing an
     /// updated table with one built from scratch.
-    fn contents(table: &DomainTable, rows: &[u32]) -> (Vec<String>, Vec<String>) {
+    fn contents(table: &DomainTable, rows: &FileRows) -> (Vec<String>, Vec<String>) {
         let describe = |entry: DomainEntry<'_>| {
             format!(
                 "{} {} {:?} {:?}",
@@ -620,15 +669,14 @@ mod tests {
         };
         let mut all: Vec<String> = table.iter().map(describe).collect();
         all.sort();
-        let in_file_order = rows
-            .iter()
-            .map(|&row| describe(table.row(row as usize).expect("a live row")))
+        let in_file_order = (0..rows.len())
+            .map(|index| describe(table.row(rows.get(index).unwrap()).expect("a live row")))
             .collect();
         (all, in_file_order)
     }
 
     /// A table with two `[[domain]]` rows, then `text` as the domains file.
-    fn full_parse(text: &str) -> Result<(DomainTable, Vec<u32>), ConfigError> {
+    fn full_parse(text: &str) -> Result<(DomainTable, FileRows), ConfigError> {
         let mut table = DomainTable::new(&load_profiles(None).unwrap());
         let m365 = table.profile("microsoft365").unwrap();
         for name in ["toml-a.example", "toml-b.example"] {
@@ -787,6 +835,37 @@ mod tests {
             update(&lines[1010..].join("\n")),
             Update::Declined
         ));
+    }
+
+    #[test]
+    fn rows_one_after_the_other_are_kept_as_a_run() {
+        assert_eq!(FileRows::new(vec![]), FileRows::Run { first: 0, count: 0 });
+        let run = FileRows::new(vec![5, 6, 7]);
+        assert_eq!(run, FileRows::Run { first: 5, count: 3 });
+        assert_eq!(
+            (run.get(0), run.get(2), run.get(3)),
+            (Some(5), Some(7), None)
+        );
+        let listed = FileRows::new(vec![5, 7, 6]);
+        assert_eq!(listed, FileRows::Listed(vec![5, 7, 6]));
+        assert_eq!(
+            (listed.len(), listed.get(1), listed.get(3)),
+            (3, Some(7), None)
+        );
+        // A full parse gives a run; so does an update that only appends.
+        let (table, rows) = full_parse("a.test outlook\n# c\nb.test outlook\n").unwrap();
+        assert_eq!(rows, FileRows::Run { first: 2, count: 2 });
+        match update_domains_file(
+            &b"a.test outlook\nb.test outlook\nc.test outlook\n"[..],
+            &rows,
+            2,
+            &table,
+        )
+        .unwrap()
+        {
+            Update::Changed { rows, .. } => assert_eq!(rows, FileRows::Run { first: 2, count: 3 }),
+            other => panic!("{other:?}"),
+        }
     }
 
     fn field(line: &str) -> &str {
