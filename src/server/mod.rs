@@ -290,16 +290,14 @@ impl Running {
     pub fn reload_in_background(&self, path: Option<PathBuf>) {
         let reloader = self.reloader.clone();
         tokio::task::spawn_blocking(move || {
-            let mut table = None;
+            // What the new configuration's table is, read when it loads.
+            let (mut origin, mut domains) = ("", 0);
             let loaded = |config: &Config| {
-                table = Some((config.table_origin.as_str(), config.domains.len()));
+                (origin, domains) = (config.table_origin.as_str(), config.domains.len());
             };
-            match (reloader.reload(path.as_deref(), loaded), table) {
-                (Ok(()), Some((origin, domains))) => {
-                    tracing::info!(domain_table = origin, domains, "configuration reloaded")
-                }
-                (Ok(()), None) => tracing::info!("configuration reloaded"),
-                (Err(error), _) => {
+            match reloader.reload(path.as_deref(), loaded) {
+                Ok(()) => tracing::info!(domain_table = origin, domains, "configuration reloaded"),
+                Err(error) => {
                     tracing::error!(%error, "reload refused; the running configuration stays")
                 }
             }

@@ -301,3 +301,99 @@ fn a_stuck_reload_does_not_block_sigterm() {
     // Panics if the process has not exited 5 s after SIGTERM.
     assert!(serve.terminate().success());
 }
+
+/// A SIGHUP reload's log line says what it did with the table: kept when
+/// the domains file says the same, updated when its lines changed, built
+/// when a `[[domain]]` entry changed, and the number of domains; a bad
+/// line refuses the reload with its line number. The served document
+/// follows each step.
+#[tokio::test]
+async fn a_sighup_reload_logs_what_it_did_with_the_table() {
+    use crate::common::serve_process::{ServeProcess, http_get, serve_command};
+    use crate::common::{TestCa, write_config_with};
+    let ca = TestCa::new();
+    let lines: String = (0..20)
+        .map(|i| format!("d{i}.test outlook Customer {i}\n"))
+        .collect();
+    let domains = write_file(ca.dir.path(), "domains.txt", &lines);
+    let top = format!("domains_file = \"{}\"", domains.display());
+    let config = write_config_with(&ca, &top, "");
+    let log = ca.dir.path().join("serve.log");
+    let serve =
+        ServeProcess::spawn(serve_command(&config).stderr(std::fs::File::create(&log).unwrap()));
+    let mut reloads = 0;
+    // SIGHUP, then the log line of that reload once it is written.
+    let mut reload = || {
+        reloads += 1;
+        serve.hang_up();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let said = std::fs::read_to_string(&log).unwrap();
+            let done: Vec<&str> = said
+                .lines()
+                .filter(|line| {
+                    line.contains("configuration reloaded") || line.contains("reload refused")
+                })
+                .collect();
+            if done.len() == reloads {
+                return done[reloads - 1].to_owned();
+            }
+            assert!(std::time::Instant::now() < deadline, "{said}");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    };
+    let domains_in = |line: &str| -> usize {
+        let count = line.split("domains=").nth(1).expect(line);
+        count
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .expect(line)
+    };
+    let display_name = |domain: &'static str| {
+        let http = serve.http;
+        async move {
+            let answer = http_get(http, &format!("/v1.1/{domain}")).await.unwrap();
+            let start = answer.find("<displayName>").expect(&answer) + "<displayName>".len();
+            let end = answer[start..].find('<').unwrap() + start;
+            answer[start..end].to_owned()
+        }
+    };
+
+    let kept = reload();
+    assert!(kept.contains("domain_table=\"kept\""), "{kept}");
+    let listed = domains_in(&kept);
+    assert!(listed >= 20, "{kept}");
+
+    std::fs::write(
+        &domains,
+        format!(
+            "{}new.test outlook New\n",
+            lines.replace("Customer 3\n", "Renamed\n")
+        ),
+    )
+    .unwrap();
+    let updated = reload();
+    assert!(updated.contains("domain_table=\"updated\""), "{updated}");
+    assert_eq!(domains_in(&updated), listed + 1, "{updated}");
+    assert_eq!(display_name("d3.test").await, "Renamed");
+    assert_eq!(display_name("new.test").await, "New");
+
+    write_config_with(
+        &ca,
+        &top,
+        "[[domain]]\nname = \"extra.test\"\nprofile = \"outlook\"\ndisplay_name = \"Extra\"\n",
+    );
+    let built = reload();
+    assert!(built.contains("domain_table=\"built\""), "{built}");
+    assert_eq!(domains_in(&built), listed + 2, "{built}");
+    assert_eq!(display_name("extra.test").await, "Extra");
+    assert_eq!(display_name("d3.test").await, "Renamed");
+
+    std::fs::write(&domains, format!("{lines}bad_name.test outlook\n")).unwrap();
+    let refused = reload();
+    assert!(refused.contains("reload refused"), "{refused}");
+    assert!(refused.contains("domains.txt:21:"), "{refused}");
+    assert_eq!(display_name("new.test").await, "New");
+}
