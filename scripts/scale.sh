@@ -152,6 +152,10 @@ around_reloads() {
   AFTER=$($1)
 }
 
+server_section() {
+  printf '[server]\nhttp = ["127.0.0.1:%s"]\nhttps = []\nhttp_policy = "serve"\n' "$PORT"
+}
+
 write_config() { # size format
   local size=$1 format=$2 config="$WORK/mailsetup-$1-$2.toml"
   if [ "$format" = file ]; then
@@ -162,7 +166,7 @@ write_config() { # size format
       # Top-level keys go before every section.
       {
         echo "domains_file = \"domains.txt\""
-        printf '[server]\nhttp = ["127.0.0.1:%s"]\nhttps = []\nhttp_policy = "serve"\n' "$PORT"
+        server_section
         printf '[[domain]]\nname = "toml.example"\nprofile = "outlook"\ndisplay_name = "%s"\n' "$copy"
       } >"$WORK/mailsetup-$copy.toml"
       awk -v n="$size" -v copy="$copy" 'BEGIN { for (i = 1; i <= n; i++)
@@ -173,7 +177,7 @@ write_config() { # size format
     ln -sfn "$WORK/mailsetup-a.toml" "$WORK/mailsetup.toml"
     config=$WORK/mailsetup.toml
   else
-    printf '[server]\nhttp = ["127.0.0.1:%s"]\nhttps = []\nhttp_policy = "serve"\n' "$PORT" >"$config"
+    server_section >"$config"
     awk -v n="$size" 'BEGIN { for (i = 1; i <= n; i++)
       printf "\n[[domain]]\nname = \"d%d.example\"\nprofile = \"%s\"\ndisplay_name = \"Customer %d\"\n",
              i, (i % 2 ? "microsoft365" : "outlook"), i }' >>"$config"
