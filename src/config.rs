@@ -462,8 +462,8 @@ pub struct Config {
     pub watch: bool,
     pub log_addresses: bool,
     pub profiles: Profiles,
-    /// The `[[domain]]` table and the domains file's lines, in that
-    /// order. Shared with `resolve::Directory`, which looks domains up in
+    /// The `[[domain]]` table's rows, then the domains file's (in the
+    /// file's order when built; `file_rows` has it after an update). Shared with `resolve::Directory`, which looks domains up in
     /// it: one copy per configuration, however many domains.
     pub domains: Arc<DomainTable>,
     /// What the profiles and the `[[domain]]` part of the table were built

@@ -13,6 +13,11 @@
 //! line is reported at once with its line number, so a hoster fixes a file
 //! in one pass. The lines go straight into the `DomainTable` `config` has
 //! filled from the `[[domain]]` table; a domain in both is a bad line.
+//!
+//! A reload that changes only this file does not parse it whole again:
+//! `update_domains_file` walks it beside the table in service and applies
+//! the lines that changed to a copy (see `FileRows` for how it knows which
+//! row each line made).
 
 use std::borrow::Cow;
 use std::io::BufRead;
